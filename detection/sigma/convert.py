@@ -1,0 +1,211 @@
+"""Sigma rule text → an Elasticsearch query for our events.
+
+``convert_rule`` never raises for bad input: YAML errors, invalid rules, log sources we do not
+collect and conversion failures all come back as ``RuleProblem``s on the ``ConvertedRule``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import yaml
+from sigma.backends.elasticsearch import LuceneBackend
+from sigma.collection import SigmaCollection
+from sigma.correlations import SigmaCorrelationRule
+from sigma.exceptions import SigmaError
+from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
+
+from detection.sigma.correlation_spec import CorrelationSpec, correlation_spec
+from detection.sigma.pipelines import Profile, build_pipeline, resolve_profile
+
+ProblemKind = Literal["yaml", "invalid", "logsource", "field", "conversion"]
+Query = dict[str, Any]
+
+# Unbound Sigma keywords ("keywords: ['error in libcrypto']") are searched in the log line.
+KEYWORD_FIELD = "message"
+
+
+@dataclass(frozen=True)
+class RuleProblem:
+    """Why a rule cannot run on our data, with where in the YAML when we can tell."""
+
+    kind: ProblemKind
+    message: str
+    line: int | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line else ""
+        return f"{self.kind}: {where}{self.message}"
+
+
+@dataclass
+class ConvertedRule:
+    title: str = ""
+    id: str | None = None
+    level: str | None = None
+    status: str | None = None
+    description: str | None = None
+    tags: list[str] = field(default_factory=list)
+    techniques: list[str] = field(default_factory=list)  # "T1059.001"
+    tactics: list[str] = field(default_factory=list)  # "execution", "credential-access"
+    logsource: dict[str, str] = field(default_factory=dict)
+    lucene: str | None = None
+    query: Query | None = None  # goes in a bool.filter; None for correlations and failures
+    correlation: CorrelationSpec | None = None
+    problems: list[RuleProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def convert_rule(yaml_text: str) -> ConvertedRule:
+    """Convert one Sigma file (a rule, or a correlation with the rules it references)."""
+    try:
+        collection = SigmaCollection.from_yaml(yaml_text, collect_errors=True)
+    except yaml.YAMLError as exc:
+        return ConvertedRule(problems=[_yaml_problem(exc)])
+    except (SigmaError, TypeError, ValueError, AttributeError) as exc:
+        return ConvertedRule(problems=[RuleProblem("invalid", str(exc))])
+    invalid = _collection_problems(collection, yaml_text)
+    if invalid:
+        return _with_metadata(ConvertedRule(problems=invalid), collection)
+    correlations = [r for r in collection.rules if isinstance(r, SigmaCorrelationRule)]
+    if correlations:
+        return _convert_correlation(correlations[0], yaml_text)
+    rules = [r for r in collection.rules if isinstance(r, SigmaRule)]
+    if not rules:
+        return ConvertedRule(problems=[RuleProblem("invalid", "the document holds no Sigma rule")])
+    return _convert_detection(rules, yaml_text)
+
+
+def rule_query(rule: SigmaRule, yaml_text: str = "") -> tuple[str | None, list[RuleProblem]]:
+    """The Lucene query of a parsed detection rule on our events, or the problems preventing it."""
+    profile = resolve_profile(rule.logsource)
+    if isinstance(profile, str):
+        return None, [RuleProblem("logsource", profile, _line_of(yaml_text, "logsource"))]
+    unmapped = _unmapped_fields(rule, profile)
+    if unmapped:
+        return None, [
+            RuleProblem("field", f"field '{name}' is not produced for {profile.key} events",
+                        _line_of(yaml_text, name), name)
+            for name in unmapped
+        ]
+    try:
+        queries = _backend(profile).convert_rule(rule)
+    except SigmaError as exc:
+        return None, [RuleProblem("conversion", str(exc).split(" in ")[0])]
+    return " OR ".join(f"({q})" for q in queries) if len(queries) > 1 else queries[0], []
+
+
+def lucene_filter(lucene: str) -> Query:
+    """The DSL clause for a converted rule; lenient so a wildcard never errors on ip/number fields."""
+    return {"query_string": {"query": lucene, "analyze_wildcard": True, "lenient": True,
+                             "default_field": KEYWORD_FIELD}}
+
+
+def _convert_detection(rules: list[SigmaRule], yaml_text: str) -> ConvertedRule:
+    # Several rules in one file come from "action: global" variants of one detection: OR them.
+    result = _metadata(rules[0])
+    parts: list[str] = []
+    for rule in rules:
+        lucene, problems = rule_query(rule, yaml_text)
+        result.problems.extend(problems)
+        if lucene:
+            parts.append(lucene)
+    if not result.problems:
+        result.lucene = parts[0] if len(parts) == 1 else " OR ".join(f"({p})" for p in parts)
+        result.query = lucene_filter(result.lucene)
+    return result
+
+
+def _convert_correlation(rule: SigmaCorrelationRule, yaml_text: str) -> ConvertedRule:
+    result = _metadata(rule)
+    spec = correlation_spec(rule, lambda r: rule_query(r, yaml_text))
+    if isinstance(spec, str):
+        result.problems.append(RuleProblem("conversion", spec))
+    else:
+        result.correlation = spec
+    return result
+
+
+_backends: dict[str, LuceneBackend] = {}
+
+
+def _backend(profile: Profile) -> LuceneBackend:
+    # Building a pipeline and backend costs far more than converting one rule: one per log source.
+    if profile.key not in _backends:
+        _backends[profile.key] = LuceneBackend(processing_pipeline=build_pipeline(profile))
+    return _backends[profile.key]
+
+
+def _metadata(rule: SigmaRule | SigmaCorrelationRule) -> ConvertedRule:
+    tags = [f"{t.namespace}.{t.name}" for t in rule.tags]
+    attack = [t.name.lower() for t in rule.tags if t.namespace == "attack"]
+    logsource = getattr(rule, "logsource", None)
+    return ConvertedRule(
+        title=rule.title,
+        id=str(rule.id) if rule.id else None,
+        level=rule.level.name.lower() if rule.level else None,
+        status=rule.status.name.lower() if rule.status else None,
+        description=rule.description,
+        tags=tags,
+        techniques=[t.upper() for t in attack if re.fullmatch(r"t\d{4}(\.\d{3})?", t)],
+        # Other attack.* tags are tactics, except groups (g0016) and software (s0002).
+        tactics=[t.replace("_", "-") for t in attack if not re.fullmatch(r"[tgs]\d{4}(\.\d{3})?", t)],
+        logsource={k: v for k in ("product", "category", "service")
+                   if (v := getattr(logsource, k, None))},
+    )
+
+
+def _with_metadata(result: ConvertedRule, collection: SigmaCollection) -> ConvertedRule:
+    if collection.rules:
+        first = collection.rules[0]
+        if isinstance(first, SigmaRule | SigmaCorrelationRule):
+            meta = _metadata(first)
+            meta.problems = result.problems
+            return meta
+    return result
+
+
+def _collection_problems(collection: SigmaCollection, yaml_text: str) -> list[RuleProblem]:
+    problems = [RuleProblem("invalid", _error_text(e)) for e in collection.errors]
+    for rule in collection.rules:
+        problems += [RuleProblem("invalid", _error_text(e)) for e in rule.errors]
+    return problems
+
+
+def _error_text(exc: Exception) -> str:
+    # pySigma appends " in <path>" of an unnamed source; the caller knows which file it is.
+    return re.sub(r" in /[^ ]*$", "", str(exc))
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> RuleProblem:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    return RuleProblem("yaml", f"YAML syntax error: {problem}", mark.line + 1 if mark else None)
+
+
+def _unmapped_fields(rule: SigmaRule, profile: Profile) -> list[str]:
+    names: set[str] = set()
+    for detection in rule.detection.detections.values():
+        _collect_fields(detection, names)
+    return sorted(name for name in names if not profile.ecs_fields(name))
+
+
+def _collect_fields(detection: SigmaDetection, names: set[str]) -> None:
+    for item in detection.detection_items:
+        if isinstance(item, SigmaDetection):
+            _collect_fields(item, names)
+        elif isinstance(item, SigmaDetectionItem) and item.field:
+            names.add(item.field)
+
+
+def _line_of(yaml_text: str, key: str) -> int | None:
+    """1-based line of the first YAML key ``key`` (with or without modifiers), best effort."""
+    pattern = re.compile(rf"^\s*-?\s*['\"]?{re.escape(key)}(\|[\w|]*)?['\"]?\s*:", re.MULTILINE)
+    match = pattern.search(yaml_text)
+    return yaml_text.count("\n", 0, match.start()) + 1 if match else None

@@ -96,9 +96,13 @@ def rule_query(rule: SigmaRule, yaml_text: str = "") -> tuple[str | None, list[R
         ]
     try:
         queries = _backend(profile).convert_rule(rule)
+        # A rule referenced by a correlation is not "output" but its query is kept on the rule.
+        queries = queries or rule.get_conversion_result()
     except SigmaError as exc:
-        return None, [RuleProblem("conversion", str(exc).split(" in ")[0])]
-    return " OR ".join(f"({q})" for q in queries) if len(queries) > 1 else queries[0], []
+        return None, [RuleProblem("conversion", _error_text(exc))]
+    if not queries:
+        return None, [RuleProblem("conversion", "the backend produced no query")]
+    return " OR ".join(f"({q})" for q in queries) if len(queries) > 1 else str(queries[0]), []
 
 
 def lucene_filter(lucene: str) -> Query:

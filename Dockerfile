@@ -1,0 +1,12 @@
+# One image for web, worker, beat and the collector (different commands).
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_SETTINGS_MODULE=soc.settings
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY . .
+RUN SOC_PROFILE=dev python manage.py collectstatic --noinput \
+ && useradd --system --uid 10001 soc && mkdir -p /app/media && chown soc /app/media
+USER soc
+EXPOSE 8000
+CMD ["uvicorn", "soc.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers"]

@@ -1,0 +1,103 @@
+"""Collector-facing endpoints: enrollment and event ingest.
+
+These are plain Django views, not DRF: the body is size-checked before it is
+read and may be gzip-compressed, and authentication is the collector's own
+credential, never a user session (hence no CSRF).
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from collectors import ingest
+from collectors.models import Collector
+from collectors.services import EnrollmentError, collector_authenticate, collector_enroll, collector_mark_seen
+from soc.api import json_error
+
+
+class BodyError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _read_json(request: HttpRequest) -> object:
+    limit = settings.INGEST_MAX_BODY_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError as exc:
+        raise BodyError(400, "bad_request", "invalid Content-Length") from exc
+    if declared > limit:
+        raise BodyError(413, "too_large", f"body larger than {limit} bytes")
+    raw = request.read(limit + 1)
+    if len(raw) > limit:
+        raise BodyError(413, "too_large", f"body larger than {limit} bytes")
+    if request.META.get("HTTP_CONTENT_ENCODING", "").lower() == "gzip":
+        raw = _gunzip(raw, limit)
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BodyError(400, "malformed_json", f"body is not valid JSON: {exc}") from exc
+
+
+def _gunzip(raw: bytes, limit: int) -> bytes:
+    """Decompress with the same limit as the plain body (no zip bombs)."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(raw, limit + 1)
+    except zlib.error as exc:
+        raise BodyError(400, "bad_encoding", "body is not valid gzip") from exc
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise BodyError(413, "too_large", f"decompressed body larger than {limit} bytes")
+    return out
+
+
+def _bearer(request: HttpRequest) -> str:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    return header[7:].strip() if header.startswith("Bearer ") else ""
+
+
+def _authenticated(request: HttpRequest) -> Collector | None:
+    return collector_authenticate(secret=_bearer(request))
+
+
+@csrf_exempt
+@require_POST
+def ingest_events_view(request: HttpRequest) -> JsonResponse:
+    collector = _authenticated(request)
+    if collector is None:
+        return json_error(401, "unauthenticated", "unknown or revoked collector credential",
+                          WWW_Authenticate="Bearer")
+    try:
+        results = ingest.ingest_batch(collector=collector, payload=_read_json(request))
+    except BodyError as exc:
+        return json_error(exc.status, exc.code, exc.message)
+    except ingest.BatchError as exc:
+        return json_error(400, "invalid_batch", str(exc))
+    collector_mark_seen(collector=collector)
+    return JsonResponse({"results": [r.as_dict() for r in results]})
+
+
+@csrf_exempt
+@require_POST
+def enroll_view(request: HttpRequest) -> JsonResponse:
+    try:
+        body = _read_json(request)
+    except BodyError as exc:
+        return json_error(exc.status, exc.code, exc.message)
+    if not isinstance(body, dict) or not isinstance(body.get("token"), str) or not isinstance(
+            body.get("name"), str) or not 0 < len(body["name"]) <= 100:
+        return json_error(400, "invalid", 'body must be {"token": "...", "name": "<1-100 chars>"}')
+    try:
+        collector, secret = collector_enroll(token=body["token"], name=body["name"],
+                                             version=str(body.get("version", ""))[:40])
+    except EnrollmentError as exc:
+        return json_error(403, "enrollment_refused", str(exc))
+    return JsonResponse({"collector_id": str(collector.uid), "secret": secret,
+                         "organisation": collector.organisation.code}, status=201)

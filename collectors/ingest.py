@@ -1,0 +1,194 @@
+"""Ingest: validate a collector's batch, enrich it, store it in Elasticsearch once.
+
+Each item is ``{"id": ..., "raw": "<log line>"}`` (parsed here with the same
+parsers the agent uses) or ``{"id": ..., "doc": {<ECS document>}}`` (parsed at
+the edge). The Elasticsearch ``_id`` is ``<collector uid>:<item id>`` written
+with ``op_type: create``: a resend after a lost answer is a no-op, never a
+duplicate, and one collector cannot overwrite another's events.
+
+Every item gets an answer: ``created``, ``duplicate`` (already stored),
+``rejected`` (invalid or refused by the mapping; kept in the dead-letter
+index with the reason) or ``retry`` (not stored; the collector must resend).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+
+from collectors.agent.parsers import parse_line
+from collectors.agent.parsers.base import ECS_VERSION, ParseContext, isoformat_utc, put
+from collectors.models import Collector
+from soc import es
+
+_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,200}$")
+_RETRYABLE = {429, 500, 502, 503, 504}
+_ATTEMPTS = 3
+
+
+@dataclass
+class ItemResult:
+    id: str
+    status: str
+    error: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {"id": self.id, "status": self.status, **({"error": self.error} if self.error else {})}
+
+
+@dataclass
+class Prepared:
+    item_id: str
+    es_id: str
+    doc: dict[str, Any]
+
+
+class BatchError(ValueError):
+    """The whole request is malformed; nothing of it is stored."""
+
+
+def ingest_batch(*, collector: Collector, payload: Any) -> list[ItemResult]:
+    items = _items(payload)
+    now = datetime.now(UTC)
+    results: dict[int, ItemResult] = {}
+    prepared: dict[int, Prepared] = {}
+    for pos, item in enumerate(items):
+        outcome = _prepare(collector, item, now)
+        if isinstance(outcome, ItemResult):
+            results[pos] = outcome
+        else:
+            prepared[pos] = outcome
+    results.update(_store(collector, prepared, now))
+    rejected = {pos: r for pos, r in results.items() if r.status == "rejected" and r.id}
+    _dead_letter(collector, {pos: items[pos] for pos in rejected}, rejected, now)
+    return [results[pos] for pos in range(len(items))]
+
+
+def _items(payload: Any) -> list[Any]:
+    if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
+        raise BatchError('body must be a JSON object {"events": [...]}')
+    items = payload["events"]
+    if len(items) > settings.INGEST_MAX_EVENTS:
+        raise BatchError(f"at most {settings.INGEST_MAX_EVENTS} events per request")
+    ids = [item.get("id") for item in items if isinstance(item, dict)]
+    if len(ids) != len(set(ids)):
+        raise BatchError("event ids must be unique within a request")
+    return items
+
+
+def _prepare(collector: Collector, item: Any, now: datetime) -> Prepared | ItemResult:
+    item_id = item.get("id") if isinstance(item, dict) else None
+    if not isinstance(item_id, str) or not _ID.match(item_id):
+        return ItemResult(id=item_id if isinstance(item_id, str) else "", status="rejected",
+                          error="id must be 1-200 characters of A-Z a-z 0-9 . _ : -")
+    if len(json.dumps(item, ensure_ascii=False)) > settings.INGEST_MAX_EVENT_BYTES:
+        return ItemResult(id=item_id, status="rejected",
+                          error=f"event larger than {settings.INGEST_MAX_EVENT_BYTES} bytes")
+    doc = _to_ecs(item, collector)
+    if isinstance(doc, str):
+        return ItemResult(id=item_id, status="rejected", error=doc)
+    _enrich(doc, collector, now)
+    return Prepared(item_id=item_id, es_id=f"{collector.uid}:{item_id}", doc=doc)
+
+
+def _to_ecs(item: dict[str, Any], collector: Collector) -> dict[str, Any] | str:
+    """The ECS document of an item, or the reason it is invalid."""
+    if isinstance(item.get("raw"), str):
+        host = item.get("host")
+        return parse_line(item["raw"], ParseContext(host=host if isinstance(host, str) else collector.name))
+    doc = item.get("doc")
+    if not isinstance(doc, dict):
+        return 'each event needs "raw" (a log line) or "doc" (an ECS object)'
+    if not isinstance(doc.get("@timestamp"), str) or _parse_ts(doc["@timestamp"]) is None:
+        return '"@timestamp" must be an ISO 8601 date-time'
+    return doc
+
+
+def _parse_ts(value: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _enrich(doc: dict[str, Any], collector: Collector, now: datetime) -> None:
+    """Fields the collector cannot be trusted to set: they come from its credential."""
+    org = collector.organisation
+    doc["organization"] = {"id": org.code, "name": org.name}
+    doc["agent"] = {"id": str(collector.uid), "name": collector.name, "type": "soc-collector"}
+    put(doc, "event.ingested", isoformat_utc(now))
+    doc.setdefault("ecs", {"version": ECS_VERSION})
+
+
+def _store(collector: Collector, prepared: dict[int, Prepared], now: datetime) -> dict[int, ItemResult]:
+    results: dict[int, ItemResult] = {}
+    pending = dict(prepared)
+    for attempt in range(_ATTEMPTS):
+        if not pending:
+            break
+        if attempt:
+            time.sleep(0.2 * 2**attempt)
+        pending = _bulk_once(pending, results)
+    for pos, prep in pending.items():
+        results[pos] = ItemResult(id=prep.item_id, status="retry", error="Elasticsearch is busy; resend")
+    return results
+
+
+def _bulk_once(pending: dict[int, Prepared], results: dict[int, ItemResult]) -> dict[int, Prepared]:
+    """One bulk request; returns the items to try again (429/5xx)."""
+    order = list(pending)
+    operations: list[dict[str, Any]] = []
+    for pos in order:
+        prep = pending[pos]
+        ts = _parse_ts(prep.doc["@timestamp"]) or datetime.now(UTC)
+        operations += [{"create": {"_index": es.index_name("events", ts), "_id": prep.es_id}}, prep.doc]
+    try:
+        response = es.client().bulk(operations=operations, refresh=False)
+    except Exception:
+        return pending
+    retry: dict[int, Prepared] = {}
+    for pos, entry in zip(order, response["items"], strict=True):
+        outcome = entry["create"]
+        status, prep = outcome.get("status", 500), pending[pos]
+        if status in (200, 201):
+            results[pos] = ItemResult(id=prep.item_id, status="created")
+        elif status == 409:
+            results[pos] = ItemResult(id=prep.item_id, status="duplicate")
+        elif status in _RETRYABLE:
+            retry[pos] = prep
+        else:
+            reason = outcome.get("error", {})
+            results[pos] = ItemResult(id=prep.item_id, status="rejected",
+                                      error=f"{reason.get('type', 'error')}: {reason.get('reason', '')}"[:500])
+    return retry
+
+
+def _dead_letter(collector: Collector, items: dict[int, Any], results: dict[int, ItemResult],
+                 now: datetime) -> None:
+    """Keep what was refused, with the reason, so nothing is silently lost."""
+    if not items:
+        return
+    operations: list[dict[str, Any]] = []
+    for pos, item in items.items():
+        result = results[pos]
+        operations += [
+            {"create": {"_index": es.index_name("deadletter", now), "_id": f"{collector.uid}:{result.id}"}},
+            {
+                "@timestamp": isoformat_utc(now),
+                "error": {"type": result.error.split(":", 1)[0], "message": result.error},
+                "organization": {"id": collector.organisation.code},
+                "agent": {"id": str(collector.uid)},
+                "event": {"original": json.dumps(item, ensure_ascii=False)[: settings.INGEST_MAX_EVENT_BYTES]},
+            },
+        ]
+    response = es.client().bulk(operations=operations)
+    for pos, entry in zip(items, response["items"], strict=True):
+        if entry["create"].get("status") not in (200, 201, 409):
+            results[pos].status, results[pos].error = "retry", "dead-letter index unavailable; resend"

@@ -1,0 +1,49 @@
+"""Collectors registered per province, and their one-time enrollment tokens.
+
+Secrets are stored only as SHA-256 digests: they are long random strings, so
+a fast hash is enough, and a database leak does not let anyone ship events.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from organisations.models import Organisation
+from organisations.selectors import AnyUser, scope_to_provinces
+
+
+class CollectorQuerySet(models.QuerySet["Collector"]):
+    def visible_to(self, user: AnyUser) -> CollectorQuerySet:
+        return scope_to_provinces(self, user, field="organisation")  # type: ignore[return-value]
+
+
+class Collector(models.Model):
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=100)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="collectors")
+    secret_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    version = models.CharField(max_length=40, blank=True)
+
+    objects = CollectorQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organisation", "name"], name="collector_name_per_org")]
+
+    def __str__(self) -> str:
+        return f"{self.organisation.code}/{self.name}"
+
+
+class EnrollmentToken(models.Model):
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="enrollment_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    collector = models.OneToOneField(Collector, null=True, blank=True, on_delete=models.SET_NULL)

@@ -1,0 +1,48 @@
+"""Live incident feed for the console over a WebSocket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from organisations.models import Membership
+from soc.live import org_group
+
+
+@database_sync_to_async
+def _membership_groups(user_id: int) -> list[str]:
+    codes = Membership.objects.filter(user_id=user_id).values_list("organisation__code", flat=True)
+    return [org_group(code) for code in codes]
+
+
+class IncidentFeedConsumer(AsyncJsonWebsocketConsumer):
+    """Joins one group per organisation the user belongs to.
+
+    Messages are sent to the object's organisation and all its ancestors
+    (soc.live.groups_for), so joining one's own organisations is exactly the
+    visible scope: the national SOC sees all, a province its own subtree.
+    """
+
+    groups_joined: list[str]
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not user.is_active:
+            await self.close(code=4401)
+            return
+        self.groups_joined = await _membership_groups(user.pk)
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "groups_joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        """The feed is one-way; anything a client sends is ignored."""
+
+    async def live_message(self, event: dict[str, Any]) -> None:
+        await self.send_json(event["message"])

@@ -1,0 +1,90 @@
+"""Organisations form a tree (national SOC → provinces → sites); users hold roles in them.
+
+Tenancy lives here: ``Organisation.objects.visible_to(user)`` is the one
+place that decides which part of the tree a user may see. Every other
+queryset scopes itself through it (see ``scope_to_provinces``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+
+class Kind(models.TextChoices):
+    NATIONAL = "national", "National SOC"
+    PROVINCE = "province", "Province"
+    SITE = "site", "Agency or site"
+
+
+class Role(models.TextChoices):
+    CENTRAL_LEAD = "central_lead", "Central lead"
+    CENTRAL_ANALYST = "central_analyst", "Central analyst"
+    PROVINCIAL_RESPONDER = "provincial_responder", "Provincial responder"
+    PROVINCIAL_ADMIN = "provincial_admin", "Provincial admin"
+    AUDITOR = "auditor", "Auditor"
+    SERVICE = "service", "Service account"
+
+
+class OrganisationQuerySet(models.QuerySet["Organisation"]):
+    def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> OrganisationQuerySet:
+        """The subtrees under every organisation the user is a member of."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        paths = list(Membership.objects.filter(user_id=user.pk).values_list("organisation__path", flat=True))
+        if not paths:
+            return self.none()
+        scope = Q()
+        for path in paths:
+            scope |= Q(path__startswith=path)
+        return self.filter(scope)
+
+    def provinces(self) -> OrganisationQuerySet:
+        return self.filter(kind=Kind.PROVINCE)
+
+
+class Organisation(models.Model):
+    code = models.CharField(max_length=16, unique=True, help_text="Short code, e.g. HNI for Hà Nội")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    # Materialised path ("VN/HNI/"): a subtree is one indexed prefix match.
+    path = models.CharField(max_length=255, unique=True, editable=False)
+
+    objects = OrganisationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["path"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.path = f"{self.parent.path if self.parent else ''}{self.code}/"
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def province(self) -> Organisation | None:
+        """The province this organisation is, or belongs to (None for national)."""
+        node: Organisation | None = self
+        while node is not None and node.kind != Kind.PROVINCE:
+            node = node.parent
+        return node
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=32, choices=Role.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "organisation"], name="one_role_per_org")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.role} @ {self.organisation.code}"

@@ -1,0 +1,25 @@
+"""Every periodic schedule of the platform, in one place, each with ``expires``.
+
+``expires`` drops a run that waited longer than its own interval in the queue
+(a worker was down): the next run covers the same window from its checkpoint,
+so nothing is skipped and the queue never piles up stale copies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+from soc.queues import Queue
+
+
+def beat_schedule() -> dict[str, dict[str, Any]]:
+    interval = settings.DETECTION_INTERVAL_SECONDS
+    return {
+        "detection-run-due-rules": {
+            "task": "detection.tasks.run_due_rules",
+            "schedule": float(interval),
+            "options": {"queue": Queue.DETECTION, "expires": float(interval)},
+        },
+    }

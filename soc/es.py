@@ -1,0 +1,120 @@
+"""Elasticsearch: the client, index names, the event template, and search scope.
+
+Province scope for every event search is applied here (``scoped_search``),
+nowhere else, exactly as ``Organisation.objects.visible_to`` is for SQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from elasticsearch import Elasticsearch
+
+from organisations.selectors import AnyUser, visible_org_codes
+
+
+@cache
+def client() -> Elasticsearch:
+    return Elasticsearch(settings.ELASTICSEARCH_URL, request_timeout=30, retry_on_timeout=True, max_retries=2)
+
+
+def index_name(kind: str, moment: datetime) -> str:
+    """One index per day and kind: retention deletes whole old indices."""
+    return f"{settings.ES_INDEX_PREFIX}{kind}-{moment.astimezone(UTC):%Y.%m.%d}"
+
+
+def index_pattern(kind: str) -> str:
+    return f"{settings.ES_INDEX_PREFIX}{kind}-*"
+
+
+def events_pattern() -> str:
+    return index_pattern("events")
+
+
+_STRING_AS_KEYWORD = {
+    "strings": {"match_mapping_type": "string", "mapping": {"type": "keyword", "ignore_above": 2048}}
+}
+
+# ECS fields we search on with a type other than keyword. Everything else is a
+# keyword via the dynamic template; the total-fields limit with
+# ignore_dynamic_beyond_limit keeps a hostile source from exploding the mapping
+# (extra fields stay in _source, unindexed, and the event is still stored).
+EVENT_MAPPINGS: dict[str, Any] = {
+    "dynamic_templates": [_STRING_AS_KEYWORD],
+    "properties": {
+        "@timestamp": {"type": "date"},
+        "message": {"type": "text"},
+        "event": {"properties": {
+            "original": {"type": "text"},
+            "ingested": {"type": "date"},
+            "created": {"type": "date"},
+            "count": {"type": "long"},
+            "severity": {"type": "long"},
+        }},
+        "source": {"properties": {"ip": {"type": "ip"}, "port": {"type": "long"}}},
+        "destination": {"properties": {"ip": {"type": "ip"}, "port": {"type": "long"}}},
+        "client": {"properties": {"ip": {"type": "ip"}, "port": {"type": "long"}}},
+        "server": {"properties": {"ip": {"type": "ip"}, "port": {"type": "long"}}},
+        "host": {"properties": {"ip": {"type": "ip"}}},
+        "process": {"properties": {"pid": {"type": "long"}, "parent": {"properties": {"pid": {"type": "long"}}}}},
+        "http": {"properties": {"response": {"properties": {
+            "status_code": {"type": "long"}, "bytes": {"type": "long"}}}}},
+        "organization": {"properties": {"id": {"type": "keyword"}, "name": {"type": "keyword"}}},
+    },
+}
+
+EVENT_SETTINGS: dict[str, Any] = {
+    "number_of_shards": 1,
+    "refresh_interval": "1s",
+    "mapping.total_fields.limit": 2000,
+    "mapping.total_fields.ignore_dynamic_beyond_limit": True,
+    "mapping.depth.limit": 20,
+}
+
+DEADLETTER_MAPPINGS: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {
+        "@timestamp": {"type": "date"},
+        "error": {"properties": {"type": {"type": "keyword"}, "message": {"type": "text"}}},
+        "organization": {"properties": {"id": {"type": "keyword"}}},
+        "agent": {"properties": {"id": {"type": "keyword"}}},
+        "event": {"properties": {"original": {"type": "text", "index": False}}},
+    },
+}
+
+
+def ensure_templates(es: Elasticsearch | None = None) -> None:
+    """Install (or update) the index templates; idempotent, run at start-up and in tests."""
+    es = es or client()
+    replicas = {"number_of_replicas": settings.ES_REPLICAS}
+    es.indices.put_index_template(
+        name=f"{settings.ES_INDEX_PREFIX}events",
+        index_patterns=[events_pattern()],
+        template={"settings": {**EVENT_SETTINGS, **replicas}, "mappings": EVENT_MAPPINGS},
+        priority=100,
+    )
+    es.indices.put_index_template(
+        name=f"{settings.ES_INDEX_PREFIX}deadletter",
+        index_patterns=[index_pattern("deadletter")],
+        template={"settings": {"number_of_shards": 1, **replicas},
+                  "mappings": DEADLETTER_MAPPINGS},
+        priority=100,
+    )
+
+
+def scope_filter(org_codes: list[str] | None) -> list[dict[str, Any]]:
+    """Filter clauses for an event search limited to these organisations (None: all)."""
+    if org_codes is None:
+        return []
+    return [{"terms": {"organization.id": org_codes}}]
+
+
+def scoped_search(*, user: AnyUser, query: dict[str, Any], **params: Any) -> Any:
+    """Search events as ``user``: the province scope is added to every search here."""
+    scope = scope_filter(visible_org_codes(user))
+    body_query = {"bool": {"filter": [*scope, query]}}
+    return client().search(index=events_pattern(), query=body_query, ignore_unavailable=True,
+                           allow_no_indices=True, **params)

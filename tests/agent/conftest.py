@@ -7,6 +7,7 @@ with a reason when it is absent, and never copy it into the repository.
 from __future__ import annotations
 
 import csv
+import ipaddress
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,17 @@ from collectors.agent.parsers import ParseContext
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def address_field(field: str, value: object) -> str:
+    """rhost= is a name when the server resolved it: ECS puts names in source.domain."""
+    if field != "source.ip":
+        return field
+    try:
+        ipaddress.ip_address(str(value))
+    except ValueError:
+        return "source.domain"
+    return field
 
 
 def corpus_path(*parts: str) -> Path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Any
 
@@ -11,7 +10,7 @@ import pytest
 from collectors.agent.parsers import ParseContext, parse, parse_line
 from collectors.agent.parsers.base import get
 
-from .conftest import raw_lines, structured_rows
+from .conftest import address_field, raw_lines, structured_rows
 
 # template id -> expected fields; an int is the index of the template's <*> parameter
 EXPECTED: dict[str, dict[str, Any]] = {
@@ -59,17 +58,6 @@ def template_params(template: str, content: str) -> list[str]:
     assert m, f"template {template!r} does not match {content!r}"
     # only the right side: "Invalid user  0101" is a user named " 0101"
     return [p.rstrip() for p in m.groups()]
-
-
-def address_field(field: str, value: Any) -> str:
-    """rhost= is a name when sshd resolved it: ECS puts names in source.domain."""
-    if field != "source.ip":
-        return field
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return "source.domain"
-    return field
 
 
 def expected_value(spec: Any, params: list[str], field: str) -> Any:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from . import pam
 from .base import Doc, ParseContext, apply_rules, rule
 
 name = "shadow"
@@ -49,4 +50,6 @@ _RULES = [
 
 
 def parse_message(message: str, doc: Doc, ctx: ParseContext) -> bool:
+    if pam.parse_message(message, doc, ctx):  # passwd/chpasswd report through pam_unix
+        return True
     return apply_rules(_RULES, message, doc, DATASET) is not None

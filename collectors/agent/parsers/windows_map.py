@@ -147,6 +147,7 @@ def _group_member(doc: Doc, d: Data) -> None:
     member = d.get("MemberName", "")  # a DN "CN=bob,OU=..." for domain accounts, "-" for local ones
     name = member[3:].split(",", 1)[0] if member.upper().startswith("CN=") else member
     _user(doc, "user.target", name if name not in _EMPTY else None, None, d.get("MemberSid"))
+    put(doc, "user.target.id", _value(d.get("MemberSid")))  # local members have a SID and no name
 
 
 def _log_cleared(doc: Doc, d: Data) -> None:

@@ -159,8 +159,7 @@ def _finish(doc: Doc, parsed_by: str | None) -> Parsed:
 
 
 def _fallback(text: str, ctx: ParseContext, exc: Exception) -> Parsed:
-    doc: Doc = {"@timestamp": isoformat_utc(ctx.now)}
-    put(doc, "event.original", _bounded(text)[0])
+    doc: Doc = {"@timestamp": isoformat_utc(ctx.now), "event": {"original": _bounded(text)[0]}}
     put(doc, "host.name", ctx.host)
     put(doc, "error.message", f"parser error: {type(exc).__name__}")
     return _finish(doc, None)

@@ -144,8 +144,8 @@ def parse_header(line: str, ctx: ParseContext) -> SyslogHeader | None:
 
 def base_doc(line: str, header: SyslogHeader | None, ctx: ParseContext) -> Doc:
     """The fields every syslog-framed event carries, parsed or not."""
-    doc: Doc = {"@timestamp": isoformat_utc(header.timestamp if header else ctx.now)}
-    put(doc, "event.original", line)
+    # event.original is kept even when empty: every event carries it
+    doc: Doc = {"@timestamp": isoformat_utc(header.timestamp if header else ctx.now), "event": {"original": line}}
     put(doc, "message", header.message if header else line)
     put(doc, "host.hostname", (header.host if header else "") or ctx.host)
     put(doc, "host.name", (header.host if header else "") or ctx.host)

@@ -312,5 +312,8 @@ def _hashes(doc: Doc, prefix: str, hashes: str | None) -> None:
         algo, sep, value = part.partition("=")
         if not sep or not value:
             continue
-        put(doc, f"{prefix}.{algo.strip().lower()}", value.strip())
+        algo = algo.strip().lower()
+        # ECS keeps the import hash with the PE header, not with the file hashes
+        target = prefix.replace(".hash", ".pe.imphash") if algo == "imphash" else f"{prefix}.{algo}"
+        put(doc, target, value.strip())
         add_related(doc, "hash", value.strip())

@@ -19,6 +19,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 scripts/services.sh start dev
+if [ -d locale ] && command -v msgfmt >/dev/null; then .venv/bin/python manage.py compilemessages -v 0; fi
 .venv/bin/python manage.py migrate --noinput
 .venv/bin/python manage.py ensure_search_templates
 .venv/bin/python manage.py seed_demo --password "$DEMO_PASSWORD" --collector-secret-file "$RUN/demo-collector.secret"

@@ -8,15 +8,31 @@ export SOC_PROFILE=test
 # Isolates this run's Redis keys, ES indices and test database from any other.
 export SOC_NAMESPACE=${SOC_NAMESPACE:-t$$}
 
+# The services' ports (overridable, e.g. to run beside a dev stack) and the URLs that follow.
+export ES_PORT=${ES_PORT:-9200} REDIS_PORT=${REDIS_PORT:-6379} PG_PORT=${PG_PORT:-5432}
+export ELASTICSEARCH_URL=http://127.0.0.1:$ES_PORT REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0 POSTGRES_PORT=$PG_PORT
+
+# Test-only tools from Debian: the browser for Playwright, gettext for the
+# translations, util-linux's logger as a real syslog client.
+need=()
+command -v chromium >/dev/null || need+=(chromium)
+command -v msgfmt >/dev/null || need+=(gettext)
+command -v logger >/dev/null || need+=(bsdutils)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing ${need[*]}"
+  apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
 trap 'scripts/services.sh stop' EXIT
 scripts/services.sh start test
+if [ -d locale ]; then .venv/bin/python manage.py compilemessages -v 0; fi
 
 echo "== lint =="
 .venv/bin/ruff check .
 .venv/bin/mypy .
 echo "== django checks =="
 SOC_PROFILE=production DJANGO_SECRET_KEY="$(python3 -c 'import secrets; print(secrets.token_urlsafe(60))')" \
-  DJANGO_ALLOWED_HOSTS=soc.example DJANGO_SECRET_KEY_FILE= \
+  DJANGO_ALLOWED_HOSTS=soc.example \
   .venv/bin/python manage.py check --deploy --fail-level WARNING
 .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null
 echo "== tests =="

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "incidents",
     "collectors",
     "detection",
+    "readiness",
 ]
 
 MIDDLEWARE = [
@@ -197,4 +198,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("SOC_LOG_LEVEL", "INFO")},
+    # One line per Elasticsearch request drowns everything else.
+    "loggers": {"elastic_transport": {"level": "WARNING"}},
 }

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.utils import timezone
 
 from organisations.models import Organisation
 from organisations.selectors import scope_to_provinces
@@ -34,6 +36,30 @@ class Status(models.TextChoices):
 
 
 OPEN_STATUSES = (Status.NEW, Status.TRIAGED, Status.IN_PROGRESS, Status.CONTAINED)
+
+# The workflow: which status may follow which. Closing is possible from any
+# live status (a lead may close noise straight from the queue) but always
+# needs a resolution summary; ``duplicate`` is reached only by merging.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.NEW: frozenset({Status.TRIAGED, Status.IN_PROGRESS, Status.FALSE_POSITIVE, Status.CLOSED}),
+    Status.TRIAGED: frozenset({Status.IN_PROGRESS, Status.FALSE_POSITIVE, Status.CLOSED}),
+    Status.IN_PROGRESS: frozenset({Status.CONTAINED, Status.RESOLVED, Status.FALSE_POSITIVE, Status.CLOSED}),
+    Status.CONTAINED: frozenset({Status.IN_PROGRESS, Status.RESOLVED, Status.CLOSED}),
+    Status.RESOLVED: frozenset({Status.IN_PROGRESS, Status.CLOSED}),
+    Status.CLOSED: frozenset({Status.IN_PROGRESS}),
+    Status.FALSE_POSITIVE: frozenset({Status.TRIAGED, Status.CLOSED}),
+    Status.DUPLICATE: frozenset(),
+}
+# Reaching these stops the SLA clock of the same name.
+ACKNOWLEDGED = frozenset(set(Status) - {Status.NEW})
+CONTAINED_OR_LATER = frozenset({Status.CONTAINED, Status.RESOLVED, Status.CLOSED, Status.FALSE_POSITIVE,
+                                Status.DUPLICATE})
+RESOLVED_OR_LATER = frozenset({Status.RESOLVED, Status.CLOSED, Status.FALSE_POSITIVE, Status.DUPLICATE})
+
+
+class Owner(models.TextChoices):
+    CENTRAL = "central", "Central SOC"
+    PROVINCE = "province", "Province"
 
 
 class Category(models.TextChoices):
@@ -65,6 +91,14 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
     def open(self) -> IncidentQuerySet:
         return self.filter(status__in=OPEN_STATUSES)
 
+    def sla_breached(self, now: datetime) -> IncidentQuerySet:
+        """Any clock past due while running, or stopped after its due time."""
+        return self.filter(
+            Q(acknowledged_at__isnull=True, ack_due_at__lt=now) | Q(acknowledged_at__gt=F("ack_due_at"))
+            | Q(contained_at__isnull=True, contain_due_at__lt=now) | Q(contained_at__gt=F("contain_due_at"))
+            | Q(resolved_at__isnull=True, resolve_due_at__lt=now) | Q(resolved_at__gt=F("resolve_due_at"))
+        )
+
 
 class Incident(models.Model):
     key = models.CharField(max_length=32, unique=True, help_text="Human-readable id, e.g. HNI-2026-0042")
@@ -84,12 +118,34 @@ class Incident(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     alert_count = models.PositiveIntegerField(default=0)
+    owner = models.CharField(max_length=16, choices=Owner.choices, default=Owner.CENTRAL)
+    resolution_summary = models.TextField(blank=True)
+    mitre_techniques = models.JSONField(default=list, blank=True, help_text="ATT&CK ids, e.g. T1110.001")
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Provincial intake.
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    affected_systems = models.TextField(blank=True)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    contact = models.CharField(max_length=200, blank=True)
+    # SLA clocks: due times are set from the policy at creation and on severity change.
+    ack_due_at = models.DateTimeField(null=True, blank=True)
+    contain_due_at = models.DateTimeField(null=True, blank=True)
+    resolve_due_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    contained_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     objects = IncidentQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-created_at"]
-        indexes = [models.Index(fields=["province", "status", "-created_at"])]
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["province", "status", "-created_at"]),
+            models.Index(fields=["-created_at", "-id"]),
+        ]
         constraints = [
             # Two detection workers racing on the same entity still make one incident.
             models.UniqueConstraint(
@@ -112,3 +168,154 @@ class IncidentSequence(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["province", "year"], name="one_sequence_per_year")]
+
+
+class SlaPolicy(models.Model):
+    """Minutes to acknowledge, contain and resolve per severity.
+
+    The row of the national organisation is the default; a province's row overrides it.
+    """
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="sla_policies")
+    severity = models.CharField(max_length=16, choices=Severity.choices)
+    acknowledge_minutes = models.PositiveIntegerField()
+    contain_minutes = models.PositiveIntegerField()
+    resolve_minutes = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organisation", "severity"], name="one_sla_per_severity")]
+
+    def __str__(self) -> str:
+        return f"SLA {self.organisation.code} {self.severity}"
+
+
+class TimelineEntry(models.Model):
+    """What happened to an incident, in order; moves with it when merged."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
+    created_at = models.DateTimeField(default=timezone.now)
+    actor_name = models.CharField(max_length=150)
+    kind = models.CharField(max_length=48)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["incident", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.kind}"
+
+
+class Comment(models.Model):
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    body = models.TextField()
+    mentions = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="mentioned_in")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"comment {self.pk} on {self.incident_id}"
+
+
+class ObservableKind(models.TextChoices):
+    IP = "ip", "IP address"
+    DOMAIN = "domain", "Domain"
+    URL = "url", "URL"
+    HASH = "hash", "File hash"
+    ACCOUNT = "account", "Account"
+    HOST = "host", "Host"
+    EMAIL = "email", "E-mail address"
+
+
+class Observable(models.Model):
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="observables")
+    kind = models.CharField(max_length=16, choices=ObservableKind.choices)
+    value = models.CharField(max_length=2048, help_text="Normalised (see incidents.observables)")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "value"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "kind", "value"], name="one_observable_per_incident"),
+        ]
+        indexes = [models.Index(fields=["kind", "value"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+
+class Priority(models.TextChoices):
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
+class RequestStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    IN_PROGRESS = "in_progress", "In progress"
+    HELP_REQUESTED = "help_requested", "Help requested"
+    DONE = "done", "Done"
+
+
+class RequestForActionQuerySet(models.QuerySet["RequestForAction"]):
+    def visible_to(self, user: AnyUser) -> RequestForActionQuerySet:
+        return scope_to_provinces(self, user)  # type: ignore[return-value]
+
+    def overdue(self, now: datetime) -> RequestForActionQuerySet:
+        return self.filter(due_at__lt=now).exclude(status=RequestStatus.DONE)
+
+
+class RequestForAction(models.Model):
+    """The central SOC asks a province to do something about an incident, by a due time."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="requests")
+    province = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    instructions = models.TextField()
+    priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.NORMAL)
+    status = models.CharField(max_length=20, choices=RequestStatus.choices, default=RequestStatus.OPEN)
+    due_at = models.DateTimeField()
+    progress_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RequestForActionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [models.Index(fields=["status", "due_at"])]
+
+    def __str__(self) -> str:
+        return f"request {self.pk} for {self.province_id}"
+
+    @property
+    def overdue(self) -> bool:
+        return self.status != RequestStatus.DONE and self.due_at < timezone.now()
+
+
+class Attachment(models.Model):
+    """Evidence: stored under MEDIA_ROOT (never served by the web server), only downloaded through a scoped view."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="attachments")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    file = models.FileField(upload_to="evidence/%Y/%m/")
+    name = models.CharField(max_length=255, help_text="Sanitised original file name")
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -88,3 +88,67 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.role} @ {self.organisation.code}"
+
+
+class ApiToken(models.Model):
+    """A bearer token for an integration or service account; only its sha256 is stored."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=8, help_text="First characters, to recognise a token in lists")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class AuditLogQuerySet(models.QuerySet["AuditLog"]):
+    """Append-only: the ORM refuses bulk edits; a database trigger refuses everything else."""
+
+    def update(self, **kwargs: object) -> int:
+        raise PermissionError("the audit log is append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("the audit log is append-only")
+
+    def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> AuditLogQuerySet:
+        return self.filter(organisation__in=Organisation.objects.visible_to(user))
+
+
+class AuditLog(models.Model):
+    """Who changed what, when, from where, with the values before and after.
+
+    No foreign key to the actor or the changed object: the record must outlive
+    both and never be touched by a cascade. ``organisation`` scopes who may read it.
+    """
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_name = models.CharField(max_length=150)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    action = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=64)
+    object_ref = models.CharField(max_length=64)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+
+    objects = AuditLogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_ref"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_ref}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None:
+            raise PermissionError("the audit log is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise PermissionError("the audit log is append-only")

@@ -7,8 +7,9 @@ from typing import Any, TypeAlias
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
+from django.http import Http404
 
-from organisations.models import Kind, Organisation
+from organisations.models import AuditLog, AuditLogQuerySet, Kind, Membership, Organisation
 
 AnyUser: TypeAlias = AbstractBaseUser | AnonymousUser
 
@@ -28,3 +29,27 @@ def visible_org_codes(user: AnyUser) -> list[str] | None:
 def scope_to_provinces(queryset: QuerySet[Any], user: AnyUser, field: str = "province") -> QuerySet[Any]:
     """Restrict any queryset with a province foreign key to the user's subtree."""
     return queryset.filter(**{f"{field}__in": Organisation.objects.visible_to(user)})
+
+
+def user_grants(user: AnyUser) -> list[tuple[str, str]]:
+    """(organisation path, role) for each membership, read fresh on every call: never cached,
+    so a revoked membership stops counting on the user's next request."""
+    if not user.is_authenticated or not user.is_active:
+        return []
+    return list(Membership.objects.filter(user_id=user.pk).values_list("organisation__path", "role"))
+
+
+def membership_list(*, user: AnyUser) -> QuerySet[Membership]:
+    """Memberships of the organisations the user may see."""
+    return scope_to_provinces(Membership.objects.select_related("user", "organisation"), user, "organisation")
+
+
+def membership_get(*, user: AnyUser, membership_id: int) -> Membership:
+    try:
+        return membership_list(user=user).get(pk=membership_id)
+    except Membership.DoesNotExist as exc:
+        raise Http404("No such membership") from exc
+
+
+def audit_list(*, user: AnyUser) -> AuditLogQuerySet:
+    return AuditLog.objects.visible_to(user)

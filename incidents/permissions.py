@@ -1,0 +1,97 @@
+"""Who may do what, in one place; views and the API both ask here.
+
+Scope (which incidents a user can see at all) is decided by
+``Organisation.objects.visible_to``; this module decides the action. A grant
+counts only for objects inside the organisation it was given in, so a
+provincial responder's rights stop at their province's border. Read fresh
+per request: a revoked membership loses its rights on the next request.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+
+from incidents.models import Status
+from organisations.models import Organisation, Role
+from organisations.selectors import AnyUser, user_grants
+
+
+class Action(StrEnum):
+    VIEW = "view"
+    FILE = "file"                  # create an incident (provincial intake, integrations)
+    EDIT = "edit"                  # title, severity, category, TLP, ATT&CK techniques
+    TRIAGE = "triage"              # new / triaged / false positive
+    PROGRESS = "progress"          # in progress / contained / resolved
+    CLOSE = "close"
+    ASSIGN = "assign"
+    HANDOVER = "handover"
+    MERGE = "merge"
+    COMMENT = "comment"
+    OBSERVE = "observe"            # add observables
+    ATTACH = "attach"
+    REQUEST_SEND = "request_send"  # ask a province for action
+    REQUEST_WORK = "request_work"  # acknowledge, report progress, mark done, ask for help
+    AUDIT_VIEW = "audit_view"
+    MEMBERS_MANAGE = "members_manage"
+
+
+_CENTRAL_WORK = {Action.VIEW, Action.FILE, Action.EDIT, Action.TRIAGE, Action.PROGRESS, Action.HANDOVER,
+                 Action.MERGE, Action.COMMENT, Action.OBSERVE, Action.ATTACH, Action.REQUEST_SEND}
+_PROVINCE_WORK = {Action.VIEW, Action.FILE, Action.PROGRESS, Action.COMMENT, Action.OBSERVE, Action.ATTACH,
+                  Action.REQUEST_WORK}
+
+ROLE_ACTIONS: dict[str, frozenset[Action]] = {
+    Role.CENTRAL_LEAD: frozenset(set(Action)),
+    Role.CENTRAL_ANALYST: frozenset(_CENTRAL_WORK),
+    Role.PROVINCIAL_RESPONDER: frozenset(_PROVINCE_WORK),
+    Role.PROVINCIAL_ADMIN: frozenset(_PROVINCE_WORK | {Action.MEMBERS_MANAGE}),
+    Role.AUDITOR: frozenset({Action.VIEW, Action.AUDIT_VIEW}),
+    Role.SERVICE: frozenset({Action.VIEW, Action.FILE, Action.COMMENT, Action.OBSERVE}),
+}
+
+
+class Permissions:
+    """A user's grants, read once per request (never across requests)."""
+
+    def __init__(self, user: AnyUser) -> None:
+        self.grants = user_grants(user)
+
+    def can(self, action: Action, organisation: Organisation | None = None) -> bool:
+        """``organisation`` is the object's province; None asks "anywhere in my scope"."""
+        return any(
+            action in ROLE_ACTIONS.get(role, frozenset())
+            and (organisation is None or organisation.path.startswith(path))
+            for path, role in self.grants
+        )
+
+    def require(self, action: Action, organisation: Organisation | None = None) -> None:
+        if not self.can(action, organisation):
+            raise PermissionDenied(f"Your role does not allow '{action}' here")
+
+    def restrict(self, queryset: QuerySet[Any], action: Action, field: str = "province") -> QuerySet[Any]:
+        """Only the rows whose province this user holds ``action`` in (for bulk changes)."""
+        scope = Q(pk__in=[])
+        for path, role in self.grants:
+            if action in ROLE_ACTIONS.get(role, frozenset()):
+                scope |= Q(**{f"{field}__path__startswith": path})
+        return queryset.filter(scope)
+
+    def allowed(self, organisation: Organisation) -> frozenset[Action]:
+        return frozenset(action for action in Action if self.can(action, organisation))
+
+
+def require(user: AnyUser, action: Action, organisation: Organisation | None = None) -> None:
+    Permissions(user).require(action, organisation)
+
+
+def status_action(status: str) -> Action:
+    """Which right a move to ``status`` needs."""
+    if status == Status.CLOSED:
+        return Action.CLOSE
+    if status in (Status.IN_PROGRESS, Status.CONTAINED, Status.RESOLVED):
+        return Action.PROGRESS
+    return Action.TRIAGE

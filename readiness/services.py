@@ -1,0 +1,112 @@
+"""Writes of the readiness app: compute and store scorecards, set targets, publish periods."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+
+from django.db import transaction
+
+from organisations.models import Organisation
+from organisations.selectors import AnyUser
+from readiness import measures as m
+from readiness.actions import actions_for
+from readiness.es_measures import EventMeasures, event_measures
+from readiness.models import SOURCE_KINDS, ProvinceTarget, PublishedPeriod, ReadinessSnapshot
+from readiness.scoring import composite, dimension_scores, level_for
+from readiness.selectors import is_central_lead, policy_current, province_subtree_codes
+from readiness.sql_measures import collectors_enrolled, response_measures
+from readiness.windows import Window, days_between, window_for
+
+log = logging.getLogger(__name__)
+
+
+class ReadinessError(ValueError):
+    """Bad input to a readiness service; the message is safe to show."""
+
+
+def scorecards_compute(*, day: date, provinces: list[Organisation] | None = None) -> list[ReadinessSnapshot]:
+    """Compute and store the scorecard of every province (or the given ones) for one local day.
+
+    Idempotent: a second run for the same day replaces the day's snapshots.
+    Elasticsearch is read once (one _msearch for all provinces), before any write.
+    """
+    provinces = provinces if provinces is not None else list(Organisation.objects.provinces().order_by("code"))
+    window = window_for(day)
+    events = event_measures(provinces=province_subtree_codes(provinces), window=window)
+    targets = {t.province_id: t for t in ProvinceTarget.objects.filter(province__in=provinces)}
+    policy = policy_current()
+    snapshots = []
+    with transaction.atomic():
+        for province in provinces:
+            measures = province_measures(province=province, events=events[province.code],
+                                         target=targets.get(province.pk), window=window)
+            scores = dimension_scores(measures)
+            score = composite(scores, policy)
+            snapshot, _ = ReadinessSnapshot.objects.update_or_create(
+                province=province, day=day,
+                defaults={"measures": measures, "dimensions": scores, "score": score,
+                          "level": level_for(score, policy), "actions": actions_for(measures)})
+            snapshots.append(snapshot)
+    return snapshots
+
+
+def province_measures(*, province: Organisation, events: EventMeasures, target: ProvinceTarget | None,
+                      window: Window) -> dict[str, dict[str, Any]]:
+    collectors = collectors_enrolled(province=province, window=window)
+    return {
+        "connected": m.connected(events=events, collectors=collectors, window=window,
+                                 expected=target.expected_collectors if target else 1,
+                                 required=target.required_sources if target else list(SOURCE_KINDS)),
+        "correct": m.correct(events),
+        "sufficient": m.sufficient(events),
+        "clean": m.clean(events),
+        "live": m.live(events=events, collectors=collectors, window=window),
+        "response": m.response(response_measures(province=province, window=window)),
+    }
+
+
+def scorecards_recompute(*, start: date, end: date) -> int:
+    """Recompute every day of a past period (both ends included); returns the number of days."""
+    if start > end:
+        raise ReadinessError("the period must start on or before its end")
+    days = days_between(start, end)
+    for day in days:
+        scorecards_compute(day=day)
+        log.info("readiness scorecards computed for %s", day)
+    return len(days)
+
+
+def province_target_set(*, province: Organisation, expected_collectors: int,
+                        required_sources: list[str]) -> ProvinceTarget:
+    unknown = sorted(set(required_sources) - set(SOURCE_KINDS))
+    if unknown:
+        raise ReadinessError(f"unknown source kinds: {', '.join(unknown)}")
+    if expected_collectors < 0:
+        raise ReadinessError("expected collectors cannot be negative")
+    target, _ = ProvinceTarget.objects.update_or_create(
+        province=province, defaults={"expected_collectors": expected_collectors,
+                                     "required_sources": [k for k in SOURCE_KINDS if k in required_sources]})
+    return target
+
+
+def period_publish(*, actor: AnyUser, start: date, end: date) -> PublishedPeriod:
+    """The central lead releases a period for announcement; it must have scorecards for every day."""
+    if not is_central_lead(actor):
+        raise PermissionError("only the central lead publishes readiness results")
+    if start > end:
+        raise ReadinessError("the period must start on or before its end")
+    computed = set(ReadinessSnapshot.objects.filter(day__range=(start, end)).values_list("day", flat=True))
+    missing = [d for d in days_between(start, end) if d not in computed]
+    if missing:
+        raise ReadinessError(f"no scorecards computed for {missing[0]} ({len(missing)} days missing)")
+    period, _ = PublishedPeriod.objects.get_or_create(start=start, end=end,
+                                                      defaults={"published_by_id": actor.pk})
+    return period
+
+
+def period_unpublish(*, actor: AnyUser, period: PublishedPeriod) -> None:
+    if not is_central_lead(actor):
+        raise PermissionError("only the central lead publishes readiness results")
+    period.delete()

@@ -1,0 +1,127 @@
+"""Measures read from PostgreSQL: collectors (Connected) and incidents (Response).
+
+Each measure is its own function and checks that the fields it needs exist,
+so the scorecard keeps working, with that measure reported as unavailable
+(None), while the incident and collector models grow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from statistics import mean
+from typing import Any
+
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django.db.models import Q
+
+from collectors.models import Collector
+from incidents.models import Incident
+from organisations.models import Organisation
+from readiness.windows import Window
+
+
+def has_fields(model: type[models.Model], *names: str) -> bool:
+    try:
+        for name in names:
+            model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return False
+    return True
+
+
+@dataclass
+class CollectorInfo:
+    uid: str
+    name: str
+    last_seen_at: str | None
+
+
+def collectors_enrolled(*, province: Organisation, window: Window) -> list[CollectorInfo]:
+    """Collectors of the province's subtree enrolled before the day ended and not revoked by then."""
+    rows = (Collector.objects.filter(organisation__path__startswith=province.path, created_at__lt=window.end)
+            .filter(Q(revoked_at__isnull=True) | Q(revoked_at__gte=window.end))
+            .order_by("name").values("uid", "name", "last_seen_at"))
+    return [CollectorInfo(uid=str(r["uid"]), name=r["name"],
+                          # A last contact after the day is not evidence about the day.
+                          last_seen_at=r["last_seen_at"].isoformat()
+                          if r["last_seen_at"] and r["last_seen_at"] < window.end else None)
+            for r in rows]
+
+
+@dataclass
+class ResponseMeasures:
+    incidents: int = 0
+    mtta_s: float | None = None
+    mttr_s: float | None = None
+    sla_compliance: float | None = None
+    requests_due: int | None = None
+    requests_overdue: int | None = None
+    self_filed: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def response_measures(*, province: Organisation, window: Window) -> ResponseMeasures:
+    """Incident handling over the RESPONSE_DAYS ending with the day."""
+    incidents = Incident.objects.filter(province__path__startswith=province.path,
+                                        created_at__gte=window.response_start, created_at__lt=window.end)
+    measures = ResponseMeasures(incidents=incidents.count())
+    measures.mtta_s = mean_delay(incidents, "acknowledged_at", window.end)
+    measures.mttr_s = mean_delay(incidents, "resolved_at", window.end)
+    measures.sla_compliance = sla_compliance(incidents, window.end)
+    measures.requests_due, measures.requests_overdue = requests_overdue(province=province, window=window)
+    measures.self_filed = self_filed(incidents, province)
+    return measures
+
+
+def mean_delay(incidents: models.QuerySet[Incident], stamp: str, end: datetime) -> float | None:
+    """Mean seconds from creation to ``stamp`` (acknowledged_at, resolved_at) for those stamped by ``end``."""
+    if not has_fields(Incident, stamp):
+        return None
+    rows = incidents.filter(**{f"{stamp}__lt": end}).values_list("created_at", stamp)
+    delays = [(stamped - created).total_seconds() for created, stamped in rows]
+    return round(mean(delays), 1) if delays else None
+
+
+def sla_compliance(incidents: models.QuerySet[Incident], end: datetime) -> float | None:
+    """Share of incidents whose acknowledge and resolve clocks, as they stood at ``end``, were met."""
+    clocks = [("ack_due_at", "acknowledged_at"), ("resolve_due_at", "resolved_at")]
+    if not has_fields(Incident, *[name for pair in clocks for name in pair]):
+        return None
+    rows = list(incidents.values(*[name for pair in clocks for name in pair]))
+    if not rows:
+        return None
+    met = sum(1 for row in rows if not any(_breached(row[due], row[done], end) for due, done in clocks))
+    return met / len(rows)
+
+
+def _breached(due: datetime | None, done: datetime | None, end: datetime) -> bool:
+    if due is None:
+        return False
+    stopped = done if done is not None and done < end else None
+    return stopped > due if stopped is not None else due < end
+
+
+def requests_overdue(*, province: Organisation, window: Window) -> tuple[int | None, int | None]:
+    """Requests for action due in the response window, and those not done by their due time (as at the end)."""
+    try:
+        model = apps.get_model("incidents", "RequestForAction")
+    except LookupError:
+        return None, None
+    if not has_fields(model, "province", "due_at", "done_at"):
+        return None, None
+    due = model._default_manager.filter(province__path__startswith=province.path,
+                                        due_at__gte=window.response_start, due_at__lt=window.end)
+    return due.count(), due.filter(Q(done_at__isnull=True) | Q(done_at__gte=window.end)).count()
+
+
+def self_filed(incidents: models.QuerySet[Incident], province: Organisation) -> int | None:
+    """Incidents reported by a member of the province itself (provincial intake)."""
+    if not has_fields(Incident, "reported_by"):
+        return None
+    return incidents.filter(reported_by__memberships__organisation__path__startswith=province.path).distinct().count()

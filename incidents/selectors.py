@@ -1,20 +1,122 @@
-"""Reads of incidents, always through the user's scope."""
+"""Reads of incidents and what hangs off them, always through the user's scope.
+
+Each ``*_get`` answers 404 for a missing object and for another province's alike.
+"""
 
 from __future__ import annotations
 
-from django.http import Http404
+from collections.abc import Mapping
+from typing import Any
 
-from incidents.models import Incident, IncidentQuerySet
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from incidents.models import (
+    Attachment,
+    Comment,
+    Incident,
+    IncidentQuerySet,
+    Observable,
+    RequestForAction,
+    RequestForActionQuerySet,
+    TimelineEntry,
+)
 from organisations.selectors import AnyUser
 
+ORDERINGS = {"created_at", "-created_at", "updated_at", "-updated_at", "severity", "-severity", "status",
+             "-status", "key", "-key", "resolve_due_at", "-resolve_due_at"}
+FILTERS = ("status", "severity", "category", "owner", "tlp")
 
-def incident_list(*, user: AnyUser) -> IncidentQuerySet:
-    return Incident.objects.visible_to(user).select_related("province", "assignee")
+
+def incident_list(*, user: AnyUser, filters: Mapping[str, Any] | None = None) -> IncidentQuerySet:
+    """Scoped, filtered and ordered; unknown filter values simply match nothing."""
+    incidents = Incident.objects.visible_to(user).select_related("province", "assignee")
+    filters = filters or {}
+    for name in FILTERS:
+        if filters.get(name):
+            incidents = incidents.filter(**{name: filters[name]})
+    if filters.get("province"):
+        incidents = incidents.filter(province__code=filters["province"])
+    if filters.get("assignee"):
+        incidents = incidents.filter(assignee__username=filters["assignee"])
+    if filters.get("q"):
+        incidents = incidents.filter(Q(title__icontains=filters["q"]) | Q(key__iexact=filters["q"]))
+    breached = str(filters.get("sla_breached", "")).lower()
+    if breached in ("true", "1", "yes"):
+        incidents = incidents.sla_breached(timezone.now())
+    elif breached in ("false", "0", "no"):
+        incidents = incidents.exclude(pk__in=Incident.objects.sla_breached(timezone.now()).values("pk"))
+    ordering = filters.get("ordering")
+    if ordering in ORDERINGS:
+        incidents = incidents.order_by(ordering, "-id")
+    return incidents
 
 
 def incident_get(*, user: AnyUser, key: str) -> Incident:
-    """404 for a missing incident and for another province's alike."""
     try:
         return incident_list(user=user).get(key=key)
     except Incident.DoesNotExist as exc:
         raise Http404("No such incident") from exc
+
+
+def incident_get_many(*, user: AnyUser, keys: list[str]) -> IncidentQuerySet:
+    return Incident.objects.visible_to(user).filter(key__in=keys)
+
+
+def timeline_list(*, incident: Incident) -> QuerySet[TimelineEntry]:
+    return TimelineEntry.objects.filter(incident=incident)
+
+
+def comment_list(*, incident: Incident) -> QuerySet[Comment]:
+    return Comment.objects.filter(incident=incident).select_related("author").prefetch_related("mentions")
+
+
+def observable_list(*, user: AnyUser, incident: Incident) -> list[Observable]:
+    """Each observable with ``seen_elsewhere``: how many other incidents the user may see hold it (one query)."""
+    observables = list(Observable.objects.filter(incident=incident))
+    if not observables:
+        return observables
+    same = Q()
+    for observable in observables:
+        same |= Q(kind=observable.kind, value=observable.value)
+    counts = {
+        (row["kind"], row["value"]): row["n"]
+        for row in Observable.objects.filter(same, incident__in=Incident.objects.visible_to(user))
+        .exclude(incident=incident).values("kind", "value").annotate(n=Count("incident", distinct=True))
+    }
+    for observable in observables:
+        observable.seen_elsewhere = counts.get((observable.kind, observable.value), 0)  # type: ignore[attr-defined]
+    return observables
+
+
+def request_list(*, user: AnyUser, filters: Mapping[str, Any] | None = None) -> RequestForActionQuerySet:
+    requests = RequestForAction.objects.visible_to(user).select_related("incident", "province", "created_by")
+    filters = filters or {}
+    if filters.get("status"):
+        requests = requests.filter(status=filters["status"])
+    if filters.get("incident"):
+        requests = requests.filter(incident__key=filters["incident"])
+    overdue = str(filters.get("overdue", "")).lower()
+    if overdue in ("true", "1", "yes"):
+        requests = requests.overdue(timezone.now())
+    return requests
+
+
+def request_get(*, user: AnyUser, request_id: int) -> RequestForAction:
+    try:
+        return request_list(user=user).select_related("incident__province").get(pk=request_id)
+    except RequestForAction.DoesNotExist as exc:
+        raise Http404("No such request") from exc
+
+
+def attachment_list(*, incident: Incident) -> QuerySet[Attachment]:
+    return Attachment.objects.filter(incident=incident).select_related("uploaded_by")
+
+
+def attachment_get(*, user: AnyUser, attachment_id: int) -> Attachment:
+    try:
+        return Attachment.objects.select_related("incident__province").get(
+            pk=attachment_id, incident__in=Incident.objects.visible_to(user))
+    except Attachment.DoesNotExist as exc:
+        raise Http404("No such attachment") from exc

@@ -22,4 +22,9 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": float(interval),
             "options": {"queue": Queue.DETECTION, "expires": float(interval)},
         },
+        "incidents-escalate-overdue-requests": {
+            "task": "incidents.tasks.escalate_overdue_requests",
+            "schedule": 60.0,
+            "options": {"queue": Queue.NOTIFICATIONS, "expires": 60.0},
+        },
     }

@@ -159,7 +159,11 @@ MEDIA_ROOT = Path(env_str("SOC_MEDIA_ROOT", str(BASE_DIR / "media")))
 REST_FRAMEWORK = {
     # Deny by default: every view states who may use it.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        # Integrations and service accounts: hashed tokens (organisations.models.ApiToken).
+        "organisations.authentication.ApiTokenAuthentication",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,

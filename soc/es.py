@@ -34,8 +34,14 @@ def events_pattern() -> str:
     return index_pattern("events")
 
 
+# Sigma (and analysts) match strings case-insensitively, but group keys, province codes and
+# exports must keep the original case: every dynamic string is an exact keyword with a
+# lowercase-normalised ``.lc`` sub-field, and Sigma queries search the sub-field (``caseless``).
+CASELESS_SUBFIELD = "lc"
+_CASELESS = {CASELESS_SUBFIELD: {"type": "keyword", "normalizer": "lowercase", "ignore_above": 8191}}
 _STRING_AS_KEYWORD = {
-    "strings": {"match_mapping_type": "string", "mapping": {"type": "keyword", "ignore_above": 2048}}
+    "strings": {"match_mapping_type": "string",
+                "mapping": {"type": "keyword", "ignore_above": 2048, "fields": _CASELESS}}
 }
 
 # ECS fields we search on with a type other than keyword. Everything else is a
@@ -46,7 +52,7 @@ EVENT_MAPPINGS: dict[str, Any] = {
     "dynamic_templates": [_STRING_AS_KEYWORD],
     "properties": {
         "@timestamp": {"type": "date"},
-        "message": {"type": "text"},
+        "message": {"type": "text", "fields": _CASELESS},
         "event": {"properties": {
             "original": {"type": "text"},
             "ingested": {"type": "date"},
@@ -65,6 +71,30 @@ EVENT_MAPPINGS: dict[str, Any] = {
         "organization": {"properties": {"id": {"type": "keyword"}, "name": {"type": "keyword"}}},
     },
 }
+
+def _typed_fields(properties: dict[str, Any], prefix: str = "") -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for name, spec in properties.items():
+        if "properties" in spec:
+            found |= _typed_fields(spec["properties"], f"{prefix}{name}.")
+        else:
+            found[f"{prefix}{name}"] = spec
+    return found
+
+
+_EXPLICIT_FIELDS = _typed_fields(EVENT_MAPPINGS["properties"])
+
+
+def caseless_field(name: str) -> str:
+    """The field to match ``name`` case-insensitively: its ``.lc`` sub-field when it has one.
+
+    Explicitly typed fields (ip, long, date, organization.id) are searched as they are.
+    """
+    spec = _EXPLICIT_FIELDS.get(name)
+    if spec is None or CASELESS_SUBFIELD in spec.get("fields", {}):
+        return f"{name}.{CASELESS_SUBFIELD}"
+    return name
+
 
 EVENT_SETTINGS: dict[str, Any] = {
     "number_of_shards": 1,
@@ -112,9 +142,31 @@ def scope_filter(org_codes: list[str] | None) -> list[dict[str, Any]]:
     return [{"terms": {"organization.id": org_codes}}]
 
 
-def scoped_search(*, user: AnyUser, query: dict[str, Any], **params: Any) -> Any:
-    """Search events as ``user``: the province scope is added to every search here."""
+def scoped_search(*, user: AnyUser, query: dict[str, Any], pit_id: str | None = None, **params: Any) -> Any:
+    """Search events as ``user``: the province scope is added to every search here.
+
+    With ``pit_id`` the search reads that point in time (stable paging with
+    search_after); the scope filter is applied all the same, so a point in time
+    opened for one user shows another only what that other user may see.
+    """
     scope = scope_filter(visible_org_codes(user))
     body_query = {"bool": {"filter": [*scope, query]}}
+    if pit_id:
+        return client().search(pit={"id": pit_id, "keep_alive": PIT_KEEP_ALIVE}, query=body_query, **params)
     return client().search(index=events_pattern(), query=body_query, ignore_unavailable=True,
                            allow_no_indices=True, **params)
+
+
+PIT_KEEP_ALIVE = "5m"
+
+
+def events_pit_open() -> str | None:
+    """A point in time over all event indices, or None when there are none yet."""
+    if not client().indices.exists(index=events_pattern(), allow_no_indices=False):
+        return None
+    return str(client().open_point_in_time(index=events_pattern(), keep_alive=PIT_KEEP_ALIVE,
+                                           ignore_unavailable=True)["id"])
+
+
+def events_pit_close(pit_id: str) -> None:
+    client().options(ignore_status=404).close_point_in_time(id=pit_id)

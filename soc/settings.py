@@ -49,6 +49,9 @@ INSTALLED_APPS = [
     "collectors",
     "detection",
     "readiness",
+    "accounts",
+    "console",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -60,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.UserPreferenceMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -78,6 +82,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notifications.context_processors.unread",
             ],
         },
     },
@@ -176,7 +181,32 @@ INGEST_MAX_BODY_BYTES = env_int("SOC_INGEST_MAX_BODY_BYTES", 10 * 1024 * 1024)
 INGEST_MAX_EVENTS = env_int("SOC_INGEST_MAX_EVENTS", 5000)
 INGEST_MAX_EVENT_BYTES = env_int("SOC_INGEST_MAX_EVENT_BYTES", 256 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES
+# Token buckets in events per second (0: no limit), holding INGEST_RATE_BURST_SECONDS of events, so one
+# noisy collector or province cannot starve the others; over the limit the answer is 429 with Retry-After.
+INGEST_RATE_PER_COLLECTOR = env_int("SOC_INGEST_RATE_PER_COLLECTOR", 5000)
+INGEST_RATE_PER_PROVINCE = env_int("SOC_INGEST_RATE_PER_PROVINCE", 20000)
+INGEST_RATE_BURST_SECONDS = env_int("SOC_INGEST_RATE_BURST_SECONDS", 5)
+# Collector health: no heartbeat for this long is offline; no events for this long is a silent source.
+COLLECTOR_OFFLINE_SECONDS = env_int("SOC_COLLECTOR_OFFLINE_SECONDS", 60)
+COLLECTOR_SILENT_SECONDS = env_int("SOC_COLLECTOR_SILENT_SECONDS", 3600)
+COLLECTOR_DEGRADED_LAG_SECONDS = env_int("SOC_COLLECTOR_DEGRADED_LAG_SECONDS", 300)
+# Whole daily event indices older than this are deleted (global: see collectors.services retention).
+EVENT_RETENTION_DAYS = env_int("SOC_EVENT_RETENTION_DAYS", 180)
 DETECTION_INTERVAL_SECONDS = env_int("SOC_DETECTION_INTERVAL_SECONDS", 5)
+
+# Console (issue 6): export size, sign-in hardening, outgoing mail.
+SOC_EXPORT_MAX_ROWS = env_int("SOC_EXPORT_MAX_ROWS", 100_000)
+# Header a trusted reverse proxy sets with the client address (e.g. X-Forwarded-For); empty: REMOTE_ADDR.
+SOC_TRUSTED_PROXY_HEADER = env_str("SOC_TRUSTED_PROXY_HEADER", "")
+SOC_TOTP_REQUIRED_FOR_CENTRAL = env_bool("SOC_TOTP_REQUIRED_FOR_CENTRAL", False)
+EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION
+                        else "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("SMTP_HOST", "localhost")
+EMAIL_PORT = env_int("SMTP_PORT", 587)
+EMAIL_HOST_USER = env_str("SMTP_USER", "")
+EMAIL_HOST_PASSWORD = env_str("SMTP_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("SMTP_USE_TLS", True)
+DEFAULT_FROM_EMAIL = env_str("SOC_FROM_EMAIL", "soc@localhost")
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True

@@ -4,6 +4,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
+from accounts.views import LoginView
 from soc.health import healthz
 
 api_v1: list[URLPattern | URLResolver] = [
@@ -15,9 +16,12 @@ api_v1: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="incidents:list", permanent=False)),
     path("healthz", healthz, name="healthz"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("incidents/", include("incidents.urls")),
+    path("console/", include("console.urls")),
+    path("notifications/", include("notifications.urls")),
+    path("accounts/", include("accounts.urls")),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,164 @@
+"""Dashboard figures for a user's scope (national, or one province's subtree).
+
+SQL reads go through ``Incident.objects.visible_to`` / ``Collector.objects.visible_to``
+and event aggregations through ``soc.es.scoped_search``; narrowing to one province
+only ever narrows further.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Func, IntegerField, QuerySet, Sum, Value
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from collectors.models import Collector
+from detection.models import DetectionRule
+from incidents.models import Category, Incident, Severity
+from organisations.models import Organisation
+from organisations.selectors import AnyUser
+from soc import es
+
+ONLINE_WITHIN = timedelta(minutes=5)
+TOP_RULES_WINDOW = timedelta(days=30)
+# Timestamps the incident workflow may record; MTTA/MTTR are shown when they exist.
+ACK_FIELDS = ("acknowledged_at", "triaged_at")
+RESOLVE_FIELDS = ("resolved_at", "closed_at")
+
+
+@dataclass
+class Series:
+    labels: list[str] = field(default_factory=list)
+    values: list[int] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"labels": self.labels, "values": self.values}
+
+    def rows(self) -> list[tuple[str, int]]:
+        return list(zip(self.labels, self.values, strict=True))
+
+
+@dataclass
+class Dashboard:
+    province: Organisation | None
+    by_severity: Series
+    by_province: Series
+    by_category: Series
+    top_rules: Series
+    noisiest_sources: Series
+    events_hours: list[str]
+    events_by_province: dict[str, list[int]]
+    collectors_online: int
+    collectors_total: int
+    mtta_minutes: float | None
+    mttr_minutes: float | None
+    recent_high: list[Incident]
+
+    def chart_data(self) -> dict[str, Any]:
+        return {
+            "severity": self.by_severity.as_json(), "province": self.by_province.as_json(),
+            "category": self.by_category.as_json(), "rules": self.top_rules.as_json(),
+            "sources": self.noisiest_sources.as_json(),
+            "events": {"labels": self.events_hours,
+                       "series": [{"label": k, "values": v} for k, v in self.events_by_province.items()]},
+        }
+
+
+def dashboard_build(*, user: AnyUser, province: Organisation | None, now: datetime | None = None) -> Dashboard:
+    now = now or timezone.now()
+    incidents = Incident.objects.visible_to(user)
+    collectors = Collector.objects.visible_to(user).filter(revoked_at__isnull=True)
+    if province is not None:
+        incidents = incidents.filter(province__path__startswith=province.path)
+        collectors = collectors.filter(organisation__path__startswith=province.path)
+    open_incidents = incidents.open()
+    hours, per_province, sources = _event_figures(user=user, province=province, now=now)
+    return Dashboard(
+        province=province,
+        by_severity=_by_choice(open_incidents, "severity", Severity.choices),
+        by_province=_series(open_incidents.values("province__code").annotate(n=Count("id")).order_by("-n")),
+        by_category=_by_choice(open_incidents, "category", Category.choices),
+        top_rules=_top_rules(incidents, since=now - TOP_RULES_WINDOW),
+        noisiest_sources=sources,
+        events_hours=hours, events_by_province=per_province,
+        collectors_online=collectors.filter(last_seen_at__gte=now - ONLINE_WITHIN).count(),
+        collectors_total=collectors.count(),
+        mtta_minutes=_mean_minutes(incidents, ACK_FIELDS),
+        mttr_minutes=_mean_minutes(incidents, RESOLVE_FIELDS),
+        recent_high=list(open_incidents.filter(severity__in=[Severity.HIGH, Severity.CRITICAL])
+                         .select_related("province")[:10]),
+    )
+
+
+def _series(rows: Any) -> Series:
+    out = Series()
+    for row in rows:
+        out.labels.append(str(row["province__code"]))
+        out.values.append(int(row["n"]))
+    return out
+
+
+def _by_choice(incidents: QuerySet[Incident], name: str, choices: list[tuple[str, str]]) -> Series:
+    counts = dict(incidents.values_list(name).annotate(n=Count("id")).values_list(name, "n"))
+    out = Series()
+    for value, label in choices:
+        if counts.get(value):
+            out.labels.append(str(label))
+            out.values.append(counts[value])
+    return out
+
+
+def _top_rules(incidents: QuerySet[Incident], *, since: datetime, limit: int = 10) -> Series:
+    """Rules by alerts raised in the window; detection incidents carry ``rule:<id>:...`` keys."""
+    rule_id = Cast(Func(F("dedup_key"), Value(":"), Value(2), function="split_part"), IntegerField())
+    rows = (incidents.filter(dedup_key__regex=r"^rule:[0-9]+:", created_at__gte=since)
+            .annotate(rule_id=rule_id).values("rule_id").annotate(n=Sum("alert_count")).order_by("-n")[:limit])
+    names = dict(DetectionRule.objects.filter(pk__in=[r["rule_id"] for r in rows]).values_list("pk", "name"))
+    out = Series()
+    for row in rows:
+        out.labels.append(names.get(row["rule_id"], f"#{row['rule_id']}"))
+        out.values.append(int(row["n"] or 0))
+    return out
+
+
+def _mean_minutes(incidents: QuerySet[Incident], candidates: tuple[str, ...]) -> float | None:
+    existing = {f.name for f in Incident._meta.get_fields()}
+    name = next((c for c in candidates if c in existing), None)
+    if name is None:
+        return None
+    delta = ExpressionWrapper(F(name) - F("created_at"), output_field=DurationField())
+    mean = incidents.filter(**{f"{name}__isnull": False}).aggregate(m=Avg(delta))["m"]
+    return None if mean is None else round(mean.total_seconds() / 60, 1)
+
+
+def _event_figures(*, user: AnyUser, province: Organisation | None,
+                   now: datetime) -> tuple[list[str], dict[str, list[int]], Series]:
+    """Events per organisation per hour over the last 24 hours, and the noisiest hosts."""
+    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    start = end - timedelta(hours=24)
+    hours = [start + timedelta(hours=n) for n in range(24)]
+    clauses: list[dict[str, Any]] = [{"range": {"@timestamp": {"gte": start.isoformat(), "lt": end.isoformat()}}}]
+    if province is not None:
+        codes = list(Organisation.objects.filter(path__startswith=province.path).values_list("code", flat=True))
+        clauses.append({"terms": {"organization.id": codes}})
+    aggs = {
+        "orgs": {"terms": {"field": "organization.id", "size": 50}, "aggs": {"hours": {"date_histogram": {
+            "field": "@timestamp", "fixed_interval": "1h", "min_doc_count": 0,
+            "extended_bounds": {"min": start.isoformat(), "max": (end - timedelta(hours=1)).isoformat()}}}}},
+        "hosts": {"terms": {"field": "host.name", "size": 10}},
+    }
+    response = es.scoped_search(user=user, query={"bool": {"filter": clauses}}, size=0, aggs=aggs)
+    labels = [timezone.localtime(h).strftime("%d/%m %H:00") for h in hours]
+    aggregations = response.get("aggregations") or {}
+    per_org: dict[str, list[int]] = {}
+    for org in aggregations.get("orgs", {}).get("buckets", []):
+        counts = {datetime.fromtimestamp(b["key"] / 1000, UTC): b["doc_count"] for b in org["hours"]["buckets"]}
+        per_org[str(org["key"])] = [counts.get(h, 0) for h in hours]
+    sources = Series()
+    for bucket in aggregations.get("hosts", {}).get("buckets", []):
+        sources.labels.append(str(bucket["key"]))
+        sources.values.append(int(bucket["doc_count"]))
+    return labels, per_org, sources

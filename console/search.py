@@ -1,0 +1,146 @@
+"""Parsing an event search from the query string into an Elasticsearch query.
+
+Everything here is pure: it builds the query that ``soc.es.scoped_search``
+then limits to the user's provinces. Bad input raises ``SearchError`` with a
+message the console shows as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.http import QueryDict
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+RANGES: dict[str, timedelta] = {
+    "15m": timedelta(minutes=15),
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+}
+DEFAULT_RANGE = "24h"
+# Histogram steps, smallest first; the first that keeps the chart under MAX_BUCKETS wins.
+INTERVALS: list[tuple[str, timedelta]] = [
+    ("1m", timedelta(minutes=1)), ("5m", timedelta(minutes=5)), ("15m", timedelta(minutes=15)),
+    ("30m", timedelta(minutes=30)), ("1h", timedelta(hours=1)), ("3h", timedelta(hours=3)),
+    ("12h", timedelta(hours=12)), ("1d", timedelta(days=1)), ("7d", timedelta(days=7)),
+]
+MAX_BUCKETS = 120
+MAX_QUERY_CHARS = 2000
+MAX_FILTERS = 20
+FIELD_NAME = re.compile(r"^[A-Za-z0-9_@][A-Za-z0-9_.@\-]{0,199}$")
+
+
+class SearchError(ValueError):
+    """The search cannot run as asked; the message is for the user."""
+
+
+@dataclass(frozen=True)
+class FieldFilter:
+    field: str
+    value: str
+    negate: bool = False
+
+    @property
+    def token(self) -> str:
+        return f"{self.field}:{self.value}"
+
+
+@dataclass
+class EventSearch:
+    query: str = ""
+    range_key: str = DEFAULT_RANGE
+    start: datetime = field(default_factory=timezone.now)
+    end: datetime = field(default_factory=timezone.now)
+    filters: list[FieldFilter] = field(default_factory=list)
+    pit_id: str | None = None
+    after: list[Any] | None = None
+
+    def es_query(self) -> dict[str, Any]:
+        must: list[dict[str, Any]] = [
+            {"range": {"@timestamp": {"gte": self.start.isoformat(), "lte": self.end.isoformat()}}}]
+        if self.query:
+            must.append({"query_string": {
+                "query": self.query, "default_operator": "AND", "lenient": True,
+                "allow_leading_wildcard": False, "analyze_wildcard": True}})
+        must += [{"term": {f.field: f.value}} for f in self.filters if not f.negate]
+        must_not = [{"term": {f.field: f.value}} for f in self.filters if f.negate]
+        return {"bool": {"filter": must, "must_not": must_not}}
+
+    def interval(self) -> str:
+        span = self.end - self.start
+        for name, step in INTERVALS:
+            if span / step <= MAX_BUCKETS:
+                return name
+        return INTERVALS[-1][0]
+
+    def params(self, **changes: Any) -> QueryDict:
+        """The query string that reproduces this search (without paging), with ``changes``."""
+        out = QueryDict(mutable=True)
+        out["q"] = changes.get("q", self.query)
+        out["range"] = self.range_key
+        if self.range_key == "custom":
+            out["start"] = timezone.localtime(self.start).strftime("%Y-%m-%dT%H:%M")
+            out["end"] = timezone.localtime(self.end).strftime("%Y-%m-%dT%H:%M")
+        for f in changes.get("filters", self.filters):
+            out.appendlist("nf" if f.negate else "f", f.token)
+        return out
+
+
+def parse_search(data: QueryDict, *, now: datetime | None = None) -> EventSearch:
+    now = now or timezone.now()
+    query = data.get("q", "").strip()
+    if len(query) > MAX_QUERY_CHARS:
+        raise SearchError(_("The query is longer than %(n)d characters.") % {"n": MAX_QUERY_CHARS})
+    range_key = data.get("range", DEFAULT_RANGE)
+    start, end = _time_range(range_key, data, now)
+    filters = [_filter(raw, False) for raw in data.getlist("f")] + [_filter(raw, True) for raw in data.getlist("nf")]
+    if len(filters) > MAX_FILTERS:
+        raise SearchError(_("At most %(n)d field filters.") % {"n": MAX_FILTERS})
+    return EventSearch(query=query, range_key=range_key, start=start, end=end, filters=filters,
+                       pit_id=data.get("pit") or None, after=_after(data.get("after", "")))
+
+
+def _time_range(range_key: str, data: QueryDict, now: datetime) -> tuple[datetime, datetime]:
+    if range_key in RANGES:
+        return now - RANGES[range_key], now
+    if range_key != "custom":
+        raise SearchError(_("Unknown time range."))
+    start, end = _local_datetime(data.get("start", "")), _local_datetime(data.get("end", ""))
+    if start >= end:
+        raise SearchError(_("The start of the time range must be before its end."))
+    return start, end
+
+
+def _local_datetime(raw: str) -> datetime:
+    """A datetime-local field ("2026-11-28T09:30"), read in the user's time zone."""
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise SearchError(_("Dates must look like 2026-11-28T09:30.")) from exc
+    return moment if moment.tzinfo else timezone.make_aware(moment)
+
+
+def _filter(raw: str, negate: bool) -> FieldFilter:
+    name, sep, value = raw.partition(":")
+    if not sep or not FIELD_NAME.match(name) or len(value) > 2048:
+        raise SearchError(_("A field filter must look like field.name:value."))
+    return FieldFilter(field=name, value=value, negate=negate)
+
+
+def _after(raw: str) -> list[Any] | None:
+    if not raw:
+        return None
+    try:
+        after = json.loads(raw)
+    except ValueError as exc:
+        raise SearchError(_("The page cursor is damaged; search again.")) from exc
+    if not isinstance(after, list) or not all(isinstance(v, int | str) for v in after) or len(after) > 4:
+        raise SearchError(_("The page cursor is damaged; search again."))
+    return after

@@ -1,0 +1,95 @@
+"""Reads for the console. Event searches go through ``soc.es.scoped_search`` only."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from django.utils.translation import gettext as _
+from elasticsearch import ApiError
+
+from console.events import Event
+from console.search import EventSearch, SearchError
+from organisations.selectors import AnyUser
+from soc import es
+
+SORT: list[dict[str, Any]] = [{"@timestamp": {"order": "desc", "unmapped_type": "date"}}, {"_shard_doc": "desc"}]
+
+
+@dataclass
+class Bucket:
+    start: datetime
+    count: int
+
+
+@dataclass
+class EventPage:
+    events: list[Event] = field(default_factory=list)
+    total: int = 0
+    histogram: list[Bucket] = field(default_factory=list)
+    pit_id: str | None = None
+    next_after: str | None = None
+
+
+def event_search_page(*, user: AnyUser, search: EventSearch, size: int = 50) -> EventPage:
+    """One page of events, newest first, with the histogram of all matching hits."""
+    pit_id = search.pit_id or es.events_pit_open()
+    if pit_id is None:
+        return EventPage()
+    aggs = {"over_time": {"date_histogram": {
+        "field": "@timestamp", "fixed_interval": search.interval(), "min_doc_count": 0,
+        "extended_bounds": {"min": search.start.isoformat(), "max": search.end.isoformat()}}}}
+    response = _search(user=user, search=search, pit_id=pit_id, size=size, aggs=aggs, track_total_hits=True)
+    hits = response["hits"]["hits"]
+    return EventPage(
+        events=[Event.from_hit(hit) for hit in hits],
+        total=response["hits"]["total"]["value"],
+        histogram=[Bucket(datetime.fromtimestamp(b["key"] / 1000, UTC), b["doc_count"])
+                   for b in response["aggregations"]["over_time"]["buckets"]],
+        pit_id=response.get("pit_id", pit_id),
+        next_after=json.dumps(hits[-1]["sort"]) if len(hits) == size else None,
+    )
+
+
+def event_iter(*, user: AnyUser, search: EventSearch, limit: int, page_size: int = 1000) -> Iterator[Event]:
+    """Every matching event, newest first, up to ``limit``; for exports. Closes its point in time."""
+    pit_id = es.events_pit_open()
+    if pit_id is None:
+        return
+    after: list[Any] | None = None
+    sent = 0
+    try:
+        while sent < limit:
+            page = EventSearch(**{**search.__dict__, "pit_id": pit_id, "after": after})
+            response = _search(user=user, search=page, pit_id=pit_id, size=min(page_size, limit - sent),
+                               track_total_hits=False)
+            hits = response["hits"]["hits"]
+            pit_id = response.get("pit_id", pit_id)
+            for hit in hits:
+                yield Event.from_hit(hit)
+            sent += len(hits)
+            if len(hits) < page_size:
+                return
+            after = hits[-1]["sort"]
+    finally:
+        es.events_pit_close(pit_id)
+
+
+def _search(*, user: AnyUser, search: EventSearch, pit_id: str, **params: Any) -> Any:
+    if search.after:
+        params["search_after"] = search.after
+    try:
+        return es.scoped_search(user=user, query=search.es_query(), pit_id=pit_id, sort=SORT, **params)
+    except ApiError as exc:
+        raise SearchError(_search_error_message(exc)) from exc
+
+
+def _search_error_message(exc: ApiError) -> str:
+    if exc.meta.status == 404:
+        return _("These results have expired; search again.")
+    if exc.meta.status == 400:
+        return _("Elasticsearch could not read this query: check its syntax (field:value, AND, OR, quotes).")
+    return _("The event store did not answer; try again in a moment.")

@@ -1,0 +1,75 @@
+"""Console pages: event search (hunting), CSV export, dashboards, provincial home."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from console.dashboard import dashboard_build
+from console.export import csv_lines
+from console.search import RANGES, EventSearch, SearchError, parse_search
+from console.selectors import EventPage, event_iter, event_search_page
+from incidents.selectors import incident_list
+from organisations.models import Organisation
+
+
+@login_required
+def event_search_view(request: HttpRequest) -> HttpResponse:
+    error, page = "", EventPage()
+    search = EventSearch()
+    try:
+        search = parse_search(request.GET)
+        page = event_search_page(user=request.user, search=search)
+    except SearchError as exc:
+        error = str(exc)
+    context = {
+        "search": search, "page": page, "error": error, "ranges": list(RANGES),
+        "histogram": [{"t": timezone.localtime(b.start).strftime("%d/%m %H:%M"), "n": b.count}
+                      for b in page.histogram],
+        "base_query": search.params().urlencode(),
+        "filters_removal": [(f, search.params(filters=[g for g in search.filters if g != f]).urlencode())
+                            for f in search.filters],
+    }
+    return render(request, "console/events.html", context, status=400 if error else 200)
+
+
+@login_required
+def event_export_view(request: HttpRequest) -> HttpResponseBase:
+    try:
+        search = parse_search(request.GET)
+    except SearchError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+    limit = settings.SOC_EXPORT_MAX_ROWS
+    events = event_iter(user=request.user, search=search, limit=limit)
+    response = StreamingHttpResponse(csv_lines(events, limit=limit), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="events-{timezone.now():%Y%m%d-%H%M}.csv"'
+    response["X-Row-Limit"] = str(limit)
+    return response
+
+
+def _province_or_404(request: HttpRequest) -> Organisation | None:
+    code = request.GET.get("province", "")
+    if not code:
+        return None
+    try:
+        return Organisation.objects.visible_to(request.user).get(code=code)
+    except Organisation.DoesNotExist as exc:
+        raise Http404("No such province") from exc
+
+
+@login_required
+def dashboard_view(request: HttpRequest) -> HttpResponse:
+    dashboard = dashboard_build(user=request.user, province=_province_or_404(request))
+    provinces = Organisation.objects.visible_to(request.user).provinces()
+    return render(request, "console/dashboard.html", {
+        "dashboard": dashboard, "chart_data": dashboard.chart_data(), "provinces": provinces})
+
+
+@login_required
+def home_view(request: HttpRequest) -> HttpResponse:
+    """What my province must do today: its open incidents, newest and most severe first."""
+    incidents = incident_list(user=request.user).open().order_by("-created_at")[:50]
+    return render(request, "console/home.html", {"incidents": incidents})

@@ -1,0 +1,184 @@
+"""Notifying people and systems about incidents.
+
+``notify(kind=..., incident=..., recipients=[...])`` is the one entry point for
+every app: it keeps only recipients who may see the incident, records in-app
+notifications by each recipient's preferences, queues e-mails, and queues one
+signed webhook delivery per matching target. Mail and webhooks leave only
+after the surrounding transaction commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import urllib3
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from incidents.models import Incident
+from notifications.models import ChannelPreference, DeliveryStatus, Kind, Notification, WebhookDelivery, WebhookTarget
+from notifications.ssrf import UnsafeUrl, webhook_url_check
+from organisations.models import Membership, Role
+from soc.queues import Queue
+
+MENTION = re.compile(r"(?<![\w@])@([\w.\-]{1,150})")
+MAX_REDIRECTS = 3
+WEBHOOK_TIMEOUT = urllib3.Timeout(connect=5, read=10)
+
+
+def notify(*, kind: str, incident: Incident, recipients: Iterable[User],
+           text: str = "") -> list[Notification]:
+    """Tell ``recipients`` (those of them who may see ``incident``) and the incident's webhooks about ``kind``."""
+    text = (text or f"{Kind(kind).label}: {incident.key} {incident.title}")[:500]
+    created = []
+    for user in _allowed(recipients, incident):
+        in_app, email = _channels(user, kind)
+        if not (in_app or email):
+            continue
+        note = Notification.objects.create(user=user, kind=kind, incident=incident, text=text,
+                                           read_at=None if in_app else timezone.now())
+        created.append(note)
+        if email and user.email:
+            _on_commit_task("notifications.tasks.send_notification_email", note.pk)
+    webhooks_dispatch(kind=kind, incident=incident)
+    return created
+
+
+def _allowed(recipients: Iterable[User], incident: Incident) -> list[User]:
+    seen: dict[int, User] = {}
+    for user in recipients:
+        if user.is_active and user.pk not in seen and Incident.objects.visible_to(user).filter(pk=incident.pk).exists():
+            seen[user.pk] = user
+    return list(seen.values())
+
+
+def _channels(user: User, kind: str) -> tuple[bool, bool]:
+    pref = ChannelPreference.objects.filter(user_id=user.pk, kind=kind).first()
+    if pref is None:
+        return ChannelPreference.DEFAULT_IN_APP, ChannelPreference.DEFAULT_EMAIL
+    return pref.in_app, pref.email
+
+
+def _on_commit_task(name: str, object_id: int) -> None:
+    from soc.celery import app
+
+    transaction.on_commit(lambda: app.send_task(name, args=[object_id], queue=Queue.NOTIFICATIONS))
+
+
+def people_in_scope(incident: Incident) -> list[User]:
+    """Working members of the incident's province and of every organisation above it."""
+    codes = incident.province.path.strip("/").split("/")
+    roles = [Role.CENTRAL_LEAD, Role.CENTRAL_ANALYST, Role.PROVINCIAL_RESPONDER, Role.PROVINCIAL_ADMIN]
+    user_ids = Membership.objects.filter(organisation__code__in=codes, role__in=roles).values("user_id")
+    return list(get_user_model().objects.filter(pk__in=user_ids, is_active=True))
+
+
+def mentioned_users(text: str) -> list[User]:
+    """Users named as @username in ``text`` (for comment mentions)."""
+    names = set(MENTION.findall(text))
+    return list(get_user_model().objects.filter(username__in=names, is_active=True)) if names else []
+
+
+def notification_mark_read(*, user: User, ids: Iterable[int] | None = None) -> int:
+    unread = Notification.objects.filter(user_id=user.pk, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=list(ids))
+    return unread.update(read_at=timezone.now())
+
+
+def channel_preference_set(*, user: User, kind: str, in_app: bool, email: bool) -> ChannelPreference:
+    pref, _ = ChannelPreference.objects.update_or_create(user=user, kind=Kind(kind),
+                                                         defaults={"in_app": in_app, "email": email})
+    return pref
+
+
+def webhook_payload(*, kind: str, incident: Incident) -> dict[str, Any]:
+    return {"kind": kind, "incident": {
+        "key": incident.key, "title": incident.title, "severity": incident.severity, "status": incident.status,
+        "category": incident.category, "province": incident.province.code,
+        "created_at": incident.created_at.isoformat() if incident.created_at else None}}
+
+
+def webhooks_dispatch(*, kind: str, incident: Incident) -> list[WebhookDelivery]:
+    codes = incident.province.path.strip("/").split("/")
+    targets = WebhookTarget.objects.filter(organisation__code__in=codes, enabled=True)
+    deliveries = []
+    for target in targets:
+        if target.kinds and kind not in target.kinds:
+            continue
+        delivery = WebhookDelivery.objects.create(target=target, kind=kind,
+                                                  payload=webhook_payload(kind=kind, incident=incident))
+        deliveries.append(delivery)
+        _on_commit_task("notifications.tasks.deliver_webhook", delivery.pk)
+    return deliveries
+
+
+def webhook_signature(*, secret: str, timestamp: str, body: bytes) -> str:
+    """``sha256=<hex>`` of HMAC-SHA256 over ``<timestamp>.<body>``; receivers recompute and compare."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return f"sha256={mac.hexdigest()}"
+
+
+def webhook_attempt(*, delivery: WebhookDelivery) -> bool:
+    """One delivery attempt (following at most MAX_REDIRECTS checked redirects); the log records it."""
+    target = delivery.target
+    body = json.dumps(delivery.payload, ensure_ascii=False, sort_keys=True).encode()
+    timestamp = str(int(time.time()))
+    headers = {"Content-Type": "application/json", "User-Agent": "soc-platform-webhook/1",
+               "X-SOC-Event": delivery.kind, "X-SOC-Delivery": str(delivery.pk), "X-SOC-Timestamp": timestamp,
+               "X-SOC-Signature": webhook_signature(secret=target.secret, timestamp=timestamp, body=body)}
+    delivery.attempts += 1
+    try:
+        status = _post(target.url, body, headers, allow_private=target.allow_private)
+        delivery.response_status, delivery.error = status, "" if status < 300 else f"HTTP {status}"
+    except (UnsafeUrl, urllib3.exceptions.HTTPError, OSError) as exc:
+        delivery.response_status, delivery.error = None, f"{type(exc).__name__}: {exc}"[:1000]
+    ok = delivery.response_status is not None and 200 <= delivery.response_status < 300
+    if ok:
+        delivery.status, delivery.delivered_at = DeliveryStatus.DELIVERED, timezone.now()
+    delivery.save(update_fields=["attempts", "response_status", "error", "status", "delivered_at"])
+    return ok
+
+
+def webhook_give_up(*, delivery: WebhookDelivery) -> None:
+    WebhookDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.PENDING).update(status=DeliveryStatus.FAILED)
+
+
+def _post(url: str, body: bytes, headers: dict[str, str], *, allow_private: bool) -> int:
+    for _hop in range(MAX_REDIRECTS + 1):
+        safe = webhook_url_check(url, allow_private=allow_private)
+        pool: urllib3.HTTPConnectionPool
+        if safe.scheme == "https":
+            pool = urllib3.HTTPSConnectionPool(safe.address, safe.port, server_hostname=safe.host,
+                                               assert_hostname=safe.host, timeout=WEBHOOK_TIMEOUT, retries=False)
+        else:
+            pool = urllib3.HTTPConnectionPool(safe.address, safe.port, timeout=WEBHOOK_TIMEOUT, retries=False)
+        with pool:
+            response = pool.urlopen("POST", safe.path, body=body, headers={**headers, "Host": _host_header(safe)},
+                                    redirect=False, retries=False)
+        location = response.headers.get("Location")
+        if response.status in (301, 302, 303, 307, 308) and location:
+            url = urllib3.util.parse_url(location).url if "://" in location else _join(safe, location)
+            continue
+        return int(response.status)
+    raise UnsafeUrl(f"more than {MAX_REDIRECTS} redirects")
+
+
+def _host_header(safe: Any) -> str:
+    default = 443 if safe.scheme == "https" else 80
+    return safe.host if safe.port == default else f"{safe.host}:{safe.port}"
+
+
+def _join(safe: Any, location: str) -> str:
+    from urllib.parse import urljoin
+
+    return urljoin(f"{safe.scheme}://{_host_header(safe)}{safe.path}", location)
+

@@ -23,8 +23,9 @@ from detection.sigma.pipelines import Profile, build_pipeline, resolve_profile
 ProblemKind = Literal["yaml", "invalid", "logsource", "field", "conversion"]
 Query = dict[str, Any]
 
-# Unbound Sigma keywords ("keywords: ['error in libcrypto']") are searched in the log line.
-KEYWORD_FIELD = "message"
+# Unbound Sigma keywords ("keywords: ['error in libcrypto']") are searched in the log line,
+# case-insensitively (the lowercase-normalised keyword sub-field of ``message``).
+KEYWORD_FIELD = "message.lc"
 
 
 @dataclass(frozen=True)

@@ -1,34 +1,23 @@
 """What the event index mapping must provide for Sigma queries to mean what Sigma means.
 
 Sigma string matching is case-insensitive, and our queries are Lucene ``query_string`` with
-wildcards. Both hold only on ``keyword`` fields normalised with the built-in ``lowercase``
-normalizer (Elasticsearch lowercases the query's wildcard pattern for such fields too). The
-index template owner should merge these dynamic templates; our tests create indices with them.
-
-Consequences worth knowing: terms aggregations on these fields return lowercased keys (the
-``_source`` keeps the original), and ``|re`` rules are matched against the lowercased value.
-``message`` stays searchable as full text through its ``message.text`` subfield.
+wildcards. Both hold on ``keyword`` fields normalised with the built-in ``lowercase`` normalizer
+(Elasticsearch lowercases the query's wildcard pattern for such fields too). Lowercasing the
+fields themselves would lowercase aggregation keys too (``organization.id`` and threshold group
+keys must stay exact), so the platform's one event template (``soc.es.EVENT_MAPPINGS``) keeps each
+string as an exact keyword with a lowercase ``.lc`` sub-field, and the Sigma pipeline searches
+that sub-field. This module hands that same template to code that builds its own indices (tests,
+regression runs), so no second mapping can drift from production.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
-
-SIGMA_KEYWORD: dict[str, Any] = {"type": "keyword", "normalizer": "lowercase", "ignore_above": 8191}
 
 
 def sigma_mappings() -> dict[str, Any]:
-    """``mappings`` for an index (or index template) of our ECS events that Sigma rules search."""
-    return {
-        "dynamic_templates": [
-            {"strings_as_caseless_keywords": {"match_mapping_type": "string", "mapping": SIGMA_KEYWORD}},
-        ],
-        "properties": {
-            "@timestamp": {"type": "date"},
-            "message": {**SIGMA_KEYWORD, "fields": {"text": {"type": "text"}}},
-            "event": {"properties": {"original": {"type": "keyword", "index": False, "doc_values": False}}},
-            "source": {"properties": {"ip": {"type": "ip"}, "port": {"type": "long"}}},
-            "destination": {"properties": {"ip": {"type": "ip"}, "port": {"type": "long"}}},
-            "http": {"properties": {"response": {"properties": {"status_code": {"type": "long"}}}}},
-        },
-    }
+    """``mappings`` for an index of our ECS events that Sigma rules search: the production template."""
+    from soc.es import EVENT_MAPPINGS  # needs Django settings; imported when asked for
+
+    return copy.deepcopy(EVENT_MAPPINGS)

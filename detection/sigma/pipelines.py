@@ -7,7 +7,10 @@ A Sigma rule names a *log source* (product / category / service) and *Sigma fiel
 profile into a pySigma ``ProcessingPipeline``. The mapping tables below are the documentation.
 
 Matching is case-insensitive in Sigma; in Elasticsearch that holds only for keyword fields indexed
-with the ``lowercase`` normalizer (see ``mapping.py``).
+with the ``lowercase`` normalizer. Our event template keeps every string as an exact keyword (group
+keys and province codes keep their case) with a lowercase ``.lc`` sub-field: the last pipeline step
+points plain and wildcard matches at that sub-field (``soc.es.caseless_field``), while ``|re`` and
+``|cased`` values, which Sigma defines as case-sensitive, stay on the exact field.
 """
 
 from __future__ import annotations
@@ -17,13 +20,16 @@ from dataclasses import dataclass, field
 
 from sigma.pipelines.common import windows_logsource_mapping
 from sigma.processing.conditions import IncludeFieldCondition
+from sigma.processing.conditions.base import ValueProcessingCondition
 from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations import (
     AddConditionTransformation,
     AddFieldnamePrefixTransformation,
+    FieldFunctionTransformation,
     FieldMappingTransformation,
 )
 from sigma.rule import SigmaLogSource
+from sigma.types import SigmaCasedString, SigmaRegularExpression, SigmaType
 
 FieldMap = Mapping[str, str | list[str]]
 Conditions = Mapping[str, list[str]]
@@ -274,7 +280,26 @@ def build_pipeline(profile: Profile) -> ProcessingPipeline:
             field_name_conditions=[IncludeFieldCondition(fields=[r"\w+\."], mode="re")],
             field_name_condition_negation=True,
         ))
+    items.append(_caseless_item(profile.key))
     return ProcessingPipeline(name=f"SOC ECS events: {profile.key}", priority=20, items=items)
+
+
+class CaseSensitiveValue(ValueProcessingCondition):
+    """A ``|re`` or ``|cased`` value: Sigma matches these with case, so the exact field is searched."""
+
+    def match_value(self, value: SigmaType) -> bool:
+        return isinstance(value, SigmaRegularExpression | SigmaCasedString)
+
+
+def _caseless_item(key: str) -> ProcessingItem:
+    from soc.es import caseless_field  # Django settings are needed only when a pipeline is built
+
+    return ProcessingItem(
+        identifier=f"soc-{key}-caseless",
+        transformation=FieldFunctionTransformation(mapping={}, transform_func=caseless_field),
+        detection_item_conditions=[CaseSensitiveValue(cond="any")],
+        detection_item_condition_negation=True,
+    )
 
 
 def _field_mapping(fields: FieldMap) -> dict[str | None, str | list[str]]:

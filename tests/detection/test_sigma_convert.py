@@ -24,11 +24,11 @@ def test_it_maps_windows_fields_to_winlogbeat_event_data() -> None:
     rule = convert_rule(WINDOWS_RULE)
     assert rule.ok, rule.problems
     assert rule.lucene is not None
-    assert "winlog.event_data.CommandLine:" in rule.lucene
-    assert "winlog.event_data.NewProcessName:" in rule.lucene  # Security 4688 spelling too
-    assert "event.code:" in rule.lucene and "winlog.channel:" in rule.lucene
+    assert "winlog.event_data.CommandLine.lc:" in rule.lucene
+    assert "winlog.event_data.NewProcessName.lc:" in rule.lucene  # Security 4688 spelling too
+    assert "event.code.lc:" in rule.lucene and "winlog.channel.lc:" in rule.lucene
     assert rule.query == {"query_string": {"query": rule.lucene, "analyze_wildcard": True,
-                                           "lenient": True, "default_field": "message"}}
+                                           "lenient": True, "default_field": "message.lc"}}
 
 
 def test_it_reads_metadata_and_mitre_tags() -> None:
@@ -42,7 +42,13 @@ def test_it_reads_metadata_and_mitre_tags() -> None:
 
 def test_it_maps_windows_services_to_channels() -> None:
     text = WINDOWS_RULE.replace("category: process_creation", "service: security")
-    assert 'winlog.channel:Security' in (convert_rule(text).lucene or "")
+    assert 'winlog.channel.lc:Security' in (convert_rule(text).lucene or "")
+
+
+def test_regex_values_keep_the_exact_field_because_sigma_regexes_are_case_sensitive() -> None:
+    text = WINDOWS_RULE.replace("CommandLine|contains: '/all'", "CommandLine|re: 'Who[a-z]+'")
+    lucene = convert_rule(text).lucene or ""
+    assert "winlog.event_data.CommandLine:/Who[a-z]+/" in lucene
 
 
 def test_it_reports_bad_yaml_with_its_line() -> None:
@@ -92,8 +98,8 @@ detection:
     condition: sel
 """
     lucene = convert_rule(text).lucene or ""
-    assert "url.original:" in lucene and "http.response.status_code:200" in lucene
-    assert "event.dataset:(apache.access OR nginx.access)" in lucene
+    assert "url.original.lc:" in lucene and "http.response.status_code:200" in lucene
+    assert "event.dataset.lc:(apache.access OR nginx.access)" in lucene
 
 
 CORRELATION = """
@@ -126,7 +132,7 @@ def test_it_turns_a_correlation_into_an_ecs_spec() -> None:
     assert spec.group_by == ("SourceIp",)
     assert spec.rules[0].group_fields == ("source.ip",)
     assert spec.rules[0].value_field == "user.name"
-    assert "process.name:sshd" in spec.rules[0].lucene
+    assert "process.name.lc:sshd" in spec.rules[0].lucene
 
 
 def test_it_explains_an_unresolvable_correlation_reference() -> None:

@@ -27,8 +27,16 @@ class Collector(models.Model):
     secret_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
-    last_seen_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True, help_text="Last accepted event batch")
     version = models.CharField(max_length=40, blank=True)
+    last_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The last heartbeat's report (spool depth and bytes, oldest unsent age, events/s, drops, errors, inputs).
+    health = models.JSONField(default=dict, blank=True)
+    # Central configuration (inputs, batch_size, rate_limit) handed to the agent with each heartbeat answer.
+    config = models.JSONField(default=dict, blank=True)
+    config_version = models.PositiveIntegerField(default=0)
+    # Set when the silence check raised an alert; cleared when events flow again.
+    silent_since = models.DateTimeField(null=True, blank=True)
 
     objects = CollectorQuerySet.as_manager()
 

@@ -1,17 +1,22 @@
-"""Writes for collectors: enrollment, credentials, revocation."""
+"""Writes for collectors: enrollment, credentials, revocation, heartbeats, silence, retention."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from collectors.agent.config import ConfigError, central_overrides
 from collectors.models import Collector, EnrollmentToken
+from incidents.models import Category, Severity
+from incidents.services import incident_open_or_touch_for_detection
 from organisations.models import Organisation
 from organisations.selectors import AnyUser
+from soc import es
 
 
 class EnrollmentError(Exception):
@@ -87,3 +92,107 @@ def collector_mark_seen(*, collector: Collector) -> None:
     if collector.last_seen_at is None or now - collector.last_seen_at > timedelta(seconds=5):
         Collector.objects.filter(pk=collector.pk).update(last_seen_at=now)
         collector.last_seen_at = now
+
+
+def collector_record_heartbeat(*, collector: Collector, report: dict[str, Any]) -> dict[str, Any]:
+    """Keep the agent's latest report; returns the central configuration it must apply."""
+    now = timezone.now()
+    collector.health = _bounded_report(report)
+    collector.last_heartbeat_at = now
+    collector.version = str(report.get("version", ""))[:40]
+    collector.save(update_fields=["health", "last_heartbeat_at", "version"])
+    return collector.config
+
+
+_REPORT_NUMBERS = ("events_per_second", "oldest_unsent_age", "drops", "errors", "uptime")
+
+
+def _bounded_report(report: dict[str, Any]) -> dict[str, Any]:
+    """Only the fields we show, each of a known type and size: the report comes from the field."""
+    out: dict[str, Any] = {}
+    for key in _REPORT_NUMBERS:
+        value = report.get(key)
+        out[key] = value if isinstance(value, int | float) and not isinstance(value, bool) else 0
+    spool = report.get("spool")
+    spool = spool if isinstance(spool, dict) else {}
+    out["spool"] = {k: spool.get(k) for k in ("depth", "bytes", "limit", "quarantined")
+                    if isinstance(spool.get(k), int)}
+    out["last_error"] = str(report.get("last_error", ""))[:500]
+    out["hostname"] = str(report.get("hostname", ""))[:255]
+    inputs = report.get("inputs")
+    inputs = inputs if isinstance(inputs, list) else []
+    out["inputs"] = [
+        {k: (v if isinstance(v, int | float) else str(v)[:255]) for k, v in list(item.items())[:12]}
+        for item in inputs[:50] if isinstance(item, dict)
+    ]
+    return out
+
+
+def collector_configure(*, collector: Collector, config: dict[str, Any]) -> Collector:
+    """Set the central configuration; checked with the agent's own rules so it is never half-applied."""
+    try:
+        checked = central_overrides(config)
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from exc
+    if set(config) - set(checked):
+        raise ValueError(f"unknown key(s): {', '.join(sorted(set(config) - set(checked)))}")
+    collector.config = checked
+    collector.config_version += 1
+    collector.save(update_fields=["config", "config_version"])
+    return collector
+
+
+def collector_flag_silent(*, collector: Collector, state: str, now: datetime) -> bool:
+    """Record that a collector went quiet and raise it for its province (one open incident per collector).
+
+    Returns True when this call flagged it (it was not flagged already). The
+    conditional UPDATE makes two concurrent checks flag it once.
+    """
+    flagged = Collector.objects.filter(pk=collector.pk, silent_since__isnull=True).update(silent_since=now)
+    if not flagged:
+        return False
+    province = collector.organisation.province or collector.organisation
+    what = "stopped reporting" if state == "offline" else "sends no events"
+    incident_open_or_touch_for_detection(
+        province=province, dedup_key=f"collector-silent:{collector.uid}",
+        title=f"Collector {collector.name} {what}",
+        description=(f"Collector {collector.name} ({collector.uid}) of {collector.organisation.code} is {state}: "
+                     f"last heartbeat {collector.last_heartbeat_at or 'never'}, "
+                     f"last events {collector.last_seen_at or 'never'}. Logs from its sources may be missing."),
+        severity=Severity.MEDIUM, category=Category.AVAILABILITY, seen_at=now,
+    )
+    return True
+
+
+def collector_clear_silent(*, collector: Collector) -> None:
+    Collector.objects.filter(pk=collector.pk).update(silent_since=None)
+    collector.silent_since = None
+
+
+def event_indices_delete_expired(*, now: datetime, days: int) -> list[str]:
+    """Delete whole daily event and dead-letter indices older than ``days``; returns their names.
+
+    Retention is global: events of every province share each day's index, and
+    this Elasticsearch build has no delete-by-query (it lives in the reindex
+    module), so dropping one province's days would need per-province indices.
+    """
+    cutoff = (now - timedelta(days=days)).date()
+    expired: list[str] = []
+    for kind in ("events", "deadletter"):
+        names = es.client().indices.get(index=es.index_pattern(kind), allow_no_indices=True,
+                                        ignore_unavailable=True, expand_wildcards="open,closed")
+        prefix = es.index_pattern(kind)[:-1]
+        for name in names:
+            day = _index_day(name[len(prefix):])
+            if day is not None and day < cutoff:
+                expired.append(name)
+    for name in sorted(expired):
+        es.client().options(ignore_status=404).indices.delete(index=name)
+    return sorted(expired)
+
+
+def _index_day(suffix: str) -> date | None:
+    try:
+        return datetime.strptime(suffix, "%Y.%m.%d").date()
+    except ValueError:
+        return None

@@ -27,4 +27,14 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": 60.0,
             "options": {"queue": Queue.NOTIFICATIONS, "expires": 60.0},
         },
+        "collectors-check-health": {
+            "task": "collectors.tasks.check_collector_health",
+            "schedule": 30.0,
+            "options": {"queue": Queue.DEFAULT, "expires": 30.0},
+        },
+        "collectors-delete-expired-event-indices": {
+            "task": "collectors.tasks.delete_expired_event_indices",
+            "schedule": 3600.0,
+            "options": {"queue": Queue.DEFAULT, "expires": 3600.0},
+        },
     }

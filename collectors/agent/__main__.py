@@ -1,120 +1,160 @@
 """The collector's command line.
 
-    python -m collectors.agent run --url https://soc.example/api/v1 --secret-file /etc/soc/secret \\
+    soc-agent enroll --url https://soc.example/api/v1 --token enr_... --name HNI-WEB-01 \\
+        --secret-file /etc/soc-agent/secret
+    soc-agent run --config /etc/soc-agent/agent.json
+    soc-agent run --url https://soc.example/api/v1 --secret-file /etc/soc-agent/secret \\
         --path '/var/log/auth.log*' --state-dir /var/lib/soc-agent
+    soc-agent status --state-dir /var/lib/soc-agent
 
-Lines are parsed to ECS here, at the edge, and shipped in gzip batches. A
-file's offset moves forward only past lines the central side confirmed as
-stored (created, duplicate, or dead-lettered); anything else is resent.
+Lines are parsed to ECS here, at the edge, written to the on-disk spool and
+shipped in gzip batches; an event leaves the spool only once the central side
+confirmed it stored (see runner.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import logging
-import random
+import os
 import signal
-import socket
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from collectors.agent import __version__
-from collectors.agent.parsers import parse_line
-from collectors.agent.parsers.base import ParseContext
-from collectors.agent.tail import Line, OffsetStore, expand, file_identity, read_new_lines
+from collectors.agent.config import ConfigError, load
+from collectors.agent.runner import Agent
+from collectors.agent.sender import Client, TransportError
 
-log = logging.getLogger("soc-agent")
-STORED = {"created", "duplicate", "rejected"}
-
-
-class Shipper:
-    def __init__(self, url: str, secret: str, timeout: float = 30.0) -> None:
-        self.url = url.rstrip("/") + "/ingest/events"
-        self.secret = secret
-        self.timeout = timeout
-
-    def send(self, events: list[dict[str, Any]]) -> dict[str, str]:
-        """POST one batch; returns status per event id. Raises on transport errors."""
-        body = gzip.compress(json.dumps({"events": events}).encode(), compresslevel=5)
-        request = urllib.request.Request(self.url, data=body, method="POST", headers={  # noqa: S310
-            "Authorization": f"Bearer {self.secret}", "Content-Type": "application/json",
-            "Content-Encoding": "gzip", "User-Agent": f"soc-agent/{__version__}",
-        })
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - URL from config
-            results = json.load(response)["results"]
-        return {r["id"]: r["status"] for r in results}
+STALE_AFTER = 30.0  # seconds without a status write: the agent is not running
 
 
-def acknowledged_prefix(lines: list[Line], statuses: dict[str, str]) -> int:
-    """How many lines, from the first, are confirmed stored: the offset may advance past them only."""
-    count = 0
-    for line in lines:
-        if statuses.get(line.event_id) not in STORED:
-            break
-        count += 1
-    return count
+def cmd_run(args: argparse.Namespace) -> int:
+    inputs: list[dict[str, Any]] = []
+    if args.path:
+        inputs.append({"type": "file", "name": "files", "paths": args.path, "format": args.format})
+    for n, port in enumerate(args.syslog_udp or []):
+        inputs.append({"type": "syslog", "name": f"udp{n}", "protocol": "udp", "host": args.listen, "port": port})
+    for n, port in enumerate(args.syslog_tcp or []):
+        inputs.append({"type": "syslog", "name": f"tcp{n}", "protocol": "tcp", "host": args.listen, "port": port})
+    flags = {"url": args.url, "secret_file": args.secret_file, "state_dir": args.state_dir,
+             "hostname": args.hostname, "batch_size": args.batch, "poll_seconds": args.poll,
+             "spool_max_bytes": args.spool_max_bytes, "spool_policy": args.spool_policy,
+             "heartbeat_seconds": args.heartbeat, "inputs": inputs}
+    try:
+        config = load(args.config, flags)
+    except (ConfigError, OSError, ValueError, TypeError) as exc:
+        print(f"soc-agent: bad configuration: {exc}", file=sys.stderr)
+        return 2
+    agent = Agent(config)
+    signal.signal(signal.SIGTERM, lambda *_: agent.stop.set())
+    signal.signal(signal.SIGINT, lambda *_: agent.stop.set())
+    agent.run(once=args.once)
+    return 0
 
 
-def ship_file(path: str, store: OffsetStore, shipper: Shipper, ctx: ParseContext, batch: int) -> int:
-    """Ship what is new in one file; returns lines confirmed."""
-    lines = read_new_lines(path, store.get(file_identity(path)), batch)
-    if not lines:
-        return 0
-    events = [{"id": line.event_id, "doc": parse_line(line.text, ctx)} for line in lines]
-    statuses = shipper.send(events)
-    done = acknowledged_prefix(lines, statuses)
-    if done:
-        store.commit(lines[0].file_id, lines[done - 1].end)
-    return done
+def cmd_enroll(args: argparse.Namespace) -> int:
+    """Trade the one-time token for this collector's own credential, saved readable by us only."""
+    secret_path = Path(args.secret_file)
+    if secret_path.exists() and not args.force:
+        print(f"soc-agent: {secret_path} exists; this host is enrolled (use --force to enroll again)",
+              file=sys.stderr)
+        return 1
+    try:
+        answer = Client(args.url, ca_file=args.ca_file).post(
+            "/collectors/enroll", {"token": args.token, "name": args.name, "version": __version__})
+    except TransportError as exc:
+        print(f"soc-agent: enrollment refused: {exc}", file=sys.stderr)
+        return 1
+    secret_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = secret_path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(answer["secret"] + "\n")
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, secret_path)
+    print(f"enrolled as collector {answer['collector_id']} of {answer['organisation']}; "
+          f"credential saved to {secret_path}")
+    return 0
 
 
-def run(args: argparse.Namespace) -> None:
-    shipper = Shipper(args.url, Path(args.secret_file).read_text().strip())
-    store = OffsetStore(Path(args.state_dir))
-    ctx = ParseContext(host=args.hostname or socket.gethostname())
-    backoff = 1.0
-    while True:
-        shipped = 0
-        try:
-            for path in expand(args.path):
-                shipped += ship_file(path, store, shipper, ctx, args.batch)
-            backoff = 1.0
-        except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
-            log.warning("shipping failed (%s); retrying in %.1fs", exc, backoff)
-            time.sleep(backoff * (0.5 + random.random()))  # jitter: 680 agents must not retry in step
-            backoff = min(backoff * 2, 60.0)
-            continue
-        if shipped:
-            log.info("shipped %d events", shipped)
-        elif args.once:
-            return
-        else:
-            time.sleep(args.poll)
+def cmd_status(args: argparse.Namespace) -> int:
+    path = Path(args.state_dir) / "status.json"
+    try:
+        status = json.loads(path.read_text())
+    except (OSError, ValueError):
+        print(f"soc-agent: no status at {path}: the agent has not run here", file=sys.stderr)
+        return 3
+    age = time.time() - float(status.get("written_at", 0))
+    status["running"] = age < STALE_AFTER
+    status["status_age_seconds"] = round(age, 1)
+    if args.json:
+        print(json.dumps(status, indent=2))
+    else:
+        print(render_status(status))
+    return 0 if status["running"] else 3
+
+
+def render_status(status: dict[str, Any]) -> str:
+    spool = status.get("spool", {})
+    central = status.get("central", {})
+    lines = [
+        f"soc-agent {status.get('version')} on {status.get('hostname')}: "
+        + ("running" if status["running"] else f"NOT running (last status {status['status_age_seconds']}s ago)"),
+        f"central: {'reachable' if central.get('ok') else 'UNREACHABLE ' + str(central.get('error', ''))}",
+        f"spool: {spool.get('depth')} events, {spool.get('bytes')} of {spool.get('limit')} bytes "
+        f"({spool.get('policy')}), oldest unsent {status.get('oldest_unsent_age')}s",
+        f"rate: {status.get('events_per_second')} events/s; drops {status.get('drops')}; "
+        f"errors {status.get('errors')}" + (f" (last: {status['last_error']})" if status.get("last_error") else ""),
+    ]
+    for item in status.get("inputs", []):
+        lines.append(f"input {item.get('name')}: " + ", ".join(f"{k}={v}" for k, v in item.items() if k != "name"))
+    return "\n".join(lines)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="soc-agent", description="National SOC log collector")
+    sub = root.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="read inputs and ship them")
+    run.add_argument("--config", help="JSON configuration file (flags override it)")
+    run.add_argument("--url", help="central API base, e.g. https://soc/api/v1")
+    run.add_argument("--secret-file")
+    run.add_argument("--state-dir")
+    run.add_argument("--path", action="append", help="file or glob to tail; repeatable")
+    run.add_argument("--format", choices=["text", "json"], default="text", help="of the --path files")
+    run.add_argument("--syslog-udp", type=int, action="append", help="listen for syslog on this UDP port")
+    run.add_argument("--syslog-tcp", type=int, action="append", help="listen for syslog on this TCP port")
+    run.add_argument("--listen", default="127.0.0.1", help="address of the syslog listeners")
+    run.add_argument("--hostname")
+    run.add_argument("--batch", type=int)
+    run.add_argument("--poll", type=float)
+    run.add_argument("--heartbeat", type=float)
+    run.add_argument("--spool-max-bytes", type=int)
+    run.add_argument("--spool-policy", choices=["block", "drop_oldest"])
+    run.add_argument("--once", action="store_true", help="exit when everything read is confirmed")
+    run.set_defaults(func=cmd_run)
+    enroll = sub.add_parser("enroll", help="trade a one-time token for this collector's credential")
+    enroll.add_argument("--url", required=True)
+    enroll.add_argument("--token", required=True)
+    enroll.add_argument("--name", required=True)
+    enroll.add_argument("--secret-file", required=True)
+    enroll.add_argument("--ca-file", default="")
+    enroll.add_argument("--force", action="store_true")
+    enroll.set_defaults(func=cmd_enroll)
+    status = sub.add_parser("status", help="what the running agent reports (from its status file)")
+    status.add_argument("--state-dir", required=True)
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=cmd_status)
+    return root
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="soc-agent", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    run_p = sub.add_parser("run", help="tail files and ship them")
-    run_p.add_argument("--url", required=True, help="central API base, e.g. https://soc/api/v1")
-    run_p.add_argument("--secret-file", required=True)
-    run_p.add_argument("--path", action="append", required=True, help="file or glob; repeatable")
-    run_p.add_argument("--state-dir", required=True)
-    run_p.add_argument("--hostname", default="")
-    run_p.add_argument("--batch", type=int, default=500)
-    run_p.add_argument("--poll", type=float, default=0.5)
-    run_p.add_argument("--once", action="store_true", help="exit when everything is shipped")
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    run(args)
-    return 0
+    return int(args.func(args))
 
 
 if __name__ == "__main__":

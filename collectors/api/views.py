@@ -1,8 +1,9 @@
-"""Collector-facing endpoints: enrollment and event ingest.
+"""Collector-facing endpoints (enrollment, heartbeat, event ingest) and the console's collector API.
 
-These are plain Django views, not DRF: the body is size-checked before it is
-read and may be gzip-compressed, and authentication is the collector's own
-credential, never a user session (hence no CSRF).
+The collector-facing ones are plain Django views, not DRF: the body is
+size-checked before it is read and may be gzip-compressed, and
+authentication is the collector's own credential, never a user session
+(hence no CSRF). The console's are DRF views scoped by ``collector_list``.
 """
 
 from __future__ import annotations
@@ -17,8 +18,17 @@ from django.views.decorators.http import require_POST
 
 from collectors import ingest
 from collectors.models import Collector
-from collectors.services import EnrollmentError, collector_authenticate, collector_enroll, collector_mark_seen
+from collectors.ratelimit import ingest_admit
+from collectors.services import (
+    EnrollmentError,
+    collector_authenticate,
+    collector_enroll,
+    collector_mark_seen,
+    collector_record_heartbeat,
+)
 from soc.api import json_error
+
+HEARTBEAT_MAX_BYTES = 256 * 1024
 
 
 class BodyError(Exception):
@@ -27,8 +37,8 @@ class BodyError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def _read_json(request: HttpRequest) -> object:
-    limit = settings.INGEST_MAX_BODY_BYTES
+def _read_json(request: HttpRequest, limit: int = 0) -> object:
+    limit = limit or settings.INGEST_MAX_BODY_BYTES
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError as exc:
@@ -75,13 +85,39 @@ def ingest_events_view(request: HttpRequest) -> JsonResponse:
         return json_error(401, "unauthenticated", "unknown or revoked collector credential",
                           WWW_Authenticate="Bearer")
     try:
-        results = ingest.ingest_batch(collector=collector, payload=_read_json(request))
+        payload = _read_json(request)
     except BodyError as exc:
         return json_error(exc.status, exc.code, exc.message)
+    events = payload.get("events") if isinstance(payload, dict) else None
+    verdict = ingest_admit(collector=collector, events=len(events) if isinstance(events, list) else 0)
+    if not verdict.admitted:
+        return json_error(429, "rate_limited", "ingest rate limit of this collector or province reached; "
+                          f"resend in {verdict.retry_after}s", Retry_After=str(verdict.retry_after))
+    try:
+        results = ingest.ingest_batch(collector=collector, payload=payload)
     except ingest.BatchError as exc:
         return json_error(400, "invalid_batch", str(exc))
     collector_mark_seen(collector=collector)
     return JsonResponse({"results": [r.as_dict() for r in results]})
+
+
+@csrf_exempt
+@require_POST
+def heartbeat_view(request: HttpRequest) -> JsonResponse:
+    """The agent's report; the answer carries the central configuration it must apply."""
+    collector = _authenticated(request)
+    if collector is None:
+        return json_error(401, "unauthenticated", "unknown or revoked collector credential",
+                          WWW_Authenticate="Bearer")
+    try:
+        report = _read_json(request, HEARTBEAT_MAX_BYTES)
+    except BodyError as exc:
+        return json_error(exc.status, exc.code, exc.message)
+    if not isinstance(report, dict):
+        return json_error(400, "invalid", "heartbeat must be a JSON object")
+    config = collector_record_heartbeat(collector=collector, report=report)
+    return JsonResponse({"collector_id": str(collector.uid), "config": config,
+                         "config_version": collector.config_version})
 
 
 @csrf_exempt

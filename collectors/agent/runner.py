@@ -1,0 +1,310 @@
+"""The running agent: inputs → spool → sender, plus heartbeat and a local status file.
+
+Threads: one reader (file inputs; syslog listeners run their own), one
+sender, one heartbeat. They meet only at the spool (locked) and at the
+counters (plain integers, written by one thread each).
+
+Order of a read cycle: lines are parsed, appended to the spool, the spool is
+fsynced, and only then are the file offsets persisted; a crash between the
+last two steps re-reads lines whose ids are already spooled, which the
+central side answers as ``duplicate``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from collectors.agent import __version__
+from collectors.agent.config import CENTRAL_KEYS, AgentConfig, ConfigError, central_overrides
+from collectors.agent.parsers import parse_json_record, parse_line
+from collectors.agent.parsers.base import ParseContext, isoformat_utc, put
+from collectors.agent.sender import STORED, Backoff, Client, RateLimiter, TransportError
+from collectors.agent.spool import Record, Spool, SpoolFull
+from collectors.agent.syslog_input import Sequence, SyslogInput
+from collectors.agent.tail import FileInput, Line, OffsetStore
+
+log = logging.getLogger("soc-agent")
+MAX_BATCH_BYTES = 4 * 1024 * 1024  # well under the central 10 MB body limit
+
+
+class Counters:
+    def __init__(self) -> None:
+        self.read = self.sent = self.created = self.duplicate = self.rejected = self.retried = 0
+        self.transport_errors = self.gaps = 0
+        self.last_error = ""
+
+
+class Agent:
+    def __init__(self, config: AgentConfig) -> None:
+        self.config = config
+        self.state = Path(config.state_dir)
+        self.state.mkdir(parents=True, exist_ok=True)
+        self.spool = Spool(self.state / "spool", max_bytes=config.spool_max_bytes, policy=config.spool_policy)
+        self.client = Client(config.url, Path(config.secret_file).read_text().strip(), ca_file=config.ca_file)
+        self.hostname = config.hostname or os.uname().nodename
+        self.tz = ZoneInfo(config.timezone)
+        self.files: dict[str, tuple[dict[str, Any], FileInput]] = {}
+        self.listeners: dict[str, tuple[dict[str, Any], SyslogInput, Sequence]] = {}
+        self.counters = Counters()
+        self.stop = threading.Event()
+        self.input_lock = threading.Lock()
+        self.limiter = RateLimiter(config.rate_limit)
+        self.started = time.time()
+        self.rate_window: tuple[float, int] = (time.monotonic(), 0)
+        self.events_per_second = 0.0
+        self.apply_inputs(config.inputs)
+
+    # ---- inputs ---------------------------------------------------------
+    def apply_inputs(self, inputs: list[dict[str, Any]]) -> None:
+        """Start, stop or restart inputs so the running set matches ``inputs`` (no agent restart)."""
+        with self.input_lock:
+            wanted = {spec["name"]: spec for spec in inputs}
+            for name in list(self.files):
+                if wanted.get(name) != self.files[name][0]:
+                    self.files.pop(name)[1].close()
+            for name in list(self.listeners):
+                if wanted.get(name) != self.listeners[name][0]:
+                    self.listeners.pop(name)[1].stop()
+            for name, spec in wanted.items():
+                if spec["type"] == "file" and name not in self.files:
+                    store = OffsetStore(self.state, f"offsets-{name}.json")
+                    self.files[name] = (spec, FileInput(name, spec["paths"], store))
+                elif spec["type"] == "syslog" and name not in self.listeners:
+                    self._start_listener(name, spec)
+            self.config.inputs = inputs
+
+    def _start_listener(self, name: str, spec: dict[str, Any]) -> None:
+        sequence = Sequence(self.state / f"syslog-{name}.seq")
+        protocol = str(spec.get("protocol", "udp"))
+        listener = SyslogInput(spec, lambda msgs: self._spool_syslog(name, protocol, sequence, msgs))
+        try:
+            listener.start()
+        except (OSError, KeyError, ValueError) as exc:
+            self._error(f"syslog input {name} could not start: {exc}")
+            return
+        self.listeners[name] = (spec, listener, sequence)
+
+    def _spool_syslog(self, name: str, protocol: str, sequence: Sequence, messages: list[tuple[str, str]]) -> None:
+        now = datetime.now(UTC)
+        first = sequence.take(len(messages))
+        events = []
+        for n, (text, sender) in enumerate(messages):
+            doc = parse_line(text, ParseContext(host=sender, tz=self.tz, now=now))
+            put(doc, "network.transport", protocol)
+            events.append({"id": f"syslog-{name}:{first + n}", "doc": doc})
+        self.spool.append(events)
+        self.counters.read += len(events)
+
+    def _line_event(self, line: Line, spec: dict[str, Any], ctx: ParseContext) -> dict[str, Any]:
+        source = spec.get("source")
+        doc = None
+        if spec.get("format") == "json":
+            try:
+                record = json.loads(line.text)
+            except (ValueError, RecursionError):
+                record = None
+            if isinstance(record, dict):
+                doc = parse_json_record(record, ctx, source=source, original=line.text.rstrip("\r\n"))
+        if doc is None:
+            doc = parse_line(line.text, ctx, source=source)
+        return {"id": line.event_id, "doc": doc}
+
+    def read_files_once(self) -> int:
+        """One read cycle over every file input; returns lines spooled."""
+        total = 0
+        with self.input_lock:
+            inputs = list(self.files.values())
+        ctx = ParseContext(host=self.hostname, tz=self.tz, now=datetime.now(UTC))
+        for spec, tail in inputs:
+            lines = tail.poll(self.config.batch_size)
+            if not lines:
+                continue
+            events = [self._line_event(line, spec, ctx) for line in lines]
+            try:
+                self.spool.append(events)
+            except SpoolFull:
+                return total  # block policy: the offsets stay where they are, the input waits
+            self.spool.sync()
+            tail.commit(lines)
+            total += len(lines)
+        self.counters.read += total
+        self._spool_gap_if_dropped()
+        return total
+
+    def _spool_gap_if_dropped(self) -> None:
+        """drop_oldest removed unsent events: say so centrally, with counts and time range."""
+        report = self.spool.take_drop_report()
+        if report is None:
+            return
+        now = datetime.now(UTC)
+        doc: dict[str, Any] = {"@timestamp": isoformat_utc(now), "message":
+                               f"collector spool full: {report.records} events dropped before sending"}
+        put(doc, "event.kind", "event")
+        put(doc, "event.dataset", "soc.collector")
+        put(doc, "event.action", "events-dropped")
+        put(doc, "event.count", report.records)
+        if report.first_ts:
+            put(doc, "event.start", report.first_ts)
+            put(doc, "event.end", report.last_ts)
+        put(doc, "host.name", self.hostname)
+        gap_id = f"gap:{report.segments[0]}:{int(now.timestamp() * 1000)}"
+        self.counters.gaps += 1
+        self._error(f"spool full: dropped {report.records} unsent events")
+        with contextlib.suppress(SpoolFull):  # a gap event that cannot fit is still counted in "drops"
+            self.spool.append([{"id": gap_id, "doc": doc}])
+
+    # ---- sending --------------------------------------------------------
+    def deliver(self, records: list[Record]) -> bool:
+        """Send until every record is stored centrally, then release them; False if stopping first."""
+        pending = records
+        backoff = Backoff()
+        while pending:
+            if self.stop.is_set():
+                return False
+            unique = list({r.event["id"]: r.event for r in pending}.values())
+            self.limiter.wait(len(unique))
+            try:
+                statuses = self.client.send_events(unique)
+            except TransportError as exc:
+                self.counters.transport_errors += 1
+                self._error(str(exc))
+                self.stop.wait(backoff.next_delay(exc.retry_after))
+                continue
+            self._count(statuses)
+            pending = [r for r in pending if statuses.get(r.event["id"]) not in STORED]
+            if pending:
+                self.counters.retried += len(pending)
+                self.stop.wait(backoff.next_delay())
+        self.spool.ack(records)
+        self.counters.sent += len(records)
+        return True
+
+    def _count(self, statuses: dict[str, str]) -> None:
+        for status in statuses.values():
+            if status in STORED:
+                setattr(self.counters, status, getattr(self.counters, status) + 1)
+
+    def send_once(self) -> int:
+        records = self.spool.read_batch(self.config.batch_size, MAX_BATCH_BYTES)
+        if records and self.deliver(records):
+            return len(records)
+        return 0
+
+    # ---- heartbeat and status ------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        spool = self.spool.stats()
+        now = time.monotonic()
+        start, sent = self.rate_window
+        if now - start >= 1.0:
+            self.events_per_second = round((self.counters.sent - sent) / (now - start), 1)
+            self.rate_window = (now, self.counters.sent)
+        with self.input_lock:
+            inputs = [f.status() for _, f in self.files.values()] + [s.status() for _, s, _ in self.listeners.values()]
+        drops = spool.dropped + sum(i.get("dropped", 0) for i in inputs)
+        c = self.counters
+        return {
+            "version": __version__, "hostname": self.hostname, "uptime": round(time.time() - self.started),
+            "inputs": inputs, "spool": {"depth": spool.depth, "bytes": spool.bytes, "limit": self.spool.max_bytes,
+                                        "policy": self.spool.policy, "quarantined": spool.quarantined},
+            "oldest_unsent_age": spool.oldest_unsent_age, "events_per_second": self.events_per_second,
+            "drops": drops, "errors": c.transport_errors + spool.quarantined, "last_error": c.last_error,
+            "counters": {"read": c.read, "sent": c.sent, "created": c.created, "duplicate": c.duplicate,
+                         "rejected": c.rejected, "retried": c.retried, "gaps": c.gaps},
+            "config": {"batch_size": self.config.batch_size, "rate_limit": self.config.rate_limit},
+        }
+
+    def heartbeat_once(self) -> None:
+        for message in self.spool.errors[:]:
+            self._error(message)
+        self.spool.errors.clear()
+        stats = self.stats()
+        self.counters.last_error = ""  # each report carries the errors since the previous one
+        try:
+            answer = self.client.post("/collectors/heartbeat", stats)
+            stats["central"] = {"ok": True, "at": isoformat_utc(datetime.now(UTC))}
+            self.apply_central(answer.get("config") if isinstance(answer, dict) else None)
+        except TransportError as exc:
+            stats["central"] = {"ok": False, "error": str(exc)}
+        self.write_status(stats)
+
+    def apply_central(self, payload: Any) -> None:
+        try:
+            overrides = central_overrides(payload)
+        except ConfigError as exc:
+            self._error(f"central configuration refused: {exc}")
+            return
+        if "batch_size" in overrides:
+            self.config.batch_size = overrides["batch_size"]
+        if "rate_limit" in overrides and overrides["rate_limit"] != self.config.rate_limit:
+            self.config.rate_limit = overrides["rate_limit"]
+            self.limiter = RateLimiter(self.config.rate_limit)
+        if "inputs" in overrides and overrides["inputs"] != self.config.inputs:
+            log.info("applying central inputs: %s", [i["name"] for i in overrides["inputs"]])
+            self.apply_inputs(overrides["inputs"])
+        assert set(overrides) <= set(CENTRAL_KEYS)
+
+    def write_status(self, stats: dict[str, Any]) -> None:
+        stats["written_at"] = time.time()
+        stats["pid"] = os.getpid()
+        tmp = self.state / "status.tmp"
+        tmp.write_text(json.dumps(stats, indent=2))
+        os.replace(tmp, self.state / "status.json")
+
+    def _error(self, message: str) -> None:
+        self.counters.last_error = message[:500]
+        log.warning("%s", message)
+
+    # ---- loops ----------------------------------------------------------
+    def _loop(self, step: Any, idle: float) -> None:
+        while not self.stop.is_set():
+            try:
+                busy = step()
+            except Exception:  # a bug in one cycle must not stop the agent: logged, counted, next cycle
+                log.exception("agent loop %s failed", getattr(step, "__name__", step))
+                self.counters.transport_errors += 1
+                busy = 0
+            if not busy:
+                self.stop.wait(idle)
+
+    def _heartbeat_step(self) -> int:
+        self.heartbeat_once()
+        self.stop.wait(self.config.heartbeat_seconds)
+        return 1
+
+    def run(self, *, once: bool = False) -> None:
+        threads = [threading.Thread(target=self._loop, args=(self.send_once, self.config.poll_seconds),
+                                    name="sender", daemon=True),
+                   threading.Thread(target=self._loop, args=(self._heartbeat_step, 1.0),
+                                    name="heartbeat", daemon=True)]
+        for thread in threads:
+            thread.start()
+        try:
+            while not self.stop.is_set():
+                read = self.read_files_once()
+                if once and not read and self.spool.depth == 0 and not self.listeners:
+                    break
+                if not read:
+                    self.stop.wait(self.config.poll_seconds)
+        finally:
+            self.shutdown(threads)
+
+    def shutdown(self, threads: list[threading.Thread]) -> None:
+        self.stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+        with self.input_lock:
+            for _, listener, _ in self.listeners.values():
+                listener.stop()
+            for _, tail in self.files.values():
+                tail.close()
+        self.write_status(self.stats())
+        self.spool.close()

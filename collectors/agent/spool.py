@@ -1,0 +1,376 @@
+"""A bounded on-disk spool between reading and sending.
+
+Layout of ``<state>/spool/``: append-only segment files ``<seq>.seg`` and a
+``cursor.json`` naming the first record not yet confirmed by the central side.
+Each record is framed as::
+
+    length (u32 LE) | crc32 (u32 LE) of body | body = appended_at_ms (u64 LE) + JSON event
+
+Durability (fsync policy): ``sync()`` fsyncs the active segment; the inputs
+call it before they persist their own file offsets, so an offset on disk
+never claims a line the spool could lose in a power cut. The cursor is not
+fsynced: losing its last move only resends confirmed events, which the
+central side answers as ``duplicate`` (ids are deterministic).
+
+Crash safety: after a restart the last segment is scanned and a torn last
+record (partial frame, bad checksum) is truncated away; writing always
+continues in a fresh segment. A corrupt record found while reading a
+segment moves that segment to ``quarantine/`` and is reported in the stats,
+so a bad file can never put the agent in a crash loop.
+
+Memory stays bounded: the spool keeps only counters in memory and reads one
+batch at a time from disk.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import struct
+import threading
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("soc-agent.spool")
+
+_HEADER = struct.Struct("<II")
+_STAMP = struct.Struct("<Q")
+MAX_RECORD_BYTES = 8 * 1024 * 1024
+BLOCK, DROP_OLDEST = "block", "drop_oldest"
+
+
+class SpoolFull(Exception):
+    """The spool is at its byte limit and the policy is ``block``."""
+
+
+class CorruptRecord(Exception):
+    pass
+
+
+@dataclass
+class Record:
+    segment: int
+    offset: int
+    end: int
+    appended_at: float
+    event: dict[str, Any]
+
+
+@dataclass
+class DropReport:
+    """What ``drop_oldest`` removed before it was sent: becomes a gap event."""
+
+    records: int = 0
+    first_ts: str = ""
+    last_ts: str = ""
+    segments: list[int] = field(default_factory=list)
+
+
+@dataclass
+class SpoolStats:
+    depth: int
+    bytes: int
+    oldest_unsent_age: float
+    dropped: int
+    quarantined: int
+    truncated_bytes: int
+
+
+def frame(event: dict[str, Any], appended_at: float | None = None) -> bytes:
+    stamp = int((time.time() if appended_at is None else appended_at) * 1000)
+    body = _STAMP.pack(stamp) + json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+    return _HEADER.pack(len(body), zlib.crc32(body)) + body
+
+
+def read_frame(fh: Any, segment: int, offset: int) -> Record | None:
+    """The record at ``offset`` (None at a clean end). Raises CorruptRecord on a torn or bad frame."""
+    header = fh.read(_HEADER.size)
+    if not header:
+        return None
+    if len(header) < _HEADER.size:
+        raise CorruptRecord("partial header")
+    length, crc = _HEADER.unpack(header)
+    if length < _STAMP.size or length > MAX_RECORD_BYTES:
+        raise CorruptRecord(f"impossible length {length}")
+    body = fh.read(length)
+    if len(body) < length or zlib.crc32(body) != crc:
+        raise CorruptRecord("checksum mismatch" if len(body) == length else "partial body")
+    try:
+        event = json.loads(body[_STAMP.size:])
+    except ValueError as exc:
+        raise CorruptRecord("body is not JSON") from exc
+    (stamp,) = _STAMP.unpack(body[:_STAMP.size])
+    return Record(segment, offset, offset + _HEADER.size + length, stamp / 1000, event)
+
+
+class Spool:
+    """Thread-safe: inputs append, one sender reads and acknowledges."""
+
+    def __init__(self, directory: Path, *, max_bytes: int, policy: str = BLOCK,
+                 segment_bytes: int = 4 * 1024 * 1024) -> None:
+        if policy not in (BLOCK, DROP_OLDEST):
+            raise ValueError(f"spool policy must be {BLOCK!r} or {DROP_OLDEST!r}, got {policy!r}")
+        self.dir = directory
+        self.quarantine_dir = directory / "quarantine"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.max_bytes, self.policy = max_bytes, policy
+        self.segment_bytes = max(4096, min(segment_bytes, max_bytes // 4))
+        self.lock = threading.RLock()
+        self.dropped = self.quarantined = self.truncated_bytes = 0
+        self.pending_drop = DropReport()
+        self.errors: list[str] = []  # reported in the heartbeat, then cleared
+        self._recover()
+
+    # ---- start-up -------------------------------------------------------
+    def _segments(self) -> list[int]:
+        return sorted(int(p.stem) for p in self.dir.glob("*.seg") if p.stem.isdigit())
+
+    def _path(self, seq: int) -> Path:
+        return self.dir / f"{seq:012d}.seg"
+
+    def _recover(self) -> None:
+        segments = self._segments()
+        if segments:
+            self._truncate_torn_tail(segments[-1])
+        self.cursor = self._load_cursor(segments)
+        self.active = (segments[-1] + 1) if segments else max(1, self.cursor[0])
+        self._fh = open(self._path(self.active), "ab")  # noqa: SIM115 - held open for appends
+        self.active_size = 0
+        self.total_bytes = self._disk_size()
+        self.depth = self._count_unsent()
+
+    def _truncate_torn_tail(self, seq: int) -> None:
+        """A crash mid-append leaves a partial last record: cut the file after the last good one."""
+        path = self._path(seq)
+        good = 0
+        with open(path, "rb") as fh:
+            while True:
+                try:
+                    record = read_frame(fh, seq, good)
+                except CorruptRecord:
+                    break
+                if record is None:
+                    break
+                good = record.end
+        size = path.stat().st_size
+        if size > good:
+            log.warning("spool: truncating %d torn bytes at the end of %s", size - good, path.name)
+            self.truncated_bytes += size - good
+            os.truncate(path, good)
+
+    def _load_cursor(self, segments: list[int]) -> tuple[int, int]:
+        path = self.dir / "cursor.json"
+        try:
+            seg, off = json.loads(path.read_text())
+            cursor = (int(seg), int(off))
+        except (OSError, ValueError, TypeError):
+            cursor = (segments[0], 0) if segments else (1, 0)
+        if segments and cursor[0] < segments[0]:
+            cursor = (segments[0], 0)
+        return cursor
+
+    def _count_unsent(self) -> int:
+        """Records after the cursor: headers only, seeking over bodies."""
+        count = 0
+        for seq in self._segments():
+            if seq < self.cursor[0]:
+                continue
+            with open(self._path(seq), "rb") as fh:
+                fh.seek(self.cursor[1] if seq == self.cursor[0] else 0)
+                while (header := fh.read(_HEADER.size)) and len(header) == _HEADER.size:
+                    fh.seek(_HEADER.unpack(header)[0], os.SEEK_CUR)
+                    count += 1
+        return count
+
+    # ---- writing --------------------------------------------------------
+    def size(self) -> int:
+        return self.total_bytes
+
+    def _disk_size(self) -> int:
+        return sum(self._path(s).stat().st_size for s in self._segments())
+
+    def append(self, events: list[dict[str, Any]]) -> None:
+        """Append whole events. Raises SpoolFull (policy block) and writes nothing of this call."""
+        frames = [frame(e) for e in events]
+        needed = sum(map(len, frames))
+        with self.lock:
+            if self.total_bytes + needed > self.max_bytes:
+                if self.policy == BLOCK or needed > self.max_bytes:
+                    raise SpoolFull(f"spool holds {self.total_bytes} of {self.max_bytes} bytes")
+                self._drop_oldest(needed)
+            for data in frames:
+                if self.active_size and self.active_size + len(data) > self.segment_bytes:
+                    self._roll()
+                self._fh.write(data)
+                self.active_size += len(data)
+            self._fh.flush()
+            self.total_bytes += needed
+            self.depth += len(frames)
+
+    def sync(self) -> None:
+        with self.lock:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+
+    def _roll(self) -> None:
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+        self.active += 1
+        self._fh = open(self._path(self.active), "ab")  # noqa: SIM115
+        self.active_size = 0
+
+    def _unlink(self, seq: int) -> None:
+        path = self._path(seq)
+        try:
+            self.total_bytes -= path.stat().st_size
+            path.unlink()
+        except FileNotFoundError:
+            pass
+
+    def _drop_oldest(self, needed: int) -> None:
+        """Delete whole oldest segments until ``needed`` fits, counting what was never sent."""
+        for seq in self._segments():
+            if self.total_bytes + needed <= self.max_bytes:
+                return
+            if seq == self.active:
+                self._roll()
+            self._account_drop(seq)
+            self._unlink(seq)
+            if self.cursor[0] <= seq:
+                self.cursor = (seq + 1, 0)
+                self._save_cursor()
+
+    def _account_drop(self, seq: int) -> None:
+        if seq < self.cursor[0]:
+            return  # already confirmed: nothing is lost
+        report = self.pending_drop
+        for record in self._scan(seq, self.cursor[1] if seq == self.cursor[0] else 0):
+            report.records += 1
+            self.depth = max(0, self.depth - 1)
+            doc = record.event.get("doc")
+            ts = doc.get("@timestamp") if isinstance(doc, dict) else None
+            if isinstance(ts, str) and ts:
+                report.first_ts = min(report.first_ts or ts, ts)
+                report.last_ts = max(report.last_ts, ts)
+        report.segments.append(seq)
+
+    def take_drop_report(self) -> DropReport | None:
+        """What was dropped since the last call (the caller turns it into a gap event)."""
+        with self.lock:
+            report, self.pending_drop = self.pending_drop, DropReport()
+            if not report.records:
+                return None
+            self.dropped += report.records
+            return report
+
+    # ---- reading --------------------------------------------------------
+    def _scan(self, seq: int, start: int) -> list[Record]:
+        """Every readable record of a segment that is about to go (bounded by the segment size)."""
+        records: list[Record] = []
+        try:
+            with open(self._path(seq), "rb") as fh:
+                fh.seek(start)
+                offset = start
+                while (record := read_frame(fh, seq, offset)) is not None:
+                    records.append(record)
+                    offset = record.end
+        except (CorruptRecord, OSError):
+            pass
+        return records
+
+    def read_batch(self, limit: int, max_bytes: int = 4 * 1024 * 1024) -> list[Record]:
+        """Up to ``limit`` unsent records from the cursor, in order (nothing is removed)."""
+        with self.lock:
+            self._fh.flush()
+            batch: list[Record] = []
+            size = 0
+            seq, offset = self.cursor
+            while len(batch) < limit and size < max_bytes and seq <= self.active:
+                got = self._read_segment(seq, offset, limit - len(batch), max_bytes - size)
+                batch += got
+                size += sum(r.end - r.offset for r in got)
+                if seq >= self.active:
+                    break
+                seq, offset = seq + 1, 0
+            return batch
+
+    def _read_segment(self, seq: int, offset: int, limit: int, max_bytes: int) -> list[Record]:
+        records: list[Record] = []
+        size = 0
+        try:
+            fh = open(self._path(seq), "rb")  # noqa: SIM115
+        except FileNotFoundError:
+            return []
+        with fh:
+            fh.seek(offset)
+            while len(records) < limit and size < max_bytes:
+                try:
+                    record = read_frame(fh, seq, offset)
+                except CorruptRecord as exc:
+                    self._quarantine(seq, offset, str(exc))
+                    return []
+                if record is None:
+                    break
+                records.append(record)
+                size += record.end - record.offset
+                offset = record.end
+        return records
+
+    def _quarantine(self, seq: int, offset: int, reason: str) -> None:
+        """Set a corrupt segment aside (its good records too: an operator can inspect it) and go on."""
+        if seq == self.active:
+            self._roll()
+        self.quarantine_dir.mkdir(exist_ok=True)
+        path = self._path(seq)
+        self.total_bytes -= path.stat().st_size
+        os.replace(path, self.quarantine_dir / path.name)
+        self.quarantined += 1
+        self.errors.append(f"spool segment {path.name} corrupt at byte {offset} ({reason}): quarantined")
+        log.error("spool: segment %s is corrupt at byte %d (%s): moved to quarantine/", path.name, offset, reason)
+        if self.cursor[0] == seq:
+            self.cursor = (seq + 1, 0)
+            self._save_cursor()
+        self.depth = self._count_unsent()
+
+    def ack(self, records: list[Record]) -> None:
+        """The central side confirmed these records (a prefix from the cursor): let them go."""
+        if not records:
+            return
+        with self.lock:
+            last = records[-1]
+            if (last.segment, last.end) <= self.cursor:
+                return  # dropped or quarantined meanwhile
+            self.depth = max(0, self.depth - sum(1 for r in records if (r.segment, r.offset) >= self.cursor))
+            self.cursor = (last.segment, last.end)
+            for seq in self._segments():
+                if seq < last.segment:
+                    self._unlink(seq)
+            if last.segment != self.active and last.end >= self._path(last.segment).stat().st_size:
+                self._unlink(last.segment)
+                self.cursor = (last.segment + 1, 0)
+            self._save_cursor()
+
+    def _save_cursor(self) -> None:
+        tmp = self.dir / "cursor.tmp"
+        tmp.write_text(json.dumps(list(self.cursor)))
+        os.replace(tmp, self.dir / "cursor.json")
+
+    # ---- reporting ------------------------------------------------------
+    def stats(self) -> SpoolStats:
+        with self.lock:
+            oldest = self.read_batch(1)
+            age = max(0.0, time.time() - oldest[0].appended_at) if oldest else 0.0
+            return SpoolStats(depth=self.depth, bytes=self.size(), oldest_unsent_age=round(age, 3),
+                              dropped=self.dropped + self.pending_drop.records, quarantined=self.quarantined,
+                              truncated_bytes=self.truncated_bytes)
+
+    def close(self) -> None:
+        with self.lock:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()

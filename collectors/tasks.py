@@ -1,0 +1,34 @@
+"""Celery entry points for collectors: take ids or nothing, call a service; idempotent."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from collectors.selectors import Health, collector_health, collectors_to_check
+from collectors.services import collector_clear_silent, collector_flag_silent, event_indices_delete_expired
+from soc.queues import Queue
+
+
+@shared_task(queue=Queue.DEFAULT, acks_late=True, ignore_result=True)
+def check_collector_health() -> int:
+    """Flag collectors that went offline or silent (one incident each); clear those that recovered.
+
+    A collector that never sent a heartbeat is not flagged: it is enrolled but not started yet.
+    """
+    now = timezone.now()
+    flagged = 0
+    for collector in collectors_to_check():
+        state = collector_health(collector, now=now)
+        if state in (Health.OFFLINE, Health.SILENT) and collector.last_heartbeat_at is not None:
+            flagged += collector_flag_silent(collector=collector, state=state, now=now)
+        elif collector.silent_since is not None:
+            collector_clear_silent(collector=collector)
+    return flagged
+
+
+@shared_task(queue=Queue.DEFAULT, acks_late=True, ignore_result=True,
+             autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+def delete_expired_event_indices() -> list[str]:
+    return event_indices_delete_expired(now=timezone.now(), days=settings.EVENT_RETENTION_DAYS)

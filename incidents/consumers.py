@@ -8,7 +8,11 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from organisations.models import Membership
+from organisations.services import user_group
 from soc.live import org_group
+
+# Close code sent when the user's scope changed: the console reconnects and gets the new scope.
+SCOPE_CHANGED = 4403
 
 
 @database_sync_to_async
@@ -32,7 +36,7 @@ class IncidentFeedConsumer(AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated or not user.is_active:
             await self.close(code=4401)
             return
-        self.groups_joined = await _membership_groups(user.pk)
+        self.groups_joined = [*await _membership_groups(user.pk), user_group(user.pk)]
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
@@ -45,4 +49,7 @@ class IncidentFeedConsumer(AsyncJsonWebsocketConsumer):
         """The feed is one-way; anything a client sends is ignored."""
 
     async def live_message(self, event: dict[str, Any]) -> None:
-        await self.send_json(event["message"])
+        message = event["message"]
+        await self.send_json(message)
+        if message.get("kind") == "membership.revoked":
+            await self.close(code=SCOPE_CHANGED)

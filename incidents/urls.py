@@ -5,5 +5,19 @@ from incidents import views
 app_name = "incidents"
 urlpatterns = [
     path("", views.incident_list_view, name="list"),
+    path("new/", views.incident_intake_view, name="intake"),
+    path("bulk/", views.incident_bulk_view, name="bulk"),
+    path("requests/", views.request_list_view, name="requests"),
+    path("requests/<int:request_id>/", views.request_detail_view, name="request"),
+    path("attachments/<int:attachment_id>/download/", views.attachment_download_view, name="attachment-download"),
     path("<str:key>/", views.incident_detail_view, name="detail"),
+    path("<str:key>/status/", views.incident_status_view, name="status"),
+    path("<str:key>/assign/", views.incident_assign_view, name="assign"),
+    path("<str:key>/handover/", views.incident_handover_view, name="handover"),
+    path("<str:key>/edit/", views.incident_edit_view, name="edit"),
+    path("<str:key>/comments/", views.comment_add_view, name="comment"),
+    path("<str:key>/observables/", views.observable_add_view, name="observable"),
+    path("<str:key>/requests/", views.request_send_view, name="request-send"),
+    path("<str:key>/attachments/", views.attachment_add_view, name="attachment"),
+    path("<str:key>/merge/", views.incident_merge_view, name="merge"),
 ]

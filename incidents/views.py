@@ -1,21 +1,278 @@
-"""Console pages for incidents: parse, call a selector, render."""
+"""Console pages for incidents: parse, fetch in scope (404 otherwise), check the role (403), call one service."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from incidents.selectors import incident_get, incident_list
+from incidents import forms, services
+from incidents.models import Incident, Status
+from incidents.permissions import Action, Permissions, status_action
+from incidents.selectors import (
+    attachment_get,
+    attachment_list,
+    comment_list,
+    incident_get,
+    incident_get_many,
+    incident_list,
+    observable_list,
+    request_get,
+    request_list,
+    timeline_list,
+)
+from organisations.actors import Actor
+from organisations.models import Organisation
+from organisations.selectors import AnyUser
+
+PAGE_SIZE = 50
+IncidentView = Callable[[HttpRequest, Incident, Permissions], HttpResponse]
+
+
+def _errors(form: forms.forms.Form) -> str:
+    return "; ".join(f"{name}: {' '.join(str(err) for err in errs)}" for name, errs in form.errors.items())
+
+
+def incident_action(action: Action | None) -> Callable[[IncidentView], Callable[..., HttpResponse]]:
+    """POST on one incident: 404 outside scope, 403 without the right; a ValidationError becomes a message."""
+    def decorate(view: IncidentView) -> Callable[..., HttpResponse]:
+        @login_required
+        @require_POST
+        @wraps(view)
+        def wrapper(request: HttpRequest, key: str) -> HttpResponse:
+            incident = incident_get(user=request.user, key=key)
+            permissions = Permissions(request.user)
+            if action is not None:
+                permissions.require(action, incident.province)
+            try:
+                return view(request, incident, permissions)
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+                return redirect("incidents:detail", key=incident.key)
+        return wrapper
+    return decorate
 
 
 @login_required
+@require_GET
 def incident_list_view(request: HttpRequest) -> HttpResponse:
-    incidents = incident_list(user=request.user)[:200]
-    return render(request, "incidents/list.html", {"incidents": incidents})
+    page = Paginator(incident_list(user=request.user, filters=request.GET), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "incidents/list.html", {
+        "incidents": page, "page": page, "statuses": Status.choices, "filters": request.GET,
+        "can_bulk": Permissions(request.user).can(Action.TRIAGE),
+    })
 
 
 @login_required
+@require_GET
 def incident_detail_view(request: HttpRequest, key: str) -> HttpResponse:
     incident = incident_get(user=request.user, key=key)
-    return render(request, "incidents/detail.html", {"incident": incident})
+    allowed = Permissions(request.user).allowed(incident.province)
+    return render(request, "incidents/detail.html", {
+        "incident": incident, "allowed": {action.value for action in allowed},
+        "timeline": timeline_list(incident=incident), "comments": comment_list(incident=incident),
+        "observables": observable_list(user=request.user, incident=incident),
+        "requests": request_list(user=request.user, filters={"incident": incident.key}),
+        "attachments": attachment_list(incident=incident),
+        "forms": {
+            "status": forms.StatusForm(), "assign": forms.AssignForm(), "handover": forms.HandoverForm(),
+            "edit": forms.EditForm(initial={**{f: getattr(incident, f) for f in ("title", "severity", "category",
+                                                                                   "tlp")},
+                                            "mitre_techniques": " ".join(incident.mitre_techniques)}),
+            "comment": forms.CommentForm(), "observable": forms.ObservableForm(), "request": forms.RequestForm(),
+            "attachment": forms.AttachmentForm(), "merge": forms.MergeForm(),
+        },
+    })
+
+
+def _done(request: HttpRequest, incident: Incident, note: str) -> HttpResponse:
+    messages.success(request, note)
+    return redirect("incidents:detail", key=incident.key)
+
+
+@incident_action(None)
+def incident_status_view(request: HttpRequest, incident: Incident, permissions: Permissions) -> HttpResponse:
+    form = forms.StatusForm(request.POST)
+    if not form.is_valid():
+        raise ValidationError(_errors(form))
+    permissions.require(status_action(form.cleaned_data["status"]), incident.province)
+    services.incident_change_status(incident=incident, actor=Actor.from_request(request), **form.cleaned_data)
+    return _done(request, incident, "Status changed.")
+
+
+@incident_action(Action.ASSIGN)
+def incident_assign_view(request: HttpRequest, incident: Incident, permissions: Permissions) -> HttpResponse:
+    form = forms.AssignForm(request.POST)
+    if not form.is_valid():
+        raise ValidationError(_errors(form))
+    services.incident_assign(incident=incident, assignee_id=form.cleaned_data["assignee"],
+                             actor=Actor.from_request(request))
+    return _done(request, incident, "Assigned.")
+
+
+@incident_action(Action.HANDOVER)
+def incident_handover_view(request: HttpRequest, incident: Incident, permissions: Permissions) -> HttpResponse:
+    form = forms.HandoverForm(request.POST)
+    if not form.is_valid():
+        raise ValidationError(_errors(form))
+    services.incident_handover(incident=incident, owner=form.cleaned_data["owner"], actor=Actor.from_request(request))
+    return _done(request, incident, "Ownership handed over.")
+
+
+@incident_action(Action.EDIT)
+def incident_edit_view(request: HttpRequest, incident: Incident, permissions: Permissions) -> HttpResponse:
+    form = forms.EditForm(request.POST)
+    if not form.is_valid():
+        raise ValidationError(_errors(form))
+    services.incident_update(incident=incident, actor=Actor.from_request(request), changes=form.cleaned_data)
+    return _done(request, incident, "Saved.")
+
+
+@incident_action(Action.COMMENT)
+def comment_add_view(request: HttpRequest, incident: Incident, permissions: Permissions) -> HttpResponse:
+    form = forms.CommentForm(request.POST)
+    if not form.is_valid():
+        raise ValidationError(_errors(form))
+    services.comment_add(incident=incident, body=form.cleaned_data["body"], actor=Actor.from_request(request))
+    return _done(request, incident, "Comment added.")
+
+
+@incident_action(Action.OBSERVE)
+def observable_add_view(request: HttpRequest, incident: Incident, permissions: Permissions) -> HttpResponse:
+    form = forms.ObservableForm(request.POST)
+    if not form.is_valid():
+        raise ValidationError(_errors(form))
+    _, created = services.observable_add(incident=incident, actor=Actor.from_request(request), **form.cleaned_data)
+    return _done(request, incident, "Observable added." if created else "This observable was already recorded.")
+
+
+@incident_action(Action.REQUEST_SEND)
+def request_send_view(request: HttpRequest, incident: Incident, permissions: Permissions) -> HttpResponse:
+    form = forms.RequestForm(request.POST)
+    if not form.is_valid():
+        raise ValidationError(_errors(form))
+    services.request_send(incident=incident, actor=Actor.from_request(request), **form.cleaned_data)
+    return _done(request, incident, "Request sent to the province.")
+
+
+@incident_action(Action.ATTACH)
+def attachment_add_view(request: HttpRequest, incident: Incident, permissions: Permissions) -> HttpResponse:
+    form = forms.AttachmentForm(request.POST, request.FILES)
+    if not form.is_valid():
+        raise ValidationError(_errors(form))
+    services.attachment_add(incident=incident, upload=form.cleaned_data["file"], actor=Actor.from_request(request))
+    return _done(request, incident, "Evidence uploaded.")
+
+
+@incident_action(Action.MERGE)
+def incident_merge_view(request: HttpRequest, incident: Incident, permissions: Permissions) -> HttpResponse:
+    form = forms.MergeForm(request.POST)
+    if not form.is_valid():
+        raise ValidationError(_errors(form))
+    survivor = incident_get(user=request.user, key=form.cleaned_data["into"])
+    permissions.require(Action.MERGE, survivor.province)
+    services.incident_merge(duplicate=incident, survivor=survivor, actor=Actor.from_request(request))
+    return _done(request, survivor, f"{incident.key} merged into {survivor.key}.")
+
+
+@login_required
+@require_POST
+def incident_bulk_view(request: HttpRequest) -> HttpResponse:
+    """Hundreds of incidents in one request: the service runs one UPDATE for all of them."""
+    form = forms.BulkForm(request.POST)
+    keys = request.POST.getlist("keys")[: forms.BULK_MAX]
+    back = reverse("incidents:list")
+    if not form.is_valid() or not keys:
+        messages.error(request, _errors(form) or "Select at least one incident.")
+        return HttpResponseRedirect(back)
+    try:
+        result = bulk_apply(user=request.user, actor=Actor.from_request(request), keys=keys, **form.cleaned_data)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return HttpResponseRedirect(back)
+    messages.success(request, f"{len(result.changed)} changed, {len(result.skipped)} skipped.")
+    return HttpResponseRedirect(back)
+
+
+def bulk_apply(*, user: AnyUser, actor: Actor, keys: list[str], action: str, status: str | None = None,
+               assignee: int | None = None, resolution_summary: str = "") -> services.BulkResult:
+    """Shared by the console and the API: scope, then keep only incidents the user holds the right for."""
+    permissions = Permissions(user)
+    scoped = incident_get_many(user=user, keys=keys)
+    if action == "assign":
+        permissions.require(Action.ASSIGN)
+        return services.incident_bulk_assign(incidents=permissions.restrict(scoped, Action.ASSIGN),
+                                             assignee_id=assignee, actor=actor)
+    target = Status.CLOSED if action == "close" else status
+    if not target:
+        raise ValidationError("Choose the new status.")
+    needed = status_action(target)
+    permissions.require(needed)
+    return services.incident_bulk_change_status(incidents=permissions.restrict(scoped, needed), status=target,
+                                                actor=actor, resolution_summary=resolution_summary or "")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def incident_intake_view(request: HttpRequest) -> HttpResponse:
+    """Provincial intake: the incident starts ``new`` in the central triage queue."""
+    permissions = Permissions(request.user)
+    permissions.require(Action.FILE)
+    provinces = [(org.code, org.name) for org in Organisation.objects.visible_to(request.user).provinces()
+                 if permissions.can(Action.FILE, org)]
+    form = forms.IntakeForm(request.POST or None, provinces=provinces)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        province = Organisation.objects.visible_to(request.user).get(code=data.pop("province"))
+        try:
+            incident = services.incident_file(province=province, actor=Actor.from_request(request), **data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return _done(request, incident, f"Filed as {incident.key}.")
+    return render(request, "incidents/intake.html", {"form": form})
+
+
+@login_required
+@require_GET
+def request_list_view(request: HttpRequest) -> HttpResponse:
+    page = Paginator(request_list(user=request.user, filters=request.GET), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "incidents/requests.html", {"requests": page, "page": page})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def request_detail_view(request: HttpRequest, request_id: int) -> HttpResponse:
+    rfa = request_get(user=request.user, request_id=request_id)
+    form = forms.RequestUpdateForm(request.POST or None)
+    if request.method == "POST":
+        Permissions(request.user).require(Action.REQUEST_WORK, rfa.province)
+        if form.is_valid():
+            try:
+                services.request_update(request=rfa, actor=Actor.from_request(request), **form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, "Request updated.")
+                return redirect("incidents:request", request_id=rfa.pk)
+    can_work = Permissions(request.user).can(Action.REQUEST_WORK, rfa.province)
+    return render(request, "incidents/request.html", {"rfa": rfa, "form": form, "can_work": can_work})
+
+
+@login_required
+@require_GET
+def attachment_download_view(request: HttpRequest, attachment_id: int) -> FileResponse:
+    """Always a download (never rendered inline), under the sanitised name, as opaque bytes."""
+    attachment = attachment_get(user=request.user, attachment_id=attachment_id)
+    response = FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.name,
+                            content_type="application/octet-stream")
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -10,6 +10,7 @@ from soc.health import healthz
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("incidents.api.urls")),
     path("", include("collectors.api.urls")),
+    path("", include("organisations.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]
 
@@ -19,6 +20,7 @@ urlpatterns = [
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("incidents/", include("incidents.urls")),
+    path("organisations/", include("organisations.urls")),
     path("console/", include("console.urls")),
     path("notifications/", include("notifications.urls")),
     path("accounts/", include("accounts.urls")),

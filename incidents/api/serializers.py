@@ -1,15 +1,151 @@
+"""API shapes. Input serializers validate; services write."""
+
+from __future__ import annotations
+
+from typing import Any
+
 from rest_framework import serializers
 
-from incidents.models import Incident
+from incidents.models import (
+    TLP,
+    Attachment,
+    Category,
+    Comment,
+    Incident,
+    Observable,
+    ObservableKind,
+    Owner,
+    Priority,
+    RequestForAction,
+    RequestStatus,
+    Severity,
+    Status,
+    TimelineEntry,
+)
 
 
 class IncidentSerializer(serializers.ModelSerializer[Incident]):
     province = serializers.CharField(source="province.code", read_only=True)
+    assignee = serializers.CharField(source="assignee.username", read_only=True, default=None)
 
     class Meta:
         model = Incident
         fields = [
-            "key", "title", "description", "category", "severity", "tlp", "status",
-            "province", "created_at", "updated_at", "last_seen_at", "alert_count",
+            "key", "title", "description", "category", "severity", "tlp", "status", "owner",
+            "province", "assignee", "created_at", "updated_at", "last_seen_at", "alert_count",
+            "mitre_techniques", "resolution_summary", "affected_systems", "occurred_at", "contact",
+            "ack_due_at", "contain_due_at", "resolve_due_at", "acknowledged_at", "contained_at", "resolved_at",
+            "closed_at",
         ]
         read_only_fields = fields
+
+
+class IncidentUpdateSerializer(serializers.Serializer[dict[str, Any]]):
+    title = serializers.CharField(max_length=300, required=False)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=50000)
+    category = serializers.ChoiceField(choices=Category.choices, required=False)
+    severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+    tlp = serializers.ChoiceField(choices=TLP.choices, required=False)
+    mitre_techniques = serializers.ListField(child=serializers.CharField(max_length=16), required=False,
+                                             max_length=200)
+
+
+class IntakeSerializer(serializers.Serializer[dict[str, Any]]):
+    province = serializers.CharField(max_length=16)
+    title = serializers.CharField(max_length=300)
+    description = serializers.CharField(max_length=50000)
+    affected_systems = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
+    occurred_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    contact = serializers.CharField(max_length=200)
+    category = serializers.ChoiceField(choices=Category.choices, default=Category.OTHER)
+    severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.MEDIUM)
+
+
+class StatusChangeSerializer(serializers.Serializer[dict[str, Any]]):
+    status = serializers.ChoiceField(choices=Status.choices)
+    resolution_summary = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
+
+
+class AssignSerializer(serializers.Serializer[dict[str, Any]]):
+    assignee = serializers.IntegerField(allow_null=True, help_text="User id of a central lead or analyst")
+
+
+class HandoverSerializer(serializers.Serializer[dict[str, Any]]):
+    owner = serializers.ChoiceField(choices=Owner.choices)
+
+
+class MergeSerializer(serializers.Serializer[dict[str, Any]]):
+    into = serializers.CharField(max_length=32, help_text="Key of the surviving incident")
+
+
+class BulkSerializer(serializers.Serializer[dict[str, Any]]):
+    keys = serializers.ListField(child=serializers.CharField(max_length=32), min_length=1, max_length=5000)
+    action = serializers.ChoiceField(choices=["status", "assign", "close"])
+    status = serializers.ChoiceField(choices=Status.choices, required=False, allow_null=True, default=None)
+    assignee = serializers.IntegerField(required=False, allow_null=True, default=None)
+    resolution_summary = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
+
+
+class BulkResultSerializer(serializers.Serializer[dict[str, Any]]):
+    changed = serializers.ListField(child=serializers.CharField())
+    skipped = serializers.DictField(child=serializers.CharField())
+
+
+class TimelineEntrySerializer(serializers.ModelSerializer[TimelineEntry]):
+    class Meta:
+        model = TimelineEntry
+        fields = ["created_at", "actor_name", "kind", "before", "after"]
+        read_only_fields = fields
+
+
+class CommentSerializer(serializers.ModelSerializer[Comment]):
+    author = serializers.CharField(source="author.username", read_only=True, default=None)
+    mentions: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        many=True, read_only=True, slug_field="username")
+
+    class Meta:
+        model = Comment
+        fields = ["id", "author", "body", "mentions", "created_at"]
+        read_only_fields = ["id", "author", "mentions", "created_at"]
+        extra_kwargs = {"body": {"max_length": 20000}}
+
+
+class ObservableSerializer(serializers.ModelSerializer[Observable]):
+    kind = serializers.ChoiceField(choices=ObservableKind.choices)
+    seen_elsewhere = serializers.IntegerField(read_only=True, default=0,
+                                              help_text="Other incidents (in your scope) holding it")
+
+    class Meta:
+        model = Observable
+        fields = ["id", "kind", "value", "seen_elsewhere", "created_at"]
+        read_only_fields = ["id", "seen_elsewhere", "created_at"]
+
+
+class RequestSerializer(serializers.ModelSerializer[RequestForAction]):
+    incident = serializers.CharField(source="incident.key", read_only=True)
+    province = serializers.CharField(source="province.code", read_only=True)
+    priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.NORMAL)
+    overdue = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = RequestForAction
+        fields = ["id", "incident", "province", "instructions", "priority", "status", "due_at", "progress_note",
+                  "overdue", "created_at", "updated_at", "acknowledged_at", "done_at", "escalated_at"]
+        read_only_fields = ["id", "incident", "province", "status", "progress_note", "overdue", "created_at",
+                            "updated_at", "acknowledged_at", "done_at", "escalated_at"]
+
+
+class RequestUpdateSerializer(serializers.Serializer[dict[str, Any]]):
+    status = serializers.ChoiceField(choices=[c for c in RequestStatus.choices if c[0] != RequestStatus.OPEN])
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
+
+
+class AttachmentSerializer(serializers.ModelSerializer[Attachment]):
+    class Meta:
+        model = Attachment
+        fields = ["id", "name", "content_type", "size", "sha256", "created_at"]
+        read_only_fields = fields
+
+
+class AttachmentUploadSerializer(serializers.Serializer[dict[str, Any]]):
+    file = serializers.FileField()

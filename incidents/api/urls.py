@@ -4,5 +4,19 @@ from incidents.api import views
 
 urlpatterns = [
     path("incidents/", views.IncidentListApi.as_view(), name="api-incident-list"),
+    path("incidents/bulk/", views.IncidentBulkApi.as_view(), name="api-incident-bulk"),
     path("incidents/<str:key>/", views.IncidentDetailApi.as_view(), name="api-incident-detail"),
+    path("incidents/<str:key>/status/", views.IncidentStatusApi.as_view(), name="api-incident-status"),
+    path("incidents/<str:key>/assign/", views.IncidentAssignApi.as_view(), name="api-incident-assign"),
+    path("incidents/<str:key>/handover/", views.IncidentHandoverApi.as_view(), name="api-incident-handover"),
+    path("incidents/<str:key>/merge/", views.IncidentMergeApi.as_view(), name="api-incident-merge"),
+    path("incidents/<str:key>/timeline/", views.IncidentTimelineApi.as_view(), name="api-incident-timeline"),
+    path("incidents/<str:key>/comments/", views.CommentListApi.as_view(), name="api-incident-comments"),
+    path("incidents/<str:key>/observables/", views.ObservableListApi.as_view(), name="api-incident-observables"),
+    path("incidents/<str:key>/requests/", views.IncidentRequestListApi.as_view(), name="api-incident-requests"),
+    path("incidents/<str:key>/attachments/", views.AttachmentListApi.as_view(), name="api-incident-attachments"),
+    path("requests/", views.RequestListApi.as_view(), name="api-request-list"),
+    path("requests/<int:request_id>/", views.RequestDetailApi.as_view(), name="api-request-detail"),
+    path("attachments/<int:attachment_id>/download/", views.AttachmentDownloadApi.as_view(),
+         name="api-attachment-download"),
 ]

@@ -1,22 +1,281 @@
+"""The incidents API: parse with a serializer, fetch in scope (404 otherwise), check the role (403), call a service.
+
+Every view leaves authentication and the default IsAuthenticated to the settings; nothing is AllowAny.
+"""
+
 from __future__ import annotations
 
-from rest_framework import generics
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
-from incidents.api.serializers import IncidentSerializer
-from incidents.models import IncidentQuerySet
-from incidents.selectors import incident_list
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from incidents import services
+from incidents.api import serializers as s
+from incidents.models import Attachment, Comment, Incident, IncidentQuerySet, Observable, TimelineEntry
+from incidents.permissions import Action, Permissions, status_action
+from incidents.selectors import (
+    attachment_get,
+    attachment_list,
+    comment_list,
+    incident_get,
+    incident_list,
+    observable_list,
+    request_get,
+    request_list,
+    timeline_list,
+)
+from incidents.views import bulk_apply
+from organisations.actors import Actor
+from organisations.models import Organisation
 
 
-class IncidentListApi(generics.ListAPIView):
-    serializer_class = IncidentSerializer
+@contextmanager
+def service_errors() -> Iterator[None]:
+    """A service's ValidationError is the client's fault: 400 with the standard error body."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        raise ValidationError({"detail": exc.messages}) from exc
+
+
+def _valid(serializer_class: type[serializers.Serializer[Any]], request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class IncidentScoped:
+    """The incident named in the URL, in the user's scope, with the user's rights on it."""
+
+    request: Request
+    kwargs: dict[str, Any]
+
+    def incident(self, action: Action | None = Action.VIEW) -> Incident:
+        incident = incident_get(user=self.request.user, key=self.kwargs["key"])
+        if action is not None:
+            Permissions(self.request.user).require(action, incident.province)
+        return incident
+
+    def actor(self) -> Actor:
+        return Actor.from_request(self.request._request)
+
+
+LIST_PARAMETERS = [
+    OpenApiParameter(name, OpenApiTypes.STR, description=f"exact {name}")
+    for name in ("status", "severity", "category", "owner", "tlp", "province", "assignee")
+] + [
+    OpenApiParameter("q", OpenApiTypes.STR, description="title contains, or exact key"),
+    OpenApiParameter("sla_breached", OpenApiTypes.BOOL, description="any SLA clock past due"),
+    OpenApiParameter("ordering", OpenApiTypes.STR, description="created_at, updated_at, severity, status, key, "
+                                                               "resolve_due_at; prefix - for descending"),
+]
+
+
+@extend_schema(parameters=LIST_PARAMETERS)
+class IncidentListApi(generics.ListCreateAPIView[Incident], IncidentScoped):
+    serializer_class = s.IncidentSerializer
 
     def get_queryset(self) -> IncidentQuerySet:
-        return incident_list(user=self.request.user)
+        return incident_list(user=self.request.user, filters=self.request.query_params)
+
+    @extend_schema(request=s.IntakeSerializer, responses={201: s.IncidentSerializer})
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """File an incident (provincial intake or an integration): it starts ``new`` in the triage queue."""
+        data = _valid(s.IntakeSerializer, request)
+        province = Organisation.objects.visible_to(request.user).provinces().filter(code=data.pop("province")).first()
+        if province is None:
+            raise ValidationError({"province": ["Unknown province, or not one you may file for."]})
+        Permissions(request.user).require(Action.FILE, province)
+        with service_errors():
+            incident = services.incident_file(province=province, actor=self.actor(), **data)
+        return Response(s.IncidentSerializer(incident).data, status=status.HTTP_201_CREATED)
 
 
-class IncidentDetailApi(generics.RetrieveAPIView):
-    serializer_class = IncidentSerializer
+class IncidentDetailApi(generics.RetrieveAPIView[Incident], IncidentScoped):
+    serializer_class = s.IncidentSerializer
     lookup_field = "key"
 
     def get_queryset(self) -> IncidentQuerySet:
         return incident_list(user=self.request.user)
+
+    @extend_schema(request=s.IncidentUpdateSerializer, responses=s.IncidentSerializer)
+    def patch(self, request: Request, key: str) -> Response:
+        incident = self.incident(Action.EDIT)
+        data = _valid(s.IncidentUpdateSerializer, request)
+        with service_errors():
+            incident = services.incident_update(incident=incident, actor=self.actor(), changes=data)
+        return Response(s.IncidentSerializer(incident).data)
+
+
+class IncidentStatusApi(APIView, IncidentScoped):
+    @extend_schema(request=s.StatusChangeSerializer, responses=s.IncidentSerializer)
+    def post(self, request: Request, key: str) -> Response:
+        incident = self.incident()
+        data = _valid(s.StatusChangeSerializer, request)
+        Permissions(request.user).require(status_action(data["status"]), incident.province)
+        with service_errors():
+            incident = services.incident_change_status(incident=incident, actor=self.actor(), **data)
+        return Response(s.IncidentSerializer(incident).data)
+
+
+class IncidentAssignApi(APIView, IncidentScoped):
+    @extend_schema(request=s.AssignSerializer, responses=s.IncidentSerializer)
+    def post(self, request: Request, key: str) -> Response:
+        incident = self.incident(Action.ASSIGN)
+        data = _valid(s.AssignSerializer, request)
+        with service_errors():
+            incident = services.incident_assign(incident=incident, assignee_id=data["assignee"], actor=self.actor())
+        return Response(s.IncidentSerializer(incident).data)
+
+
+class IncidentHandoverApi(APIView, IncidentScoped):
+    @extend_schema(request=s.HandoverSerializer, responses=s.IncidentSerializer)
+    def post(self, request: Request, key: str) -> Response:
+        incident = self.incident(Action.HANDOVER)
+        data = _valid(s.HandoverSerializer, request)
+        with service_errors():
+            incident = services.incident_handover(incident=incident, owner=data["owner"], actor=self.actor())
+        return Response(s.IncidentSerializer(incident).data)
+
+
+class IncidentMergeApi(APIView, IncidentScoped):
+    @extend_schema(request=s.MergeSerializer, responses=s.IncidentSerializer)
+    def post(self, request: Request, key: str) -> Response:
+        duplicate = self.incident(Action.MERGE)
+        data = _valid(s.MergeSerializer, request)
+        survivor = incident_get(user=request.user, key=data["into"])
+        Permissions(request.user).require(Action.MERGE, survivor.province)
+        with service_errors():
+            survivor = services.incident_merge(duplicate=duplicate, survivor=survivor, actor=self.actor())
+        return Response(s.IncidentSerializer(survivor).data)
+
+
+class IncidentBulkApi(APIView):
+    @extend_schema(request=s.BulkSerializer, responses=s.BulkResultSerializer)
+    def post(self, request: Request) -> Response:
+        """Change status, assign or close up to 5,000 incidents in one UPDATE; one shared resolution summary."""
+        data = _valid(s.BulkSerializer, request)
+        with service_errors():
+            result = bulk_apply(user=request.user, actor=Actor.from_request(request._request), **data)
+        return Response({"changed": result.changed, "skipped": result.skipped})
+
+
+class IncidentTimelineApi(generics.ListAPIView[TimelineEntry], IncidentScoped):
+    serializer_class = s.TimelineEntrySerializer
+
+    def get_queryset(self) -> Any:
+        return timeline_list(incident=self.incident())
+
+
+class CommentListApi(generics.ListAPIView[Comment], IncidentScoped):
+    serializer_class = s.CommentSerializer
+
+    def get_queryset(self) -> Any:
+        return comment_list(incident=self.incident())
+
+    @extend_schema(request=s.CommentSerializer, responses={201: s.CommentSerializer})
+    def post(self, request: Request, key: str) -> Response:
+        incident = self.incident(Action.COMMENT)
+        data = _valid(s.CommentSerializer, request)
+        with service_errors():
+            comment = services.comment_add(incident=incident, body=data["body"], actor=self.actor())
+        return Response(s.CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+
+
+class ObservableListApi(generics.ListAPIView[Observable], IncidentScoped):
+    serializer_class = s.ObservableSerializer
+    pagination_class = None  # bounded per incident; counts come from one aggregate query
+
+    def get_queryset(self) -> Any:
+        return observable_list(user=self.request.user, incident=self.incident())
+
+    @extend_schema(request=s.ObservableSerializer, responses={201: s.ObservableSerializer})
+    def post(self, request: Request, key: str) -> Response:
+        incident = self.incident(Action.OBSERVE)
+        data = _valid(s.ObservableSerializer, request)
+        with service_errors():
+            observable, created = services.observable_add(incident=incident, actor=self.actor(), **data)
+        return Response(s.ObservableSerializer(observable).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class IncidentRequestListApi(generics.ListAPIView[Any], IncidentScoped):
+    serializer_class = s.RequestSerializer
+
+    def get_queryset(self) -> Any:
+        return request_list(user=self.request.user, filters={"incident": self.incident().key})
+
+    @extend_schema(request=s.RequestSerializer, responses={201: s.RequestSerializer})
+    def post(self, request: Request, key: str) -> Response:
+        """Ask the incident's province to act, by a due time."""
+        incident = self.incident(Action.REQUEST_SEND)
+        data = _valid(s.RequestSerializer, request)
+        with service_errors():
+            rfa = services.request_send(incident=incident, actor=self.actor(), **data)
+        return Response(s.RequestSerializer(rfa).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(parameters=[
+    OpenApiParameter("overdue", OpenApiTypes.BOOL), OpenApiParameter("status", OpenApiTypes.STR),
+    OpenApiParameter("incident", OpenApiTypes.STR),
+])
+class RequestListApi(generics.ListAPIView[Any]):
+    serializer_class = s.RequestSerializer
+
+    def get_queryset(self) -> Any:
+        return request_list(user=self.request.user, filters=self.request.query_params)
+
+
+class RequestDetailApi(generics.RetrieveAPIView[Any]):
+    serializer_class = s.RequestSerializer
+
+    def get_object(self) -> Any:
+        return request_get(user=self.request.user, request_id=self.kwargs["request_id"])
+
+    @extend_schema(request=s.RequestUpdateSerializer, responses=s.RequestSerializer)
+    def patch(self, request: Request, request_id: int) -> Response:
+        """The province acknowledges, reports progress, asks for help or marks it done."""
+        rfa = self.get_object()
+        Permissions(request.user).require(Action.REQUEST_WORK, rfa.province)
+        data = _valid(s.RequestUpdateSerializer, request)
+        with service_errors():
+            rfa = services.request_update(request=rfa, actor=Actor.from_request(request._request), **data)
+        return Response(s.RequestSerializer(rfa).data)
+
+
+class AttachmentListApi(generics.ListAPIView[Attachment], IncidentScoped):
+    serializer_class = s.AttachmentSerializer
+    parser_classes = [MultiPartParser]
+
+    def get_queryset(self) -> Any:
+        return attachment_list(incident=self.incident())
+
+    @extend_schema(request={"multipart/form-data": s.AttachmentUploadSerializer},
+                   responses={201: s.AttachmentSerializer})
+    def post(self, request: Request, key: str) -> Response:
+        incident = self.incident(Action.ATTACH)
+        data = _valid(s.AttachmentUploadSerializer, request)
+        with service_errors():
+            attachment = services.attachment_add(incident=incident, upload=data["file"], actor=self.actor())
+        return Response(s.AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
+
+
+class AttachmentDownloadApi(APIView):
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def get(self, request: Request, attachment_id: int) -> FileResponse:
+        attachment = attachment_get(user=request.user, attachment_id=attachment_id)
+        response = FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.name,
+                                content_type="application/octet-stream")
+        response["X-Content-Type-Options"] = "nosniff"
+        return response

@@ -1,0 +1,68 @@
+"""Memberships (list, revoke) and the audit log (read, CSV export). No route edits the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from incidents.permissions import Action, Permissions
+from organisations.actors import Actor
+from organisations.api.serializers import AuditLogSerializer, MembershipSerializer
+from organisations.exports import audit_csv_rows
+from organisations.models import AuditLog, Membership
+from organisations.selectors import audit_list, membership_get, membership_list
+from organisations.services import membership_revoke
+
+
+class MembershipListApi(generics.ListAPIView[Membership]):
+    serializer_class = MembershipSerializer
+
+    def get_queryset(self) -> Any:
+        return membership_list(user=self.request.user).order_by("organisation__path", "user__username")
+
+
+class MembershipDetailApi(generics.RetrieveAPIView[Membership]):
+    serializer_class = MembershipSerializer
+
+    def get_object(self) -> Membership:
+        return membership_get(user=self.request.user, membership_id=self.kwargs["membership_id"])
+
+    def delete(self, request: Request, membership_id: int) -> Response:
+        """Remove a user from an organisation: effective on their next request; their sockets close."""
+        membership = self.get_object()
+        Permissions(request.user).require(Action.MEMBERS_MANAGE, membership.organisation)
+        membership_revoke(membership=membership, actor=Actor.from_request(request._request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(parameters=[OpenApiParameter("action", OpenApiTypes.STR),
+                           OpenApiParameter("object_ref", OpenApiTypes.STR)])
+class AuditLogListApi(generics.ListAPIView[AuditLog]):
+    serializer_class = AuditLogSerializer
+
+    def get_queryset(self) -> Any:
+        Permissions(self.request.user).require(Action.AUDIT_VIEW)
+        entries = audit_list(user=self.request.user).select_related("organisation")
+        for name in ("action", "object_ref"):
+            if self.request.query_params.get(name):
+                entries = entries.filter(**{name: self.request.query_params[name]})
+        return entries
+
+
+class AuditLogExportApi(APIView):
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    def get(self, request: Request) -> StreamingHttpResponse:
+        """The whole audit log in the user's scope as CSV (formula-looking cells prefixed with ')."""
+        Permissions(request.user).require(Action.AUDIT_VIEW)
+        entries = audit_list(user=request.user).select_related("organisation").order_by("created_at", "id")
+        response = StreamingHttpResponse(audit_csv_rows(entries.iterator(chunk_size=2000)),
+                                         content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
+        return response

@@ -44,14 +44,14 @@ class ProvinceTarget(models.Model):
 class ScoringPolicy(models.Model):
     """Weights of the six dimensions and the level thresholds; the newest row is in force."""
 
-    weight_connected = models.FloatField(default=25, validators=[MinValueValidator(0)])
+    weight_connected = models.FloatField(default=30, validators=[MinValueValidator(0)])
     weight_correct = models.FloatField(default=15, validators=[MinValueValidator(0)])
     weight_sufficient = models.FloatField(default=15, validators=[MinValueValidator(0)])
     weight_clean = models.FloatField(default=10, validators=[MinValueValidator(0)])
-    weight_live = models.FloatField(default=15, validators=[MinValueValidator(0)])
+    weight_live = models.FloatField(default=10, validators=[MinValueValidator(0)])
     weight_response = models.FloatField(default=20, validators=[MinValueValidator(0)])
-    ready_threshold = models.FloatField(default=80, validators=[MinValueValidator(0), MaxValueValidator(100)])
-    partial_threshold = models.FloatField(default=50, validators=[MinValueValidator(0), MaxValueValidator(100)])
+    ready_threshold = models.FloatField(default=90, validators=[MinValueValidator(0), MaxValueValidator(100)])
+    partial_threshold = models.FloatField(default=60, validators=[MinValueValidator(0), MaxValueValidator(100)])
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,0 +1,92 @@
+"""Four synthetic provinces of known quality, written to the real Elasticsearch and PostgreSQL.
+
+- HNI is perfect: two collectors, every checklist source every hour, complete fields, 5 s lag,
+  incidents acknowledged in 1 h and resolved in 24 h, its one request for action done on time.
+- HCM has a silent collector: HCM-FW-02 (firewall, DNS, mail) last sent three days before the day.
+- DNG sends malformed logs: as many generic-parser lines as parsed ones, parser crashes, dead letters.
+- HUE is slow to respond: perfect data, but incidents acknowledged after 2 days, resolved after
+  10, every SLA missed and four requests for action overdue.
+Every other province has nothing and must rank below these four.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+from elasticsearch import Elasticsearch
+
+from organisations.models import Organisation
+from readiness.models import ProvinceTarget
+from readiness.windows import window_for
+from tests.conftest import Cast
+from tests.readiness import synthetic as syn
+
+AUTH_WEB_ENDPOINT = ["authentication", "web", "endpoint"]
+FW_DNS_MAIL = ["firewall", "dns", "mail"]
+
+
+@dataclass
+class World:
+    day: date
+    start: datetime
+    provinces: dict[str, Organisation]
+
+
+def _good_response(org: Organisation, start: datetime) -> None:
+    first = syn.incident(org, f"{org.code}-2026-9001", start - timedelta(days=5),
+                         timedelta(hours=1), timedelta(hours=24))
+    syn.incident(org, f"{org.code}-2026-9002", start - timedelta(days=3), timedelta(hours=1), timedelta(hours=24))
+    syn.request(first, due=start - timedelta(days=4), done=start - timedelta(days=4, hours=2))
+
+
+def _two_perfect_collectors(es: Elasticsearch, org: Organisation, start: datetime) -> None:
+    one = syn.collector(org, f"{org.code}-WEB-01", start - timedelta(days=30))
+    two = syn.collector(org, f"{org.code}-FW-02", start - timedelta(days=30))
+    syn.write(es, syn.hourly(one, start, AUTH_WEB_ENDPOINT) + syn.hourly(two, start, FW_DNS_MAIL))
+
+
+def _perfect(es: Elasticsearch, org: Organisation, start: datetime) -> None:
+    _two_perfect_collectors(es, org, start)
+    _good_response(org, start)
+
+
+def _silent(es: Elasticsearch, org: Organisation, start: datetime) -> None:
+    one = syn.collector(org, f"{org.code}-WEB-01", start - timedelta(days=30))
+    two = syn.collector(org, f"{org.code}-FW-02", start - timedelta(days=30))
+    three_days_before = start - timedelta(days=3) + timedelta(hours=10)
+    syn.write(es, syn.hourly(one, start, AUTH_WEB_ENDPOINT) + syn.hourly(two, three_days_before, FW_DNS_MAIL, hours=1))
+    _good_response(org, start)
+
+
+def _malformed(es: Elasticsearch, org: Organisation, start: datetime) -> None:
+    _two_perfect_collectors(es, org, start)
+    noisy = org.collectors.get(name=f"{org.code}-WEB-01")
+    # 144 parsed events; 144 generic lines, 12 of them parser crashes; 36 dead letters.
+    syn.write(es, syn.generic(noisy, start, per_hour=6, errors_every=12))
+    syn.dead_letters(es, noisy, start, 36)
+    _good_response(org, start)
+
+
+def _slow(es: Elasticsearch, org: Organisation, start: datetime) -> None:
+    _two_perfect_collectors(es, org, start)
+    for n in range(4):
+        item = syn.incident(org, f"{org.code}-2026-900{n}", start - timedelta(days=12, hours=n),
+                            acknowledged=timedelta(days=2), resolved=timedelta(days=10))
+        syn.request(item, due=start - timedelta(days=1, hours=n), done=None)
+
+
+@pytest.fixture
+def world(es: Elasticsearch, cast: Cast) -> World:
+    day = timezone.localdate() - timedelta(days=2)
+    start = window_for(day).start
+    provinces = {code: Organisation.objects.get(code=code) for code in ("HNI", "HCM", "DNG", "HUE")}
+    for org in provinces.values():
+        ProvinceTarget.objects.create(province=org, expected_collectors=2, required_sources=syn.ALL_KINDS)
+    _perfect(es, provinces["HNI"], start)
+    _silent(es, provinces["HCM"], start)
+    _malformed(es, provinces["DNG"], start)
+    _slow(es, provinces["HUE"], start)
+    return World(day=day, start=start, provinces=provinces)

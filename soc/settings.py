@@ -43,7 +43,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "channels",
-    "soc",
+    "soc.apps.SocConfig",
     "organisations",
     "incidents",
     "collectors",
@@ -174,7 +174,14 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "soc.api.exception_handler",
 }
-SPECTACULAR_SETTINGS = {"TITLE": "National SOC platform API", "VERSION": "1.0.0"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "National SOC platform API",
+    "VERSION": "1.0.0",
+    "ENUM_NAME_OVERRIDES": {
+        "IncidentStatusEnum": "incidents.models.Status",
+        "RequestStatusEnum": "incidents.models.RequestStatus",
+    },
+}
 
 # Ingest limits: a request over the byte limit is refused before it is read.
 INGEST_MAX_BODY_BYTES = env_int("SOC_INGEST_MAX_BODY_BYTES", 10 * 1024 * 1024)

@@ -35,7 +35,8 @@ def _open_views() -> Iterator[str]:
 
 @register("security")
 def drf_denies_by_default(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    configured: list[str] = list(settings.REST_FRAMEWORK.get("DEFAULT_PERMISSION_CLASSES") or [])
+    drf: dict[str, Any] = settings.REST_FRAMEWORK
+    configured = list(drf.get("DEFAULT_PERMISSION_CLASSES") or [])
     errors: list[CheckMessage] = []
     if not configured or OPEN_PERMISSIONS & set(configured):
         errors.append(Error("DRF's DEFAULT_PERMISSION_CLASSES lets anyone in", id="soc.E001",

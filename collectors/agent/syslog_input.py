@@ -83,11 +83,11 @@ def read_frames(reader: Any) -> Any:
                 if length > MAX_MESSAGE:
                     _skip(reader, length - MAX_MESSAGE)
                 continue
-            yield (digits + _read_line(reader)).rstrip(b"\r\n")
+            yield (digits + _read_line(reader, MAX_MESSAGE - len(digits))).rstrip(b"\r\n")
             continue
         if first in b"\r\n":
             continue
-        yield (first + _read_line(reader)).rstrip(b"\r\n")
+        yield (first + _read_line(reader, MAX_MESSAGE - 1)).rstrip(b"\r\n")
 
 
 def _read_until(reader: Any, stop: bytes, limit: int) -> bytes:
@@ -102,9 +102,9 @@ def _read_until(reader: Any, stop: bytes, limit: int) -> bytes:
     return out
 
 
-def _read_line(reader: Any) -> bytes:
-    line = reader.readline(MAX_MESSAGE)
-    if len(line) >= MAX_MESSAGE and not line.endswith(b"\n"):
+def _read_line(reader: Any, limit: int) -> bytes:
+    line = reader.readline(limit)
+    if len(line) >= limit and not line.endswith(b"\n"):
         while (more := reader.readline(65536)) and not more.endswith(b"\n"):
             pass  # the rest of an oversize line is dropped: the message keeps its first MAX_MESSAGE bytes
     return bytes(line)

@@ -1,24 +1,124 @@
-"""Threshold detection over sliding windows on event time.
+"""Rule evaluation over sliding windows on event time: pure reads, no writes.
 
-A threshold rule fires when ``count`` events matching ``query`` share the same
-``group_by`` values within ``window_seconds``. Windows slide (they are not
-fixed buckets): a burst straddling a minute boundary is still one burst.
-Events that made an alert are consumed (per group, remembered in the
-database), so no event ever makes two alerts for the same rule.
+Every kind turns one window of events into ``Finding``s; writing alerts and
+incidents is the caller's job (``detection.services``), and test mode simply
+does not write. Threshold and sequence live here; new term and silence in
+``detection.terms``; Sigma and indicator matches in ``detection.matching``.
+
+A threshold rule fires when ``count`` events matching ``query`` (or ``count``
+distinct values of ``distinct_field``) share the same ``group_by`` values
+within ``window_seconds``. Windows slide (they are not fixed buckets): a burst
+straddling a minute boundary is still one burst. Events that made an alert are
+consumed (per group, remembered in the database by the caller), so no event
+ever makes two alerts for the same rule.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from elasticsearch import Elasticsearch
 
+Query = dict[str, Any]
 MAX_GROUPS = 1000
 MAX_EVENTS_PER_GROUP = 2000
+ORG = "organization.id"
 
+
+@dataclass(frozen=True)
+class Window:
+    """The slice of events one run reads: a time range plus the rule's scope and exceptions."""
+
+    start: datetime
+    end: datetime
+    time_field: str = "@timestamp"
+    scope: tuple[Query, ...] = ()
+    exceptions: tuple[Query, ...] = ()
+
+    def query(self, *clauses: Query, start: datetime | None = None, end: datetime | None = None) -> Query:
+        rng = {"gte": (start or self.start).isoformat(), "lte": (end or self.end).isoformat()}
+        body: dict[str, Any] = {"filter": [{"range": {self.time_field: rng}}, *self.scope, *clauses]}
+        if self.exceptions:
+            body["must_not"] = list(self.exceptions)
+        return {"bool": body}
+
+
+@dataclass
+class Finding:
+    """What an alert will say: which group, when, how many events, and which ones."""
+
+    group: dict[str, str]  # always holds organization.id
+    first: datetime
+    last: datetime
+    count: int
+    event_refs: list[str] = field(default_factory=list)
+    key: str = ""  # what makes it unique within the rule and group (first event, first time...)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_time(ts: str | int | float) -> datetime:
+    if isinstance(ts, int | float) or ts.isdigit():
+        return datetime.fromtimestamp(int(ts) / 1000, UTC)
+    return datetime.fromisoformat(ts.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def lucene(query: str) -> Query:
+    return {"query_string": {"query": query or "*", "analyze_wildcard": True}}
+
+
+def exception_clauses(exceptions: list[dict[str, Any]]) -> tuple[Query, ...]:
+    """Each exception is a field and the values that never alert on it."""
+    return tuple({"terms": {str(e["field"]): [str(v) for v in e["values"]]}} for e in exceptions)
+
+
+def composite_keys(es: Elasticsearch, index: str, query: Query, fields: tuple[str, ...],
+                   sub_aggs: Query | None = None) -> Iterator[tuple[dict[str, str], dict[str, Any]]]:
+    """Every distinct combination of ``fields`` among matching events, with its bucket."""
+    sources = [{f: {"terms": {"field": f}}} for f in fields]
+    after: dict[str, Any] | None = None
+    while True:
+        composite: dict[str, Any] = {"size": MAX_GROUPS, "sources": sources}
+        if after:
+            composite["after"] = after
+        agg: Query = {"composite": composite}
+        if sub_aggs:
+            agg["aggs"] = sub_aggs
+        resp = es.search(index=index, size=0, query=query, aggs={"g": agg}, ignore_unavailable=True,
+                         allow_no_indices=True)
+        buckets = resp.get("aggregations", {}).get("g")
+        if not buckets:
+            return
+        for bucket in buckets["buckets"]:
+            yield {k: str(v) for k, v in bucket["key"].items()}, bucket
+        after = buckets.get("after_key")
+        if not after or len(buckets["buckets"]) < MAX_GROUPS:
+            return
+
+
+def group_events(es: Elasticsearch, index: str, query: Query, group: dict[str, str], time_field: str,
+                 value_field: str | None = None) -> list[tuple[datetime, str, str | None]]:
+    """(time, "<index>/<id>", value) of a group's events in time order, from doc values only."""
+    clauses = [{"term": {f: v}} for f, v in group.items()]
+    wanted: list[Any] = [{"field": time_field, "format": "strict_date_optional_time"}]
+    if value_field:
+        wanted.append(value_field)
+    resp = es.search(index=index, size=MAX_EVENTS_PER_GROUP, query={"bool": {"filter": [query, *clauses]}},
+                     sort=[{time_field: {"order": "asc"}}, {"_doc": {"order": "asc"}}], source=False,
+                     fields=wanted, ignore_unavailable=True, allow_no_indices=True)
+    out = []
+    for hit in resp["hits"]["hits"]:
+        fields = hit.get("fields", {})
+        value = fields.get(value_field, [None])[0] if value_field else None
+        out.append((parse_time(fields[time_field][0]), f"{hit['_index']}/{hit['_id']}",
+                    None if value is None else str(value)))
+    return out
+
+
+# --- threshold -------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class ThresholdParams:
@@ -26,17 +126,28 @@ class ThresholdParams:
     group_by: tuple[str, ...]
     count: int
     window: timedelta
+    distinct_field: str | None = None
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> ThresholdParams:
-        group_by = tuple(raw.get("group_by") or ())
+        group_by = tuple(str(f) for f in raw.get("group_by") or ())
         if not 1 <= len(group_by) <= 3:
             raise ValueError("group_by takes one to three fields")
-        count, window = int(raw.get("count", 0)), int(raw.get("window_seconds", 0))
+        try:
+            count, window = int(raw.get("count", 0)), int(raw.get("window_seconds", 0))
+        except (TypeError, ValueError) as exc:
+            raise ValueError("count and window_seconds must be whole numbers") from exc
         if count < 1 or window < 1:
             raise ValueError("count and window_seconds must be positive")
+        distinct = raw.get("distinct_field") or None
         return cls(query=str(raw.get("query") or "*"), group_by=group_by, count=count,
-                   window=timedelta(seconds=window))
+                   window=timedelta(seconds=window), distinct_field=str(distinct) if distinct else None)
+
+    def with_org(self) -> ThresholdParams:
+        """Group by province too: an attacker seen in two provinces is two findings."""
+        if ORG in self.group_by:
+            return self
+        return ThresholdParams(self.query, (ORG, *self.group_by), self.count, self.window, self.distinct_field)
 
 
 @dataclass
@@ -48,66 +159,124 @@ class Burst:
     event_ids: list[str] = field(default_factory=list)
 
 
-def _parse(ts: str) -> datetime:
-    return datetime.fromisoformat(ts.replace("Z", "+00:00")).astimezone(UTC)
-
-
-def _filter(params: ThresholdParams, start: datetime, end: datetime, scope: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"bool": {"filter": [
-        {"query_string": {"query": params.query, "analyze_wildcard": True}},
-        {"range": {"@timestamp": {"gte": start.isoformat(), "lte": end.isoformat()}}},
-        *[{"exists": {"field": f}} for f in params.group_by],
-        *scope,
-    ]}}
-
-
-def candidate_groups(es: Elasticsearch, index: str, params: ThresholdParams, start: datetime,
-                     end: datetime) -> Iterator[dict[str, str]]:
-    """Groups with at least ``count`` matches in the whole range: only they can hold a burst."""
-    sources = [{f: {"terms": {"field": f}}} for f in params.group_by]
-    after: dict[str, Any] | None = None
-    while True:
-        composite: dict[str, Any] = {"size": MAX_GROUPS, "sources": sources}
-        if after:
-            composite["after"] = after
-        resp = es.search(index=index, size=0, query=_filter(params, start, end, []),
-                         aggs={"g": {"composite": composite}}, ignore_unavailable=True, allow_no_indices=True)
-        agg = resp.get("aggregations", {}).get("g")
-        if not agg:
-            return
-        for bucket in agg["buckets"]:
-            if bucket["doc_count"] >= params.count:
-                yield {k: str(v) for k, v in bucket["key"].items()}
-        after = agg.get("after_key")
-        if not after or len(agg["buckets"]) < MAX_GROUPS:
-            return
-
-
-def group_timestamps(es: Elasticsearch, index: str, params: ThresholdParams, group: dict[str, str],
-                     start: datetime, end: datetime) -> list[tuple[datetime, str]]:
-    scope = [{"term": {f: v}} for f, v in group.items()]
-    resp = es.search(index=index, size=MAX_EVENTS_PER_GROUP, query=_filter(params, start, end, scope),
-                     sort=[{"@timestamp": {"order": "asc"}}, {"_doc": {"order": "asc"}}], source=False,
-                     fields=[{"field": "@timestamp"}], ignore_unavailable=True, allow_no_indices=True)
-    return [(_parse(hit["fields"]["@timestamp"][0]), f"{hit['_index']}/{hit['_id']}")
-            for hit in resp["hits"]["hits"]]
-
-
-def find_bursts(events: list[tuple[datetime, str]], params: ThresholdParams, group: dict[str, str],
-                consumed_until: datetime | None) -> list[Burst]:
-    """Slide a window over sorted timestamps; each event belongs to at most one burst."""
-    pending = [e for e in events if consumed_until is None or e[0] > consumed_until]
+def find_bursts(events: list[tuple[datetime, str]] | list[tuple[datetime, str, str | None]],
+                params: ThresholdParams, group: dict[str, str], consumed_until: datetime | None) -> list[Burst]:
+    """Slide a window over sorted events; each event belongs to at most one burst."""
+    pending = [(e[0], e[1], e[2] if len(e) > 2 else None) for e in events
+               if consumed_until is None or e[0] > consumed_until]
     bursts: list[Burst] = []
     i = 0
-    while i + params.count <= len(pending):
-        if pending[i + params.count - 1][0] - pending[i][0] > params.window:
+    while i < len(pending):
+        j = _burst_end(pending, i, params)
+        if j is None:
             i += 1
             continue
-        j = i + params.count - 1
-        while j + 1 < len(pending) and pending[j + 1][0] - pending[i][0] <= params.window:
-            j += 1
         members = pending[i : j + 1]
-        bursts.append(Burst(group=group, first=members[0][0], last=members[-1][0], count=len(members),
-                            event_ids=[eid for _, eid in members]))
+        bursts.append(Burst(group=group, first=members[0][0], last=members[-1][0],
+                            count=_measure(members, params), event_ids=[eid for _, eid, _ in members]))
         i = j + 1
     return bursts
+
+
+def _measure(members: list[tuple[datetime, str, str | None]], params: ThresholdParams) -> int:
+    if params.distinct_field:
+        return len({v for _, _, v in members if v is not None})
+    return len(members)
+
+
+def _burst_end(pending: list[tuple[datetime, str, str | None]], i: int, params: ThresholdParams) -> int | None:
+    """Last index of the burst starting at ``i`` (the window extended while it holds), or None."""
+    limit = pending[i][0] + params.window
+    j = i
+    while j + 1 < len(pending) and pending[j + 1][0] <= limit:
+        j += 1
+    if _measure(pending[i : j + 1], params) < params.count:
+        return None
+    return j
+
+
+def candidate_groups(es: Elasticsearch, index: str, params: ThresholdParams,
+                     window: Window) -> Iterator[dict[str, str]]:
+    """Groups with at least ``count`` matches in the whole range: only they can hold a burst."""
+    query = window.query(lucene(params.query), *[{"exists": {"field": f}} for f in params.group_by])
+    sub = {"d": {"cardinality": {"field": params.distinct_field}}} if params.distinct_field else None
+    for group, bucket in composite_keys(es, index, query, params.group_by, sub):
+        measure = bucket["d"]["value"] if params.distinct_field else bucket["doc_count"]
+        if measure >= params.count:
+            yield group
+
+
+def evaluate_threshold(es: Elasticsearch, index: str, raw: dict[str, Any], window: Window,
+                       consumed: Callable[[str], datetime | None]) -> list[Finding]:
+    """Bursts per group; ``consumed(group_key)`` says up to when a group's events already alerted."""
+    params = ThresholdParams.from_dict(raw).with_org()
+    findings: list[Finding] = []
+    query = window.query(lucene(params.query))
+    for group in candidate_groups(es, index, params, window):
+        key = group_key(group)
+        events = group_events(es, index, query, group, window.time_field, params.distinct_field)
+        for burst in find_bursts(events, params, group, consumed(key)):
+            findings.append(Finding(group=group, first=burst.first, last=burst.last, count=burst.count,
+                                    event_refs=burst.event_ids, key=burst.first.isoformat(),
+                                    details={"hits": len(events)}))
+    return findings
+
+
+def group_key(group: dict[str, str]) -> str:
+    return json.dumps(group, sort_keys=True)
+
+
+# --- sequence: A then B on the same key within a window ----------------------------------------------
+
+@dataclass(frozen=True)
+class SequenceParams:
+    first: str
+    then: str
+    by: tuple[str, ...]
+    window: timedelta
+    first_count: int
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> SequenceParams:
+        by = tuple(str(f) for f in raw.get("by") or ())
+        if not 1 <= len(by) <= 3:
+            raise ValueError("by takes one to three fields")
+        if not raw.get("first") or not raw.get("then"):
+            raise ValueError("a sequence needs a 'first' and a 'then' query")
+        try:
+            window, first_count = int(raw.get("window_seconds", 0)), int(raw.get("first_count", 1))
+        except (TypeError, ValueError) as exc:
+            raise ValueError("window_seconds and first_count must be whole numbers") from exc
+        if window < 1 or first_count < 1:
+            raise ValueError("window_seconds and first_count must be positive")
+        return cls(str(raw["first"]), str(raw["then"]), (ORG, *[f for f in by if f != ORG]),
+                   timedelta(seconds=window), first_count)
+
+
+def evaluate_sequence(es: Elasticsearch, index: str, raw: dict[str, Any], window: Window) -> list[Finding]:
+    """Each B event preceded, within the window, by at least ``first_count`` A events of the same key.
+
+    A events that led to a finding are used up, so one run of failures explains one success.
+    """
+    params = SequenceParams.from_dict(raw)
+    then_q = window.query(lucene(params.then), *[{"exists": {"field": f}} for f in params.by])
+    first_q = window.query(lucene(params.first), start=window.start - params.window)
+    findings: list[Finding] = []
+    for group, _ in composite_keys(es, index, then_q, params.by):
+        firsts = group_events(es, index, first_q, group, window.time_field)
+        thens = group_events(es, index, then_q, group, window.time_field)
+        findings += _sequence_matches(params, group, firsts, thens)
+    return findings
+
+
+def _sequence_matches(params: SequenceParams, group: dict[str, str], firsts: list[tuple[datetime, str, Any]],
+                      thens: list[tuple[datetime, str, Any]]) -> list[Finding]:
+    findings, used = [], 0
+    for moment, ref, _ in thens:
+        before = [f for f in firsts[used:] if moment - params.window <= f[0] <= moment]
+        if len(before) < params.first_count:
+            continue
+        findings.append(Finding(group=group, first=before[0][0], last=moment, count=len(before) + 1,
+                                event_refs=[*[r for _, r, _ in before][-99:], ref], key=ref))
+        used = firsts.index(before[-1]) + 1
+    return findings

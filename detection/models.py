@@ -1,32 +1,82 @@
-"""Detection rules, their checkpoints and their run history (state lives here, not in workers)."""
+"""Detection rules, their versions, checkpoints, run history, alerts and indicators.
+
+State lives here, not in workers: a crash, restart or deploy resumes from the
+checkpoint and the alert table, so no window is skipped and no alert doubled.
+"""
 
 from __future__ import annotations
 
-from django.db import models
+from datetime import datetime
 
-from incidents.models import Category, Severity
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from incidents.models import Category, Incident, Severity
+from organisations.models import Organisation
 
 
 class RuleKind(models.TextChoices):
     THRESHOLD = "threshold", "Threshold"
+    SIGMA = "sigma", "Sigma"
+    CORRELATION = "sigma_correlation", "Sigma correlation"
+    SEQUENCE = "sequence", "Sequence"
+    INDICATOR = "indicator_match", "Indicator match"
+    NEW_TERM = "new_term", "New term"
+    SILENCE = "silence", "Silent source"
 
 
 class DetectionRule(models.Model):
     name = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=20, choices=RuleKind.choices)
     enabled = models.BooleanField(default=True)
-    # Kind-specific parameters, validated by detection.engine before saving.
+    description = models.TextField(blank=True)
+    # None: runs on every province's events; otherwise on this organisation's subtree only.
+    organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.CASCADE,
+                                     related_name="detection_rules")
+    # Kind-specific parameters as the author wrote them (for Sigma: {"yaml": ...}).
     params = models.JSONField(default=dict)
+    # What the engine runs, derived from params on save (Sigma converted once, not per cycle).
+    compiled = models.JSONField(default=dict, blank=True)
     severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.MEDIUM)
     category = models.CharField(max_length=40, choices=Category.choices, default=Category.OTHER)
+    tactics = models.JSONField(default=list, blank=True)
+    techniques = models.JSONField(default=list, blank=True)
+    # [{"field": "user.name", "values": ["backup"]}]: matching events never make an alert.
+    exceptions = models.JSONField(default=list, blank=True)
     interval_seconds = models.PositiveIntegerField(default=5)
+    # Late events (timestamp older than the checkpoint when they arrive) are caught by re-reading
+    # this much before the checkpoint; alert ids make the re-read free of duplicates.
+    lookback_seconds = models.PositiveIntegerField(default=300, help_text="Re-read this much before the checkpoint")
+    delay_seconds = models.PositiveIntegerField(default=2, help_text="Leave events this recent to the next run")
+    use_ingest_time = models.BooleanField(default=False, help_text="Select events on event.ingested")
+    max_alerts_per_run = models.PositiveIntegerField(default=200)
+    suppress_seconds = models.PositiveIntegerField(default=0, help_text="Quiet period per rule and entity")
+    version = models.PositiveIntegerField(default=1)
     # Event time up to which this rule has been evaluated; the next run starts
     # from here (minus the window), so a crash or deploy never skips events.
     checkpoint = models.DateTimeField(null=True, blank=True)
     next_run_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    consecutive_errors = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
         return self.name
+
+
+class RuleVersion(models.Model):
+    """Every saved edit of a rule, as it was: who changed what, and what ran when."""
+
+    rule = models.ForeignKey(DetectionRule, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    snapshot = models.JSONField()
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [models.UniqueConstraint(fields=["rule", "version"], name="one_row_per_rule_version")]
 
 
 class RuleRun(models.Model):
@@ -38,6 +88,11 @@ class RuleRun(models.Model):
     hits = models.PositiveIntegerField(default=0)
     alerts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # Seconds between the previous checkpoint and where a normal run would have started.
+    gap_seconds = models.PositiveIntegerField(default=0)
+    # True when the run stopped at the back-fill cap: the next run continues from here.
+    backfill_capped = models.BooleanField(default=False)
+    alert_cap_hit = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-started_at"]
@@ -52,3 +107,64 @@ class GroupState(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["rule", "group_key"], name="one_state_per_group")]
+
+
+class Alert(models.Model):
+    """One detection, stored once: ``uid`` is the deterministic id of its Elasticsearch document."""
+
+    uid = models.CharField(max_length=64, unique=True)
+    rule = models.ForeignKey(DetectionRule, on_delete=models.CASCADE, related_name="alerts")
+    rule_version = models.PositiveIntegerField(default=1)
+    province = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="detection_alerts")
+    entity_kind = models.CharField(max_length=16, blank=True)  # ip, host, user
+    entity_value = models.CharField(max_length=500, blank=True)
+    group = models.JSONField(default=dict)
+    severity = models.CharField(max_length=16, choices=Severity.choices)
+    tactics = models.JSONField(default=list)
+    techniques = models.JSONField(default=list)
+    # "<index>/<id>" of the matching events, so the console can open each one.
+    event_refs = models.JSONField(default=list)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    count = models.PositiveIntegerField(default=1)
+    suppressed = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["rule", "entity_kind", "entity_value", "-created_at"])]
+
+
+class IndicatorType(models.TextChoices):
+    IP = "ip", "IP address"
+    DOMAIN = "domain", "Domain"
+    URL = "url", "URL"
+    HASH = "hash", "File hash"
+
+
+class IndicatorQuerySet(models.QuerySet["Indicator"]):
+    def active(self, now: datetime) -> IndicatorQuerySet:
+        return self.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+
+class Indicator(models.Model):
+    """Threat intelligence: a value seen in attacks, from a named source, until it expires."""
+
+    type = models.CharField(max_length=8, choices=IndicatorType.choices)
+    value = models.CharField(max_length=2048)
+    source = models.CharField(max_length=200)
+    description = models.CharField(max_length=500, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = IndicatorQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["type", "value"]
+        constraints = [models.UniqueConstraint(fields=["type", "value", "source"], name="one_indicator_per_source")]
+
+    def __str__(self) -> str:
+        return f"{self.type}:{self.value}"

@@ -1,129 +1,278 @@
 """Running detection rules: checkpointed, locked per rule, idempotent.
 
-Preconditions: a rule run holds its rule's row lock (SELECT ... FOR UPDATE
-SKIP LOCKED) for the whole run, so two schedulers or workers never evaluate
-the same rule at once; alerts are written with deterministic ids and
-``op_type: create``, so even a run repeated after a crash makes no twin.
+Preconditions: a run holds its rules' row locks (SELECT ... FOR UPDATE SKIP
+LOCKED) for the whole run, so two schedulers or workers never evaluate the same
+rule at once. Alerts have deterministic ids: the Elasticsearch document is
+written with ``op_type: create`` and the ``Alert`` row is unique on the same id,
+so a run repeated after a crash (whose transaction rolled back) recreates the
+row and the incident exactly once, and never a twin.
+
+Rule authoring lives in ``detection.authoring``; alerts → incidents in ``detection.alerts``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone as dj_timezone
+from elasticsearch import Elasticsearch
 
-from collectors.agent.parsers.base import isoformat_utc
-from detection.engine import Burst, ThresholdParams, candidate_groups, find_bursts, group_timestamps
-from detection.models import DetectionRule, GroupState, RuleRun
-from incidents.services import incident_open_or_touch_for_detection
+from detection import matching
+from detection.alerts import alert_raise
+from detection.engine import Finding, Window, evaluate_sequence, evaluate_threshold, exception_clauses, group_key
+from detection.kinds import correlation_from_compiled
+from detection.models import DetectionRule, GroupState, Indicator, RuleKind, RuleRun
+from detection.sigma import evaluate_correlation
+from detection.terms import evaluate_new_term, evaluate_silence
 from organisations.models import Organisation
 from soc import es
 
 log = logging.getLogger(__name__)
-# Events may reach Elasticsearch a little after their own timestamp.
-INGEST_DELAY = timedelta(seconds=2)
 # Never look further back than this on a first run or after a long outage.
 MAX_LOOKBACK = timedelta(hours=24)
+# A checkpoint older than this many intervals means runs were missed: a gap.
+GAP_INTERVALS = 3
+# One run back-fills at most this much; the next run, scheduled at once, continues.
+BACKFILL_CAP = timedelta(hours=1)
+# Rules answered from plain event searches, batched many per _msearch.
+BATCHED_KINDS = (RuleKind.SIGMA, RuleKind.INDICATOR)
+SEARCH_TIMEOUT = "10s"
+
+
+@dataclass
+class Outcome:
+    findings: list[Finding] = field(default_factory=list)
+    hits: int = 0
+    error: str = ""
+
+
+@dataclass
+class Plan:
+    """One rule's run: its window, and what the previous checkpoint says about it."""
+
+    rule: DetectionRule
+    window: Window
+    gap_seconds: int = 0
+    backfill_capped: bool = False
 
 
 def due_rule_ids(*, now: datetime) -> list[int]:
     return list(
         DetectionRule.objects.filter(enabled=True)
         .filter(Q(next_run_at__isnull=True) | Q(next_run_at__lte=now))
+        .order_by("next_run_at", "pk")
         .values_list("id", flat=True)
     )
 
 
 def rule_run(*, rule_id: int, now: datetime | None = None) -> RuleRun | None:
     """Evaluate one rule from its checkpoint to now; None when another run holds it."""
+    runs = rules_run(rule_ids=[rule_id], now=now)
+    return runs[0] if runs else None
+
+
+def rules_run(*, rule_ids: list[int], now: datetime | None = None) -> list[RuleRun]:
+    """Evaluate these rules; Sigma and indicator rules share one ``_msearch``. Locked rules are skipped."""
     now = now or dj_timezone.now()
     with transaction.atomic():
-        rule = DetectionRule.objects.select_for_update(skip_locked=True).filter(pk=rule_id, enabled=True).first()
-        if rule is None:
-            return None
-        return _evaluate(rule, now)
+        rules = list(DetectionRule.objects.select_for_update(skip_locked=True)
+                     .filter(pk__in=rule_ids, enabled=True).order_by("pk"))
+        plans = [rule_plan(rule=rule, now=now) for rule in rules]
+        batched = _msearch_outcomes([p for p in plans if p.rule.kind in BATCHED_KINDS])
+        runs = []
+        for plan in plans:
+            began = time.monotonic()
+            outcome = batched.get(plan.rule.pk) or _evaluate_safely(plan)
+            runs.append(_finish(plan, outcome, now, began))
+        return runs
 
 
-def _evaluate(rule: DetectionRule, now: datetime) -> RuleRun:
-    params = ThresholdParams.from_dict(rule.params)
-    end = now - INGEST_DELAY
-    checkpoint = max(rule.checkpoint or end - params.window, end - MAX_LOOKBACK)
-    start = checkpoint - params.window
-    run = RuleRun(rule=rule, started_at=now, range_start=start, range_end=end)
-    began = time.monotonic()
+def rule_plan(*, rule: DetectionRule, now: datetime) -> Plan:
+    """[checkpoint - look-back, now - delay], with gaps detected and back-fill capped."""
+    end = now - timedelta(seconds=rule.delay_seconds)
+    interval = timedelta(seconds=max(rule.interval_seconds, 1))
+    checkpoint = rule.checkpoint or end - interval
+    gap = 0
+    if end - checkpoint > interval * GAP_INTERVALS:
+        gap = int((end - checkpoint - interval).total_seconds())
+    checkpoint = max(checkpoint, now - MAX_LOOKBACK)
+    capped = end - checkpoint > BACKFILL_CAP
+    if capped:
+        end = checkpoint + BACKFILL_CAP
+    start = checkpoint - timedelta(seconds=rule.lookback_seconds) - _kind_span(rule)
+    return Plan(rule=rule, window=rule_window(rule, start, end), gap_seconds=gap, backfill_capped=capped)
+
+
+def rule_window(rule: DetectionRule, start: datetime, end: datetime) -> Window:
+    """The rule's events between start and end: its province scope and exceptions applied."""
+    scope: tuple[dict[str, Any], ...] = ()
+    if rule.organisation is not None:
+        subtree = Organisation.objects.filter(path__startswith=rule.organisation.path)
+        codes = list(subtree.values_list("code", flat=True))
+        scope = tuple(es.scope_filter(codes))
+    return Window(start=start, end=end, time_field="event.ingested" if rule.use_ingest_time else "@timestamp",
+                  scope=scope, exceptions=exception_clauses(rule.exceptions))
+
+
+def _kind_span(rule: DetectionRule) -> timedelta:
+    """How far before the checkpoint a window may begin and still end after it."""
+    seconds = rule.params.get("window_seconds") or 0
+    if rule.kind == RuleKind.CORRELATION:
+        seconds = rule.compiled.get("correlation", {}).get("timespan_seconds", 0)
+    return timedelta(seconds=int(seconds))
+
+
+def rule_evaluate(*, rule: DetectionRule, window: Window, client: Elasticsearch | None = None,
+                  consumed: Callable[[str], datetime | None] | None = None) -> Outcome:
+    """Findings of ``rule`` over ``window``, without writing anything (test mode calls it too)."""
+    client = client or es.client()
+    index = es.events_pattern()
+    if rule.kind in BATCHED_KINDS:
+        return _msearch_outcomes([Plan(rule=rule, window=window)], client)[rule.pk]
+    if rule.kind == RuleKind.THRESHOLD:
+        findings = evaluate_threshold(client, index, rule.compiled or rule.params, window,
+                                      consumed or (lambda key: None))
+        return Outcome(findings, sum(f.details.get("hits", 0) for f in findings))
+    evaluators = {RuleKind.SEQUENCE: evaluate_sequence, RuleKind.NEW_TERM: evaluate_new_term,
+                  RuleKind.SILENCE: evaluate_silence, RuleKind.CORRELATION: _correlation}
+    findings = evaluators[RuleKind(rule.kind)](client, index, rule.compiled or rule.params, window)
+    return Outcome(findings, sum(f.count for f in findings))
+
+
+def _correlation(client: Elasticsearch, index: str, compiled: dict[str, Any], window: Window) -> list[Finding]:
+    spec = correlation_from_compiled(compiled)
+    # Group by province too, so each match belongs to one province.
+    rules = tuple(type(r)(r.name, r.lucene, ("organization.id", *r.group_fields), r.value_field) for r in spec.rules)
+    spec = type(spec)(spec.type, rules, ("organization.id", *spec.group_by), spec.timespan_seconds, spec.op,
+                      spec.count)
+    must_not = [{"bool": {"must_not": list(window.exceptions)}}] if window.exceptions else []
+    matches = evaluate_correlation(client, index, spec, window.start, window.end,
+                                   scope=[*window.scope, *must_not])
+    return [Finding(group={k: str(v) for k, v in m.group.items()}, first=m.window_start, last=m.window_end,
+                    count=m.count, key=m.window_start.isoformat(), details={"rules": m.rule_counts})
+            for m in matches]
+
+
+def _evaluate_safely(plan: Plan) -> Outcome:
+    rule = plan.rule
     try:
-        run.hits, run.alerts = _threshold(rule, params, start, end)
-        rule.checkpoint = end
-    except Exception as exc:
+        return rule_evaluate(rule=rule, window=plan.window, consumed=lambda key: _consumed_until(rule, key))
+    except Exception as exc:  # one broken rule is recorded on its run and never stops the others
         log.exception("rule %s failed", rule.pk)
-        run.error = f"{type(exc).__name__}: {exc}"[:2000]
+        return Outcome(error=f"{type(exc).__name__}: {exc}"[:2000])
+
+
+def _consumed_until(rule: DetectionRule, key: str) -> datetime | None:
+    return GroupState.objects.filter(rule=rule, group_key=key).values_list("consumed_until", flat=True).first()
+
+
+# --- Sigma and indicator rules: one _msearch for many rules -----------------------------------------
+
+def _msearch_outcomes(plans: list[Plan], client: Elasticsearch | None = None) -> dict[int, Outcome]:
+    if not plans:
+        return {}
+    client = client or es.client()
+    searches: list[tuple[int, matching.SearchPlan]] = []
+    outcomes: dict[int, Outcome] = {}
+    for plan in plans:
+        try:
+            searches += [(plan.rule.pk, s) for s in _search_plans(plan)]
+        except Exception as exc:
+            outcomes[plan.rule.pk] = Outcome(error=f"{type(exc).__name__}: {exc}"[:2000])
+        outcomes.setdefault(plan.rule.pk, Outcome())
+    if searches:
+        _read_responses(client, searches, outcomes, {p.rule.pk: p.window.time_field for p in plans})
+    return outcomes
+
+
+def _search_plans(plan: Plan) -> list[matching.SearchPlan]:
+    size = plan.rule.max_alerts_per_run + 1
+    if plan.rule.kind == RuleKind.SIGMA:
+        return matching.sigma_plans(plan.rule.compiled, plan.window, size)
+    types = plan.rule.params.get("types") or list(matching.INDICATOR_FIELDS)
+    return matching.indicator_plans(indicators_active(types=types), plan.window, size)
+
+
+def _read_responses(client: Elasticsearch, searches: list[tuple[int, matching.SearchPlan]],
+                    outcomes: dict[int, Outcome], time_fields: dict[int, str]) -> None:
+    body: list[dict[str, Any]] = []
+    for _, search in searches:
+        body += [{"index": es.events_pattern(), "ignore_unavailable": True, "allow_no_indices": True},
+                 search.body]
+    responses = client.msearch(searches=body)["responses"]
+    for (rule_id, search), response in zip(searches, responses, strict=True):
+        outcome = outcomes[rule_id]
+        if "error" in response:
+            outcome.error = f"search failed: {str(response['error'].get('reason', response['error']))[:500]}"
+        elif response.get("timed_out"):
+            outcome.error = f"search timed out after {SEARCH_TIMEOUT}; the window will be read again"
+        else:
+            outcome.hits += matching.total_hits(response)
+            outcome.findings += matching.findings_from_hits(search, response, time_fields[rule_id])
+
+
+def indicators_active(*, types: list[str]) -> dict[str, list[str]]:
+    now = dj_timezone.now()
+    found: dict[str, list[str]] = {}
+    for kind, value in Indicator.objects.active(now).filter(type__in=types).values_list("type", "value"):
+        found.setdefault(kind, []).append(value)
+    return {kind: sorted(set(values)) for kind, values in found.items()}
+
+
+# --- recording a run ----------------------------------------------------------------------------------
+
+def _finish(plan: Plan, outcome: Outcome, now: datetime, began: float) -> RuleRun:
+    rule = plan.rule
+    run = RuleRun(rule=rule, started_at=now, range_start=plan.window.start, range_end=plan.window.end,
+                  hits=outcome.hits, gap_seconds=plan.gap_seconds, backfill_capped=plan.backfill_capped,
+                  error=outcome.error)
+    failed = bool(outcome.error)
+    if not failed:
+        try:
+            with transaction.atomic():  # a savepoint: a failed write leaves no half-made alert rows
+                run.alerts, run.alert_cap_hit = _write_findings(rule, outcome.findings)
+        except Exception as exc:
+            log.exception("rule %s could not write its alerts", rule.pk)
+            run.error, failed = f"{type(exc).__name__}: {exc}"[:2000], True
+    if run.alert_cap_hit:
+        found = outcome.hits if rule.kind in BATCHED_KINDS else len(outcome.findings)
+        extra = found - rule.max_alerts_per_run
+        run.error = f"alert cap of {rule.max_alerts_per_run} per run reached; {extra} more not alerted"
     run.duration_ms = int((time.monotonic() - began) * 1000)
-    rule.next_run_at = now + timedelta(seconds=rule.interval_seconds)
-    rule.save(update_fields=["checkpoint", "next_run_at"])
+    _advance(rule, run, plan, now, failed=failed)
     run.save()
     return run
 
 
-def _threshold(rule: DetectionRule, params: ThresholdParams, start: datetime, end: datetime) -> tuple[int, int]:
-    client, index = es.client(), es.events_pattern()
-    group_by = params.group_by if "organization.id" in params.group_by else ("organization.id", *params.group_by)
-    params = ThresholdParams(query=params.query, group_by=group_by, count=params.count, window=params.window)
-    hits = alerts = 0
-    for group in candidate_groups(client, index, params, start, end):
-        key = json.dumps(group, sort_keys=True)
-        state = GroupState.objects.filter(rule=rule, group_key=key).first()
-        events = group_timestamps(client, index, params, group, start, end)
-        hits += len(events)
-        for burst in find_bursts(events, params, group, state.consumed_until if state else None):
-            _raise_alert(rule, burst)
-            alerts += 1
-            GroupState.objects.update_or_create(rule=rule, group_key=key,
-                                                defaults={"consumed_until": burst.last})
-    return hits, alerts
+def _write_findings(rule: DetectionRule, findings: list[Finding]) -> tuple[int, bool]:
+    """Raise an alert per finding up to the rule's cap; threshold groups consume their events."""
+    written = 0
+    capped = len(findings) > rule.max_alerts_per_run
+    for finding in sorted(findings, key=lambda f: f.first)[: rule.max_alerts_per_run]:
+        if alert_raise(rule=rule, finding=finding):
+            written += 1
+        if rule.kind == RuleKind.THRESHOLD:
+            GroupState.objects.update_or_create(rule=rule, group_key=group_key(finding.group),
+                                                defaults={"consumed_until": finding.last})
+    return written, capped
 
 
-def alert_id(rule: DetectionRule, burst: Burst) -> str:
-    """Same rule, group and first event: same id, whoever computes it."""
-    raw = json.dumps([rule.pk, burst.group, isoformat_utc(burst.first)], sort_keys=True)
-    return hashlib.sha256(raw.encode()).hexdigest()[:32]
-
-
-def _raise_alert(rule: DetectionRule, burst: Burst) -> None:
-    org = Organisation.objects.get(code=burst.group["organization.id"])
-    entity = ", ".join(f"{k}={v}" for k, v in burst.group.items() if k != "organization.id")
-    doc = {
-        "@timestamp": isoformat_utc(burst.last),
-        "rule": {"id": str(rule.pk), "name": rule.name},
-        "organization": {"id": org.code},
-        "alert": {"first": isoformat_utc(burst.first), "last": isoformat_utc(burst.last), "count": burst.count},
-        "group": burst.group,
-        "event_refs": burst.event_ids[:100],
-    }
-    created = _write_alert(alert_id(rule, burst), doc, burst.first)
-    if not created:
-        return
-    incident_open_or_touch_for_detection(
-        province=org, dedup_key=f"rule:{rule.pk}:{org.code}:{entity}",
-        title=f"{rule.name}: {entity}",
-        description=f"{burst.count} matching events between {isoformat_utc(burst.first)} and "
-                    f"{isoformat_utc(burst.last)}.",
-        severity=rule.severity, category=rule.category, seen_at=burst.last,
-    )
-
-
-def _write_alert(doc_id: str, doc: dict[str, Any], first: datetime) -> bool:
-    """True when this alert is new; False when an earlier run already wrote it.
-
-    The index comes from the burst's own time, so a rerun lands in the same index.
-    """
-    resp = es.client().options(ignore_status=409).index(
-        index=es.index_name("alerts", first), id=doc_id, document=doc, op_type="create")
-    return resp.meta.status in (200, 201)
-
+def _advance(rule: DetectionRule, run: RuleRun, plan: Plan, now: datetime, *, failed: bool) -> None:
+    """Move the checkpoint only past a window read without error; back off a rule that keeps failing."""
+    if failed:
+        rule.consecutive_errors += 1
+        rule.last_error = run.error
+        backoff = min(rule.interval_seconds * 2 ** min(rule.consecutive_errors, 10), 3600)
+        rule.next_run_at = now + timedelta(seconds=backoff)
+    else:
+        rule.checkpoint = plan.window.end
+        rule.consecutive_errors, rule.last_error = 0, ""
+        rule.next_run_at = now if plan.backfill_capped else now + timedelta(seconds=rule.interval_seconds)
+    rule.save(update_fields=["checkpoint", "next_run_at", "consecutive_errors", "last_error"])

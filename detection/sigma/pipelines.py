@@ -294,9 +294,12 @@ class CaseSensitiveValue(ValueProcessingCondition):
 def _caseless_item(key: str) -> ProcessingItem:
     from soc.es import caseless_field  # Django settings are needed only when a pipeline is built
 
+    def caseless(name: str | None) -> str:
+        return caseless_field(name) if name else ""
+
     return ProcessingItem(
         identifier=f"soc-{key}-caseless",
-        transformation=FieldFunctionTransformation(mapping={}, transform_func=caseless_field),
+        transformation=FieldFunctionTransformation(mapping={}, transform_func=caseless),
         detection_item_conditions=[CaseSensitiveValue(cond="any")],
         detection_item_condition_negation=True,
     )

@@ -1,0 +1,167 @@
+"""Findings become alerts, and alerts become incidents.
+
+An alert is written twice under one deterministic id: an Elasticsearch
+document (``op_type: create``, for search and retention with the events) and an
+``Alert`` row (unique ``uid``) that decides whether this alert is new. Alerts
+are grouped into incidents by province + entity (source IP, host or user): one
+open incident per entity, across rules; a recently closed one is reopened
+rather than twinned; a rule's suppression window keeps repeats off incidents.
+
+Precondition: called inside the rule run's transaction, so a crash before
+commit leaves neither the row nor the incident, and the re-run makes both once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from collectors.agent.parsers.base import isoformat_utc
+from detection.engine import ORG, Finding, parse_time
+from detection.models import Alert, DetectionRule
+from incidents.models import Incident, Severity, Status
+from incidents.services import incident_change_status, incident_open_or_touch_for_detection, incident_update
+from organisations.actors import Actor
+from organisations.models import Organisation
+from soc import es
+
+# Which group field names the entity an incident is about, in order of preference.
+ENTITY_FIELDS = (("source.ip", "ip"), ("client.ip", "ip"), ("user.name", "user"), ("user.target.name", "user"),
+                 ("host.name", "host"), ("agent.name", "host"))
+# A closed or resolved incident this recent is reopened by a new alert on its entity.
+REOPEN_WINDOW = timedelta(hours=24)
+SEVERITY_RANK = {s: n for n, s in enumerate((Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL))}
+
+
+def alert_uid(rule: DetectionRule, finding: Finding) -> str:
+    """Same rule, group and key (first event or first moment): same id, whoever computes it."""
+    raw = json.dumps([rule.pk, finding.group, finding.key], sort_keys=True)
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def entity_of(group: dict[str, str]) -> tuple[str, str]:
+    for name, kind in ENTITY_FIELDS:
+        if group.get(name):
+            return kind, group[name]
+    return "", ""
+
+
+def alert_raise(*, rule: DetectionRule, finding: Finding) -> bool:
+    """Store the alert and attach it to an incident; False when it already existed."""
+    org = Organisation.objects.filter(code=finding.group.get(ORG, "")).first()
+    if org is None:
+        return False  # events of an organisation this platform does not know cannot be routed
+    uid = alert_uid(rule, finding)
+    _write_document(uid, _document(rule, finding, org))
+    if Alert.objects.filter(uid=uid).exists():
+        return False
+    kind, value = entity_of(finding.group)
+    try:
+        with transaction.atomic():
+            alert = Alert.objects.create(
+                uid=uid, rule=rule, rule_version=rule.version, province=org, entity_kind=kind, entity_value=value,
+                group=finding.group, severity=rule.severity, tactics=rule.tactics, techniques=rule.techniques,
+                event_refs=finding.event_refs[:100], first_seen=finding.first, last_seen=finding.last,
+                count=finding.count, suppressed=_suppressed(rule, kind, value, finding),
+            )
+    except IntegrityError:
+        return False  # another transaction stored it first
+    if not alert.suppressed:
+        alert.incident = _incident_for(rule, alert, finding)
+        alert.save(update_fields=["incident"])
+    return True
+
+
+def _suppressed(rule: DetectionRule, kind: str, value: str, finding: Finding) -> bool:
+    if not rule.suppress_seconds:
+        return False
+    since = finding.first - timedelta(seconds=rule.suppress_seconds)
+    return Alert.objects.filter(rule=rule, entity_kind=kind, entity_value=value, suppressed=False,
+                                first_seen__gte=since, first_seen__lte=finding.first).exists()
+
+
+def dedup_key(rule: DetectionRule, org: Organisation, kind: str, value: str) -> str:
+    """Province + entity, across rules; without an entity, province + rule."""
+    if kind:
+        return f"entity:{org.code}:{kind}:{value}"[:255]
+    return f"rule:{rule.pk}:{org.code}"
+
+
+def _incident_for(rule: DetectionRule, alert: Alert, finding: Finding) -> Incident:
+    key = dedup_key(rule, alert.province, alert.entity_kind, alert.entity_value)
+    _reopen_recent(key, finding)
+    subject = f"{alert.entity_kind} {alert.entity_value}" if alert.entity_kind else alert.province.code
+    incident, created = incident_open_or_touch_for_detection(
+        province=alert.province, dedup_key=key, title=f"{rule.name}: {subject}"[:300],
+        description=_description(rule, finding), severity=rule.severity, category=rule.category,
+        seen_at=finding.last,
+    )
+    try:
+        if not created:
+            _escalate(incident, rule)
+        elif rule.techniques:
+            incident_update(incident=incident, actor=Actor.system(), changes={"mitre_techniques": rule.techniques})
+    except ValidationError:
+        pass  # descriptive extras only: the alert and its incident stand without them
+    return incident
+
+
+def _reopen_recent(key: str, finding: Finding) -> None:
+    if Incident.objects.open().filter(dedup_key=key).exists():
+        return
+    recent = (Incident.objects.filter(dedup_key=key, status__in=(Status.RESOLVED, Status.CLOSED),
+                                      updated_at__gte=finding.last - REOPEN_WINDOW)
+              .order_by("-updated_at").first())
+    if recent is None:
+        return
+    try:
+        with transaction.atomic():
+            incident_change_status(incident=recent, status=Status.IN_PROGRESS, actor=Actor.system())
+    except (ValidationError, IntegrityError):
+        pass  # reopened (or replaced) by a concurrent run: the touch below finds the open one
+
+
+def _escalate(incident: Incident, rule: DetectionRule) -> None:
+    """A later alert of a worse rule raises the incident's severity and adds its techniques."""
+    changes: dict[str, Any] = {}
+    if SEVERITY_RANK.get(Severity(rule.severity), 0) > SEVERITY_RANK.get(Severity(incident.severity), 0):
+        changes["severity"] = rule.severity
+    techniques = sorted(set(incident.mitre_techniques or []) | set(rule.techniques))
+    if techniques != sorted(incident.mitre_techniques or []):
+        changes["mitre_techniques"] = techniques
+    if changes:
+        incident_update(incident=incident, actor=Actor.system(), changes=changes)
+
+
+def _description(rule: DetectionRule, finding: Finding) -> str:
+    what = ", ".join(f"{k}={v}" for k, v in finding.group.items() if k != ORG)
+    return (f"{rule.name}: {finding.count} matching events between {isoformat_utc(finding.first)} and "
+            f"{isoformat_utc(finding.last)} ({what}).")
+
+
+def _document(rule: DetectionRule, finding: Finding, org: Organisation) -> dict[str, Any]:
+    kind, value = entity_of(finding.group)
+    return {
+        "@timestamp": isoformat_utc(finding.last),
+        "rule": {"id": str(rule.pk), "name": rule.name, "kind": rule.kind, "version": rule.version},
+        "organization": {"id": org.code},
+        "alert": {"first": isoformat_utc(finding.first), "last": isoformat_utc(finding.last),
+                  "count": finding.count, "severity": rule.severity},
+        "entity": {"kind": kind, "value": value},
+        "threat": {"tactic": {"name": rule.tactics}, "technique": {"id": rule.techniques}},
+        "group": finding.group,
+        "details": finding.details,
+        "event_refs": finding.event_refs[:100],
+    }
+
+
+def _write_document(uid: str, doc: dict[str, Any]) -> None:
+    """Idempotent: the index comes from the alert's own time, so a rerun lands on the same document."""
+    moment = doc["alert"]["first"]
+    es.client().options(ignore_status=409).index(
+        index=es.index_name("alerts", parse_time(moment)), id=uid, document=doc, op_type="create")

@@ -57,7 +57,7 @@ def test_users_without_a_second_factor_sign_in_with_the_password(cast: Cast) -> 
 
 def test_central_roles_must_enrol_when_the_setting_requires_it(cast: Cast, settings: object) -> None:
     settings.SOC_TOTP_REQUIRED_FOR_CENTRAL = True  # type: ignore[attr-defined]
-    client, status, location = sign_in("analyst")
+    client, _status, location = sign_in("analyst")
     assert location.endswith("/accounts/totp/")
     page = client.get("/accounts/totp/").content.decode()
     assert 'id="totp-secret"' in page

@@ -17,7 +17,8 @@ import pytest
 from collectors.agent.parsers import ParseContext, parse_line
 from collectors.agent.syslog_input import Sequence, SyslogInput
 
-RFC5424 = "<34>1 2026-11-28T08:15:02+07:00 hni-web-01 sshd 811 - - Failed password for root from 203.0.113.9 port 50022 ssh2"
+RFC5424 = ("<34>1 2026-11-28T08:15:02+07:00 hni-web-01 sshd 811 - - "
+           "Failed password for root from 203.0.113.9 port 50022 ssh2")
 RFC3164 = "<38>Nov 28 08:15:02 hni-web-01 sshd[811]: Accepted password for admin from 198.51.100.7 port 40000 ssh2"
 
 

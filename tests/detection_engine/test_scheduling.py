@@ -1,0 +1,136 @@
+"""Windows, checkpoints and failures: late events caught, gaps shown, broken rules contained, no twins."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from elasticsearch import Elasticsearch
+
+from detection.models import Alert, DetectionRule
+from detection.services import BACKFILL_CAP, rules_run
+from soc import es as soc_es
+from tests.detection_engine.conftest import Index, ago, event, make_rule, now
+
+WHOAMI = """
+title: whoami
+logsource: {product: windows, category: process_creation}
+detection:
+    sel: {Image|endswith: '\\whoami.exe'}
+    condition: sel
+"""
+
+
+def whoami(moment_ago: float, host: str = "ws1") -> dict[str, Any]:
+    return event(ago(moment_ago), winlog__channel="Microsoft-Windows-Sysmon/Operational", event__code="1",
+                 winlog__event_data__Image=r"C:\Windows\System32\WHOAMI.EXE", host__name=host)
+
+
+def sigma_rule(name: str = "whoami", **extra: Any) -> DetectionRule:
+    return make_rule(name=name, kind="sigma", params={"yaml": WHOAMI}, **extra)
+
+
+@pytest.mark.django_db
+def test_an_event_two_minutes_old_that_arrives_late_is_still_detected(
+        es: Elasticsearch, orgs: None, index: Index) -> None:
+    rule = sigma_rule()
+    t0 = now()
+    [first] = rules_run(rule_ids=[rule.pk], now=t0)
+    index(whoami(120))  # stamped two minutes ago, stored only now: behind the checkpoint
+
+    [second] = rules_run(rule_ids=[rule.pk], now=t0 + timedelta(seconds=5))
+
+    assert first.alerts == 0 and second.alerts == 1
+
+
+@pytest.mark.django_db
+def test_a_missed_stretch_is_recorded_as_a_gap_and_back_filled_in_capped_steps(orgs: None, es: Elasticsearch) -> None:
+    rule = sigma_rule()
+    t0 = now()
+    DetectionRule.objects.filter(pk=rule.pk).update(checkpoint=t0 - timedelta(hours=3))
+
+    [run] = rules_run(rule_ids=[rule.pk], now=t0)
+    rule.refresh_from_db()
+
+    assert run.gap_seconds > 2 * 3600 and run.backfill_capped
+    assert rule.checkpoint == t0 - timedelta(hours=3) + BACKFILL_CAP and rule.next_run_at == t0
+
+
+@pytest.mark.django_db
+def test_a_broken_rule_records_its_error_and_backs_off_without_stopping_the_others(
+        es: Elasticsearch, orgs: None, index: Index) -> None:
+    good, bad = sigma_rule("good"), sigma_rule("bad")
+    DetectionRule.objects.filter(pk=bad.pk).update(compiled={"query": {"query_string": {"query": "a:(("}}})
+    index(whoami(20))
+    t0 = now()
+
+    runs = {run.rule_id: run for run in rules_run(rule_ids=[good.pk, bad.pk], now=t0)}
+    bad.refresh_from_db()
+
+    assert runs[good.pk].alerts == 1 and runs[good.pk].error == ""
+    assert "search failed" in runs[bad.pk].error and bad.consecutive_errors == 1
+    assert bad.checkpoint is None and bad.next_run_at is not None and bad.next_run_at > t0 + timedelta(seconds=5)
+
+
+@pytest.mark.django_db
+def test_the_alert_cap_of_a_run_is_reported_when_hit(es: Elasticsearch, orgs: None, index: Index) -> None:
+    rule = sigma_rule(max_alerts_per_run=2)
+    index(*[whoami(30 - i, host=f"ws{i}") for i in range(5)])
+
+    [run] = rules_run(rule_ids=[rule.pk])
+
+    assert run.alerts == 2 and run.alert_cap_hit and "3 more not alerted" in run.error
+
+
+@pytest.mark.django_db
+def test_many_search_rules_share_one_msearch(
+        es: Elasticsearch, orgs: None, index: Index, monkeypatch: pytest.MonkeyPatch) -> None:
+    rules = [sigma_rule(f"whoami {n}") for n in range(5)]
+    index(whoami(20))
+    calls = []
+    real = soc_es.client().msearch
+
+    def counting(**kwargs: Any) -> Any:
+        calls.append(len(kwargs["searches"]) // 2)
+        return real(**kwargs)
+
+    monkeypatch.setattr(soc_es.client(), "msearch", counting)
+    runs = rules_run(rule_ids=[r.pk for r in rules])
+
+    assert calls == [5] and [r.alerts for r in runs] == [1] * 5
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("kind", "expected"), [("sigma", 2), ("new_term", 1), ("sequence", 1)])
+def test_two_schedulers_at_once_make_each_alert_once(
+        es: Elasticsearch, orgs: None, index: Index, kind: str, expected: int) -> None:
+    params = {
+        "sigma": {"yaml": WHOAMI},
+        "new_term": {"fields": ["host.name"], "history_days": 1},
+        "sequence": {"first": "event.code:1", "then": "event.code:1", "by": ["host.name"], "window_seconds": 60,
+                     "first_count": 2},
+    }[kind]
+    rule = make_rule(name=kind, kind=kind, params=params)
+    index(whoami(30), whoami(20))
+    barrier, t0 = threading.Barrier(2), now()
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            rules_run(rule_ids=[rule.pk], now=t0)
+            rules_run(rule_ids=[rule.pk], now=t0 + timedelta(seconds=1))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert Alert.objects.count() == expected
+    es.indices.refresh(index=soc_es.index_pattern("alerts"))
+    assert es.count(index=soc_es.index_pattern("alerts"))["count"] == expected

@@ -17,8 +17,8 @@ from django.db.models import Avg, Count
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.http import Http404
 
-from organisations.models import Kind, Membership, Organisation, Role
-from organisations.selectors import AnyUser
+from organisations.models import Organisation, Role
+from organisations.selectors import AnyUser, user_grants
 from readiness.models import Level, PublishedPeriod, ReadinessSnapshot, ScoringPolicy
 from readiness.scoring import level_for
 
@@ -32,14 +32,19 @@ def policy_current() -> ScoringPolicy:
 
 
 def is_central_lead(user: AnyUser) -> bool:
-    return user.is_authenticated and Membership.objects.filter(
-        user_id=user.pk, role=Role.CENTRAL_LEAD, organisation__kind=Kind.NATIONAL).exists()
+    """A central lead of the national organisation (the root of the tree: path ``VN/``)."""
+    return any(role == Role.CENTRAL_LEAD and path.count("/") == 1 for path, role in user_grants(user))
 
 
 def province_subtree_codes(provinces: list[Organisation]) -> dict[str, list[str]]:
     """Each province's code -> the codes of the province and every site below it (events carry these)."""
     rows = list(Organisation.objects.filter(path__regex=r"^[^/]+/[^/]+/").values_list("path", "code"))
     return {p.code: sorted(code for path, code in rows if path.startswith(p.path)) for p in provinces}
+
+
+def day_is_computed(day: date) -> bool:
+    """Every province has its scorecard for the day."""
+    return ReadinessSnapshot.objects.filter(day=day).count() >= Organisation.objects.provinces().count()
 
 
 def latest_day() -> date | None:
@@ -113,6 +118,11 @@ def _average_by_province(start: date, end: date) -> dict[str, float]:
 
 def _change(current: float | None, previous: float | None) -> float | None:
     return round(current - previous, 1) if current is not None and previous is not None else None
+
+
+def scorecard_codes(*, user: AnyUser) -> set[str]:
+    """Provinces whose scorecards the user may open (the ranking links only to these)."""
+    return set(Organisation.objects.visible_to(user).provinces().values_list("code", flat=True))
 
 
 def scorecard_get(*, user: AnyUser, code: str, day: date | None = None) -> ReadinessSnapshot:

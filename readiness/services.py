@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils import timezone
 
-from organisations.models import Organisation
-from organisations.selectors import AnyUser
+from organisations.actors import Actor
+from organisations.models import Kind, Organisation
+from organisations.services import audit_record
 from readiness import measures as m
 from readiness.actions import actions_for
 from readiness.es_measures import EventMeasures, event_measures
 from readiness.models import SOURCE_KINDS, ProvinceTarget, PublishedPeriod, ReadinessSnapshot
 from readiness.scoring import composite, dimension_scores, level_for
-from readiness.selectors import is_central_lead, policy_current, province_subtree_codes
+from readiness.selectors import day_is_computed, is_central_lead, policy_current, province_subtree_codes
 from readiness.sql_measures import collectors_enrolled, response_measures
 from readiness.windows import Window, days_between, window_for
 
 log = logging.getLogger(__name__)
+# Events of the last minutes of a day may still be on their way: wait this long after local midnight.
+SETTLE = timedelta(hours=1)
 
 
 class ReadinessError(ValueError):
@@ -67,6 +72,18 @@ def province_measures(*, province: Organisation, events: EventMeasures, target: 
     }
 
 
+def scorecards_compute_if_due(*, now: datetime) -> str:
+    """Yesterday's scorecards, once, when the day has settled; "waiting", "done" or "computed"."""
+    local = timezone.localtime(now)
+    if local - local.replace(hour=0, minute=0, second=0, microsecond=0) < SETTLE:
+        return "waiting"
+    yesterday = local.date() - timedelta(days=1)
+    if day_is_computed(yesterday):
+        return "done"
+    scorecards_compute(day=yesterday)
+    return "computed"
+
+
 def scorecards_recompute(*, start: date, end: date) -> int:
     """Recompute every day of a past period (both ends included); returns the number of days."""
     if start > end:
@@ -91,22 +108,36 @@ def province_target_set(*, province: Organisation, expected_collectors: int,
     return target
 
 
-def period_publish(*, actor: AnyUser, start: date, end: date) -> PublishedPeriod:
+def period_publish(*, actor: Actor, start: date, end: date) -> PublishedPeriod:
     """The central lead releases a period for announcement; it must have scorecards for every day."""
-    if not is_central_lead(actor):
-        raise PermissionError("only the central lead publishes readiness results")
+    _require_lead(actor)
     if start > end:
         raise ReadinessError("the period must start on or before its end")
     computed = set(ReadinessSnapshot.objects.filter(day__range=(start, end)).values_list("day", flat=True))
     missing = [d for d in days_between(start, end) if d not in computed]
     if missing:
         raise ReadinessError(f"no scorecards computed for {missing[0]} ({len(missing)} days missing)")
-    period, _ = PublishedPeriod.objects.get_or_create(start=start, end=end,
-                                                      defaults={"published_by_id": actor.pk})
+    with transaction.atomic():
+        period, created = PublishedPeriod.objects.get_or_create(start=start, end=end,
+                                                                defaults={"published_by_id": actor.user_id})
+        if created:
+            _audit(actor, "readiness.publish", period)
     return period
 
 
-def period_unpublish(*, actor: AnyUser, period: PublishedPeriod) -> None:
-    if not is_central_lead(actor):
-        raise PermissionError("only the central lead publishes readiness results")
-    period.delete()
+def period_unpublish(*, actor: Actor, period: PublishedPeriod) -> None:
+    _require_lead(actor)
+    with transaction.atomic():
+        _audit(actor, "readiness.unpublish", period)
+        period.delete()
+
+
+def _require_lead(actor: Actor) -> None:
+    if actor.user is None or not is_central_lead(actor.user):
+        raise PermissionDenied("only the central lead publishes readiness results")
+
+
+def _audit(actor: Actor, action: str, period: PublishedPeriod) -> None:
+    audit_record(actor=actor, action=action, object_type="readiness.period", object_ref=str(period),
+                 organisation=Organisation.objects.get(kind=Kind.NATIONAL),
+                 after={"start": period.start.isoformat(), "end": period.end.isoformat()})

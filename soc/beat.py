@@ -37,4 +37,10 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": 3600.0,
             "options": {"queue": Queue.DEFAULT, "expires": 3600.0},
         },
+        # Hourly, but computes yesterday's scorecards only once, an hour after local midnight.
+        "readiness-compute-yesterday": {
+            "task": "readiness.tasks.compute_yesterday_if_due",
+            "schedule": 3600.0,
+            "options": {"queue": Queue.REPORTS, "expires": 3600.0},
+        },
     }

@@ -11,6 +11,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("incidents.api.urls")),
     path("", include("collectors.api.urls")),
     path("", include("organisations.api.urls")),
+    path("", include("readiness.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]
 
@@ -24,6 +25,7 @@ urlpatterns = [
     path("console/", include("console.urls")),
     path("notifications/", include("notifications.urls")),
     path("accounts/", include("accounts.urls")),
+    path("readiness/", include("readiness.urls")),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
 ]

@@ -11,21 +11,33 @@ Every other province has nothing and must rank below these four.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pytest
+from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from elasticsearch import Elasticsearch
+from pytest_django.fixtures import Settings
 
 from organisations.models import Organisation
-from readiness.models import ProvinceTarget
+from organisations.services import organisation_tree_ensure
+from readiness.models import ProvinceTarget, ReadinessSnapshot
+from readiness.services import scorecards_compute
 from readiness.windows import window_for
-from tests.conftest import Cast
 from tests.readiness import synthetic as syn
 
 AUTH_WEB_ENDPOINT = ["authentication", "web", "endpoint"]
 FW_DNS_MAIL = ["firewall", "dns", "mail"]
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings: Settings) -> None:
+    """The cast's passwords are hashed for every test; the production hasher is slow on purpose."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @dataclass
@@ -33,6 +45,7 @@ class World:
     day: date
     start: datetime
     provinces: dict[str, Organisation]
+    cards: dict[str, ReadinessSnapshot] = field(default_factory=dict)
 
 
 def _good_response(org: Organisation, start: datetime) -> None:
@@ -78,15 +91,28 @@ def _slow(es: Elasticsearch, org: Organisation, start: datetime) -> None:
         syn.request(item, due=start - timedelta(days=1, hours=n), done=None)
 
 
-@pytest.fixture
-def world(es: Elasticsearch, cast: Cast) -> World:
-    day = timezone.localdate() - timedelta(days=2)
-    start = window_for(day).start
-    provinces = {code: Organisation.objects.get(code=code) for code in ("HNI", "HCM", "DNG", "HUE")}
-    for org in provinces.values():
-        ProvinceTarget.objects.create(province=org, expected_collectors=2, required_sources=syn.ALL_KINDS)
-    _perfect(es, provinces["HNI"], start)
-    _silent(es, provinces["HCM"], start)
-    _malformed(es, provinces["DNG"], start)
-    _slow(es, provinces["HUE"], start)
-    return World(day=day, start=start, provinces=provinces)
+@pytest.fixture(scope="module")
+def world(django_db_setup: None, django_db_blocker: Any, es_client: Elasticsearch) -> Iterator[World]:
+    """Built once per module inside a transaction that is rolled back at the end (tests only read it)."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        _drop_indices(es_client)
+        organisation_tree_ensure()
+        day = timezone.localdate() - timedelta(days=2)
+        start = window_for(day).start
+        provinces = {code: Organisation.objects.get(code=code) for code in ("HNI", "HCM", "DNG", "HUE")}
+        for org in provinces.values():
+            ProvinceTarget.objects.create(province=org, expected_collectors=2, required_sources=syn.ALL_KINDS)
+        _perfect(es_client, provinces["HNI"], start)
+        _silent(es_client, provinces["HCM"], start)
+        _malformed(es_client, provinces["DNG"], start)
+        _slow(es_client, provinces["HUE"], start)
+        world = World(day=day, start=start, provinces=provinces)
+        world.cards = {s.province.code: s for s in scorecards_compute(day=day)}
+        yield world
+        transaction.set_rollback(True)
+    _drop_indices(es_client)
+
+
+def _drop_indices(es: Elasticsearch) -> None:
+    es.indices.delete(index=f"{settings.ES_INDEX_PREFIX}*", ignore_unavailable=True, allow_no_indices=True,
+                      expand_wildcards="all")

@@ -8,12 +8,10 @@ from readiness.models import Level, ReadinessSnapshot
 from readiness.services import scorecards_compute
 from tests.readiness.conftest import World
 
-pytestmark = pytest.mark.django_db
-
 
 @pytest.fixture
 def cards(world: World) -> dict[str, ReadinessSnapshot]:
-    return {s.province.code: s for s in scorecards_compute(day=world.day)}
+    return world.cards
 
 
 def test_the_perfect_province_scores_full_marks_on_every_dimension(cards: dict[str, ReadinessSnapshot]) -> None:
@@ -94,6 +92,7 @@ def test_the_ranking_order_and_levels_are_exact(cards: dict[str, ReadinessSnapsh
     assert len(ranked) == 34
 
 
+@pytest.mark.django_db
 def test_recomputing_a_day_replaces_its_snapshots(world: World) -> None:
     scorecards_compute(day=world.day)
     scorecards_compute(day=world.day)

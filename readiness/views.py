@@ -1,0 +1,122 @@
+"""Console pages for readiness: parse, call a selector or service, render."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from organisations.actors import Actor
+from readiness import exports
+from readiness.selectors import (
+    DIMENSIONS,
+    is_central_lead,
+    latest_day,
+    published_period_get,
+    published_periods,
+    ranking_for_day,
+    ranking_for_period,
+    scorecard_codes,
+    scorecard_get,
+    trend,
+)
+from readiness.services import ReadinessError, period_publish
+
+CHART_HEIGHT = 100
+BAR_WIDTH = 28
+
+
+def parse_day(raw: str | None) -> date | None:
+    """A YYYY-MM-DD query parameter; a malformed one is a 404, like a day with no data."""
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise Http404("Not a date") from exc
+
+
+def bars(points: list[dict[str, Any]]) -> dict[str, Any]:
+    """SVG geometry of a 0-100 bar chart (numbers only: nothing from the data is rendered as markup)."""
+    step = BAR_WIDTH + 6
+    return {"width": 8 + step * len(points), "height": CHART_HEIGHT + 14,
+            "bars": [{"x": 4 + n * step, "y": CHART_HEIGHT - round(p["score"]), "height": round(p["score"]),
+                      "score": p["score"], "label": p["period"]} for n, p in enumerate(points)]}
+
+
+def columns(sort: str) -> list[dict[str, str]]:
+    """Sortable headers: a click sorts by the column, a second click reverses it."""
+    keys = [("rank", "#"), ("code", "Province"), ("score", "Score"), *[(d, d.title()) for d in DIMENSIONS],
+            ("week_change", "7-day change")]
+    return [{"key": key, "label": label, "next": f"-{key}" if sort == key else key,
+             "active": "asc" if sort == key else "desc" if sort == f"-{key}" else ""} for key, label in keys]
+
+
+@login_required
+def ranking_view(request: HttpRequest) -> HttpResponse:
+    day = parse_day(request.GET.get("day")) or latest_day()
+    sort = request.GET.get("sort", "rank")
+    rows = ranking_for_day(day=day, sort=sort) if day else []
+    return render(request, "readiness/ranking.html", {
+        "day": day, "rows": rows, "sort": sort, "dimensions": DIMENSIONS, "columns": columns(sort),
+        "visible": scorecard_codes(user=request.user), "is_lead": is_central_lead(request.user),
+        "periods": published_periods(),
+    })
+
+
+@login_required
+def scorecard_view(request: HttpRequest, code: str) -> HttpResponse:
+    snapshot = scorecard_get(user=request.user, code=code, day=parse_day(request.GET.get("day")))
+    weekly, monthly = trend(snapshot=snapshot, grain="week", periods=12), trend(snapshot=snapshot, grain="month",
+                                                                               periods=12)
+    return render(request, "readiness/scorecard.html", {
+        "card": snapshot, "m": snapshot.measures, "dimensions": DIMENSIONS,
+        "weekly": bars(weekly), "monthly": bars(monthly),
+    })
+
+
+@login_required
+@require_POST
+def publish_view(request: HttpRequest) -> HttpResponse:
+    start, end = parse_day(request.POST.get("start")), parse_day(request.POST.get("end"))
+    if start is None or end is None:
+        raise Http404("Start and end dates are required")
+    try:
+        period = period_publish(actor=Actor.from_request(request), start=start, end=end)
+    except ReadinessError as exc:
+        return render(request, "readiness/publish_error.html", {"message": str(exc)}, status=400)
+    return redirect("readiness:public-period", start=period.start.isoformat(), end=period.end.isoformat())
+
+
+def _published(start: str | None, end: str | None) -> Any:
+    return published_period_get(start=parse_day(start), end=parse_day(end))
+
+
+@login_required
+def public_view(request: HttpRequest, start: str | None = None, end: str | None = None) -> HttpResponse:
+    period = _published(start, end)
+    return render(request, "readiness/public.html", {
+        "period": period, "rows": ranking_for_period(start=period.start, end=period.end),
+        "periods": published_periods()})
+
+
+@login_required
+def public_csv_view(request: HttpRequest, start: str, end: str) -> HttpResponse:
+    period = _published(start, end)
+    body = exports.summary_csv(ranking_for_period(start=period.start, end=period.end))
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="readiness-{period.start}-{period.end}.csv"'
+    return response
+
+
+@login_required
+def public_pdf_view(request: HttpRequest, start: str, end: str) -> HttpResponse:
+    period = _published(start, end)
+    body = exports.summary_pdf(period=period, rows=ranking_for_period(start=period.start, end=period.end))
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="readiness-{period.start}-{period.end}.pdf"'
+    return response

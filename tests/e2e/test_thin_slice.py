@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -23,70 +19,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import websockets
-from django.conf import settings
-from django.db import connection
 from django.test import Client
 
 from detection.models import DetectionRule, RuleKind
 from incidents.models import Incident
 from organisations.management.commands.seed_demo import SSH_BRUTE_FORCE
 from tests.conftest import Cast, EnrolledCollector
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_http(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer within {timeout}s")
-
-
-class Platform:
-    def __init__(self, tmp: Path) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.tmp = tmp
-        self.procs: list[subprocess.Popen[bytes]] = []
-        self.env = {**os.environ, "SOC_PROFILE": "test", "SOC_NAMESPACE": settings.NAMESPACE,
-                    "POSTGRES_DB": connection.settings_dict["NAME"], "SOC_DETECTION_INTERVAL_SECONDS": "1"}
-
-    def spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        log = (self.tmp / f"{name}.log").open("wb")
-        proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=self.env, stdout=log, stderr=log)
-        self.procs.append(proc)
-        return proc
-
-    def start(self) -> None:
-        self.spawn("web", "-m", "uvicorn", "soc.asgi:application", "--host", "127.0.0.1",
-                   "--port", str(self.port))
-        self.spawn("worker", "-m", "celery", "-A", "soc", "worker", "-Q", "detection,default", "-c", "1",
-                   "--without-gossip", "--without-mingle", "-l", "info")
-        self.spawn("beat", "-m", "celery", "-A", "soc", "beat", "-l", "info",
-                   "--schedule", str(self.tmp / "beat-schedule"))
-        wait_http(f"{self.base}/login/")
-
-    def stop(self) -> None:
-        for proc in self.procs:
-            proc.terminate()
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-    def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in self.tmp.glob("*.log"))
+from tests.processes import Platform
 
 
 @pytest.fixture

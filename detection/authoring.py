@@ -20,7 +20,6 @@ from detection.alerts import alert_uid, entity_of
 from detection.kinds import RuleInvalid, exceptions_check, rule_compile
 from detection.models import DetectionRule, RuleKind, RuleVersion
 from detection.services import rule_evaluate, rule_window
-from detection.sigma.importer import import_folder
 from organisations.actors import Actor
 from organisations.models import Organisation
 
@@ -107,28 +106,35 @@ class ImportLine:
 
 def sigma_folder_import(*, folder: str | Path, actor: Actor, enabled: bool = True,
                         organisation: Organisation | None = None) -> list[ImportLine]:
-    """Each file imported as a rule (created, or updated when its title exists), or exactly why not."""
+    """Every ``*.yml``/``*.yaml`` under ``folder`` imported as a rule, or exactly why not."""
+    root = Path(folder)
+    files = sorted(p for p in root.rglob("*") if p.suffix in (".yml", ".yaml") and p.is_file())
     lines = []
-    for result in import_folder(folder).results:
-        path = str(result.path)
-        if not result.imported:
-            lines.append(ImportLine(path, False, reasons=[str(p) for p in result.rule.problems]))
+    for file in files:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            lines.append(ImportLine(str(file), False, reasons=[f"cannot read file: {exc}"]))
             continue
-        lines.append(_import_one(result.path, result.rule.title, actor, enabled, organisation))
+        lines.append(sigma_text_import(path=str(file), text=text, actor=actor, enabled=enabled,
+                                       organisation=organisation))
     return lines
 
 
-def _import_one(path: Path, title: str, actor: Actor, enabled: bool, organisation: Organisation | None) -> ImportLine:
-    data = {"params": {"yaml": path.read_text(encoding="utf-8")}, "enabled": enabled, "organisation": organisation}
-    existing = DetectionRule.objects.filter(name=title[:200]).first()
+def sigma_text_import(*, path: str, text: str, actor: Actor, enabled: bool = True,
+                      organisation: Organisation | None = None) -> ImportLine:
+    """One Sigma file as a rule: created, or a new version of the rule with its title; else why not."""
     try:
+        title = str(rule_compile(RuleKind.SIGMA, {"yaml": text}).meta.get("title") or Path(path).stem)[:200]
+        data = {"kind": RuleKind.SIGMA, "params": {"yaml": text}, "enabled": enabled, "organisation": organisation}
+        existing = DetectionRule.objects.filter(name=title).first()
         if existing is None:
-            rule = rule_create(actor=actor, data={"name": title[:200], "kind": RuleKind.SIGMA, **data})
+            rule = rule_create(actor=actor, data={"name": title, **data})
         else:
             rule = rule_update(rule=existing, actor=actor, data=data)
     except RuleInvalid as exc:
-        return ImportLine(str(path), False, reasons=[str(p.get("message")) for p in exc.problems])
-    return ImportLine(str(path), True, rule_id=rule.pk)
+        return ImportLine(path, False, reasons=[str(p.get("message")) for p in exc.problems])
+    return ImportLine(path, True, rule_id=rule.pk)
 
 
 # --- test mode ----------------------------------------------------------------------------------------

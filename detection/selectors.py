@@ -10,8 +10,8 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from detection.models import Alert, DetectionRule, RuleRun
-from organisations.models import Organisation
-from organisations.selectors import AnyUser, scope_to_provinces
+from organisations.models import Organisation, Role
+from organisations.selectors import AnyUser, scope_to_provinces, user_grants
 
 
 def rule_list(*, user: AnyUser) -> QuerySet[DetectionRule]:
@@ -36,3 +36,8 @@ def run_list(*, user: AnyUser, rule: DetectionRule) -> QuerySet[RuleRun]:
 
 def alert_list(*, user: AnyUser) -> QuerySet[Alert]:
     return scope_to_provinces(Alert.objects.select_related("rule", "province", "incident"), user)
+
+
+def user_manages_rules(user: AnyUser) -> bool:
+    """Rules run for the whole country: only a central lead (a lead at the national level) edits them."""
+    return any(role == Role.CENTRAL_LEAD and path.count("/") == 1 for path, role in user_grants(user))

@@ -12,6 +12,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("collectors.api.urls")),
     path("", include("organisations.api.urls")),
     path("", include("readiness.api.urls")),
+    path("", include("detection.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]
 

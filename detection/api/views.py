@@ -1,0 +1,130 @@
+"""The rules API: parse, fetch in scope (404 otherwise), check the role (403), call one service.
+
+Everyone with a role reads the rules they can see (national ones and their
+province's); only a central lead creates, edits, deletes, imports or test-runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from typing import Any
+
+from django.db.models import QuerySet
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from detection.api import serializers as s
+from detection.authoring import rule_create, rule_test_run, rule_update, sigma_text_import
+from detection.indicators import indicators_import
+from detection.kinds import RuleInvalid
+from detection.models import Alert, DetectionRule, RuleRun, RuleVersion
+from detection.selectors import alert_list, rule_get, rule_list, run_list, user_manages_rules
+from organisations.actors import Actor
+
+
+@contextmanager
+def rule_errors() -> Iterator[None]:
+    """A rule that does not compile is the client's fault: 400 listing every problem."""
+    try:
+        yield
+    except RuleInvalid as exc:
+        raise ValidationError({"detail": "The rule is not valid.", "problems": exc.problems}) from exc
+
+
+def _valid(serializer_class: type[serializers.Serializer[Any]], request: Request, **kwargs: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def _require_manager(request: Request) -> None:
+    if not user_manages_rules(request.user):
+        raise PermissionDenied("Only a central lead manages detection rules.")
+
+
+class RuleListApi(generics.ListAPIView[DetectionRule]):
+    serializer_class = s.RuleSerializer
+
+    def get_queryset(self) -> QuerySet[DetectionRule]:
+        return rule_list(user=self.request.user)
+
+    def post(self, request: Request) -> Response:
+        _require_manager(request)
+        data = _valid(s.RuleInputSerializer, request)
+        with rule_errors():
+            rule = rule_create(actor=Actor.from_request(request), data=data)
+        return Response(s.RuleSerializer(rule).data, status=status.HTTP_201_CREATED)
+
+
+class RuleDetailApi(APIView):
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(s.RuleSerializer(rule_get(user=request.user, pk=pk)).data)
+
+    def patch(self, request: Request, pk: int) -> Response:
+        rule = rule_get(user=request.user, pk=pk)
+        _require_manager(request)
+        data = _valid(s.RuleInputSerializer, request, partial=True)
+        with rule_errors():
+            rule = rule_update(rule=rule, actor=Actor.from_request(request), data=data)
+        return Response(s.RuleSerializer(rule).data)
+
+    def delete(self, request: Request, pk: int) -> Response:
+        rule = rule_get(user=request.user, pk=pk)
+        _require_manager(request)
+        rule.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RuleRunListApi(generics.ListAPIView[RuleRun]):
+    serializer_class = s.RunSerializer
+
+    def get_queryset(self) -> QuerySet[RuleRun]:
+        rule = rule_get(user=self.request.user, pk=self.kwargs["pk"])
+        return run_list(user=self.request.user, rule=rule)
+
+
+class RuleVersionListApi(generics.ListAPIView[RuleVersion]):
+    serializer_class = s.VersionSerializer
+
+    def get_queryset(self) -> QuerySet[RuleVersion]:
+        return rule_get(user=self.request.user, pk=self.kwargs["pk"]).versions.select_related("author")
+
+
+class RuleTestRunApi(APIView):
+    def post(self, request: Request, pk: int) -> Response:
+        rule = rule_get(user=request.user, pk=pk)
+        _require_manager(request)
+        data = _valid(s.TestRunSerializer, request)
+        with rule_errors():
+            return Response(rule_test_run(rule=rule, start=data["start"], end=data["end"]))
+
+
+class SigmaImportApi(APIView):
+    def post(self, request: Request) -> Response:
+        _require_manager(request)
+        data = _valid(s.SigmaImportSerializer, request)
+        actor = Actor.from_request(request)
+        lines = [sigma_text_import(path=f["path"], text=f["yaml"], actor=actor, enabled=data["enabled"])
+                 for f in data["rules"]]
+        return Response({"imported": sum(line.imported for line in lines), "total": len(lines),
+                         "results": [asdict(line) for line in lines]})
+
+
+class IndicatorImportApi(APIView):
+    def post(self, request: Request) -> Response:
+        _require_manager(request)
+        data = _valid(s.IndicatorImportSerializer, request)
+        summary = indicators_import(fmt=data["format"], text=data["text"], source=data["source"])
+        return Response(asdict(summary))
+
+
+class AlertListApi(generics.ListAPIView[Alert]):
+    serializer_class = s.AlertSerializer
+
+    def get_queryset(self) -> QuerySet[Alert]:
+        return alert_list(user=self.request.user)

@@ -1,0 +1,127 @@
+"""The rules API: a central lead manages, everyone else reads what their scope allows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from elasticsearch import Elasticsearch
+
+from detection.models import DetectionRule, RuleVersion
+from tests.conftest import Cast
+from tests.detection_engine.conftest import Index, ago, event, make_rule
+
+pytestmark = pytest.mark.django_db
+THRESHOLD = {"name": "brute", "kind": "threshold",
+             "params": {"query": "event.outcome:failure", "group_by": ["source.ip"], "count": 3,
+                        "window_seconds": 60}}
+WHOAMI = ("title: whoami\nlogsource: {product: windows, category: process_creation}\n"
+          "detection:\n  sel: {Image|endswith: '\\\\whoami.exe'}\n  condition: sel\n")
+
+
+def as_user(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def post(client: Client, url: str, body: dict[str, Any]) -> Any:
+    return client.post(url, body, content_type="application/json")
+
+
+def test_a_central_lead_creates_a_rule_and_each_edit_is_a_version(cast: Cast) -> None:
+    lead = as_user(cast.lead)
+    created = post(lead, "/api/v1/rules/", THRESHOLD)
+    rule_id = created.json()["id"]
+
+    edited = lead.patch(f"/api/v1/rules/{rule_id}/", {"severity": "high"}, content_type="application/json")
+
+    assert created.status_code == 201 and edited.status_code == 200 and edited.json()["version"] == 2
+    versions = lead.get(f"/api/v1/rules/{rule_id}/versions/").json()["results"]
+    assert [v["version"] for v in versions] == [2, 1] and versions[0]["author"] == "lead"
+    assert RuleVersion.objects.get(version=1).snapshot["severity"] == "medium"
+
+
+def test_malformed_sigma_yaml_gets_a_clear_error_and_the_other_rules_are_untouched(cast: Cast) -> None:
+    lead = as_user(cast.lead)
+    post(lead, "/api/v1/rules/", THRESHOLD)
+
+    bad = post(lead, "/api/v1/rules/", {"name": "bad", "kind": "sigma", "params": {"yaml": "title: [x\n"}})
+
+    assert bad.status_code == 400
+    [problem] = bad.json()["error"]["details"]["problems"]
+    assert problem["kind"] == "yaml" and "YAML syntax error" in problem["message"] and problem["line"] == 1
+    assert list(DetectionRule.objects.values_list("name", flat=True)) == ["brute"]
+
+
+def test_an_edit_that_breaks_a_rule_is_refused_and_the_working_version_stays(cast: Cast) -> None:
+    rule = make_rule(**THRESHOLD)
+
+    resp = as_user(cast.lead).patch(f"/api/v1/rules/{rule.pk}/", {"params": {"count": 0}},
+                                    content_type="application/json")
+
+    assert resp.status_code == 400
+    rule.refresh_from_db()
+    assert rule.params["count"] == 3 and rule.version == 1
+
+
+@pytest.mark.parametrize("who", ["analyst", "auditor", "hni_responder"])
+def test_only_a_central_lead_may_write_rules(cast: Cast, who: str) -> None:
+    rule = make_rule(**THRESHOLD)
+    client = as_user(getattr(cast, who))
+
+    assert client.get(f"/api/v1/rules/{rule.pk}/").status_code == 200
+    assert post(client, "/api/v1/rules/", {**THRESHOLD, "name": "x"}).status_code == 403
+    assert client.patch(f"/api/v1/rules/{rule.pk}/", {}, content_type="application/json").status_code == 403
+    assert client.delete(f"/api/v1/rules/{rule.pk}/").status_code == 403
+    assert post(client, f"/api/v1/rules/{rule.pk}/test/", {"start": "2026-01-01T00:00:00Z",
+                                                          "end": "2026-01-02T00:00:00Z"}).status_code == 403
+
+
+def test_another_provinces_rule_is_missing_for_a_provincial_responder(cast: Cast) -> None:
+    hcm_rule = make_rule(**{**THRESHOLD, "name": "hcm"}, organisation=cast.hcm)
+    national = make_rule(**THRESHOLD)
+    client = as_user(cast.hni_responder)
+
+    names = [r["name"] for r in client.get("/api/v1/rules/").json()["results"]]
+
+    assert names == ["brute"]
+    assert client.get(f"/api/v1/rules/{hcm_rule.pk}/").status_code == 404
+    assert client.get(f"/api/v1/rules/{hcm_rule.pk}/runs/").status_code == 404
+    assert client.get(f"/api/v1/rules/{national.pk}/runs/").status_code == 200
+
+
+def test_a_test_run_answers_what_the_rule_would_have_found(es: Elasticsearch, cast: Cast, index: Index) -> None:
+    rule = make_rule(**THRESHOLD)
+    index(*[event(ago(600 - i), event__outcome="failure", source__ip="203.0.113.4") for i in range(3)])
+
+    resp = post(as_user(cast.lead), f"/api/v1/rules/{rule.pk}/test/",
+                {"start": ago(3600).isoformat(), "end": ago(0).isoformat()})
+
+    assert resp.status_code == 200 and resp.json()["would_alert"] == 1
+
+
+def test_a_sigma_import_reports_each_file(cast: Cast) -> None:
+    resp = post(as_user(cast.lead), "/api/v1/rules/import-sigma/", {"rules": [
+        {"path": "good.yml", "yaml": WHOAMI}, {"path": "bad.yml", "yaml": "title: x\nlogsource: {product: aws}\n"}]})
+
+    body = resp.json()
+    assert resp.status_code == 200 and body["imported"] == 1 and body["total"] == 2
+    assert body["results"][1]["path"] == "bad.yml" and body["results"][1]["reasons"]
+    assert DetectionRule.objects.get().enabled is False  # imported rules wait for a lead to enable them
+
+
+def test_alerts_are_listed_only_within_the_users_province(es: Elasticsearch, cast: Cast, index: Index) -> None:
+    from detection.services import rule_run
+
+    rule = make_rule(**THRESHOLD)
+    index(*[event(ago(30 - i), org=org, event__outcome="failure", source__ip="203.0.113.4")
+            for org in ("HNI", "HCM") for i in range(3)])
+    rule_run(rule_id=rule.pk)
+
+    provinces = [a["province"] for a in as_user(cast.hni_responder).get("/api/v1/alerts/").json()["results"]]
+
+    assert provinces == ["HNI"]
+    assert len(as_user(cast.analyst).get("/api/v1/alerts/").json()["results"]) == 2

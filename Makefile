@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint services stop bench chaos clean
+.PHONY: dev test lint services stop bench chaos audit clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }
@@ -32,6 +32,15 @@ stop:
 
 bench: $(STAMP)
 	scripts/with_services.sh $(PY) bench/run_all.py
+
+## make chaos: the fault suite at size (1,000,000 lines, 25 kills); the short version runs in make test
+chaos: $(STAMP)
+	SOC_CHAOS_LINES=$${SOC_CHAOS_LINES:-1000000} SOC_CHAOS_KILLS=$${SOC_CHAOS_KILLS:-25} \
+	  SOC_CHAOS_RATE=$${SOC_CHAOS_RATE:-5000} scripts/test.sh tests/chaos -s
+
+## make audit: known vulnerabilities in the pinned dependencies
+audit: $(STAMP)
+	$(VENV)/bin/pip install -q pip-audit && $(VENV)/bin/pip-audit -r requirements.txt
 
 clean:
 	rm -rf $(VENV) .run

@@ -114,11 +114,12 @@ class Chaos:
 
 
 def stored_lines(es: Any) -> tuple[int, int]:
+    """(events stored, lines stored more than once); the pid field numbers every line."""
     index = f"{settings.ES_INDEX_PREFIX}events-*"
     es.indices.refresh(index=index, allow_no_indices=True)
     resp = es.search(index=index, size=0, track_total_hits=True, allow_no_indices=True,
-                     aggs={"lines": {"cardinality": {"field": "process.pid", "precision_threshold": 40000}}})
-    return resp["hits"]["total"]["value"], resp["aggregations"]["lines"]["value"]
+                     aggs={"twice": {"terms": {"field": "process.pid", "min_doc_count": 2, "size": 100}}})
+    return resp["hits"]["total"]["value"], len(resp["aggregations"]["twice"]["buckets"])
 
 
 def wait_until(check: Any, timeout: float) -> bool:
@@ -160,14 +161,14 @@ def test_kill_9_everywhere_loses_nothing_and_doubles_nothing(
     drained = wait_until(lambda: stored_lines(es)[0] >= LINES, timeout=60 + LINES / 200)
     opened = wait_until(lambda: Incident.objects.count() >= len(attackers), timeout=60)
     time.sleep(3)  # a few more detection cycles: twins would show up now
-    total, distinct = stored_lines(es)
+    total, doubled = stored_lines(es)
     keys = Counter(Incident.objects.values_list("dedup_key", flat=True))
-    print(f"\nchaos: {LINES} lines, kills {dict(chaos.kills)}, stored {total} ({distinct} distinct), "
+    print(f"\nchaos: {LINES} lines, kills {dict(chaos.kills)}, stored {total} ({doubled} doubled), "
           f"incidents {sum(keys.values())}/{len(attackers)}, recovery max {max(chaos.recovery, default=0):.1f}s, "
           f"wall {time.monotonic() - began:.0f}s")
 
     assert sum(chaos.kills.values()) >= KILLS
-    assert drained and total == LINES and distinct == LINES, platform.logs()
+    assert drained and total == LINES and doubled == 0, platform.logs()
     assert opened and len(keys) == len(attackers), platform.logs()
     assert max(keys.values()) == 1
     assert {k.rsplit("=", 1)[1] for k in keys} == attackers

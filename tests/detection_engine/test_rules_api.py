@@ -52,7 +52,7 @@ def test_malformed_sigma_yaml_gets_a_clear_error_and_the_other_rules_are_untouch
 
     assert bad.status_code == 400
     [problem] = bad.json()["error"]["details"]["problems"]
-    assert problem["kind"] == "yaml" and "YAML syntax error" in problem["message"] and problem["line"] == 1
+    assert problem["kind"] == "yaml" and "YAML syntax error" in problem["message"] and problem["line"] == 2
     assert list(DetectionRule.objects.values_list("name", flat=True)) == ["brute"]
 
 

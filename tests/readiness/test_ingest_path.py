@@ -1,0 +1,40 @@
+"""Through the real ingest: unparsable lines count as generic, invalid events as dead letters."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+from elasticsearch import Elasticsearch
+
+from collectors.ingest import ingest_batch
+from readiness.services import scorecards_compute
+from soc import es as soc_es
+from tests.conftest import Cast, EnrolledCollector
+
+pytestmark = pytest.mark.django_db
+
+
+def sshd_line_now() -> str:
+    """A failed login stamped now, in the source time zone the parser assumes (the local one)."""
+    t = timezone.localtime()
+    return f"{t:%b} {t.day:2d} {t:%H:%M:%S} web01 sshd[4242]: Failed password for root from 203.0.113.9 port 52113 ssh2"
+
+
+def test_the_scorecard_counts_what_the_ingest_stored_and_rejected(es: Elasticsearch, cast: Cast,
+                                                                  hni_collector: EnrolledCollector) -> None:
+    stamp = timezone.now().isoformat()
+    results = ingest_batch(collector=hni_collector.collector, payload={"events": [
+        {"id": "f:1", "raw": sshd_line_now()},
+        {"id": "f:2", "raw": "%%% not a log line anyone parses %%%"},
+        {"id": "f:3", "doc": {"@timestamp": "yesterday-ish", "message": "bad time"}},
+        {"id": "f:4", "doc": {"@timestamp": stamp, "source": {"ip": "not-an-ip"}}},
+    ]})
+    es.indices.refresh(index=f"{soc_es.index_pattern('events')},{soc_es.index_pattern('deadletter')}")
+    assert [r.status for r in results] == ["created", "created", "rejected", "rejected"]
+
+    [card] = scorecards_compute(day=timezone.localdate(), provinces=[cast.hni])
+    correct = card.measures["correct"]
+
+    assert (correct["events"], correct["generic"], correct["deadletters"]) == (2, 1, 2)
+    assert card.measures["sufficient"]["kinds"]["authentication"] == {"events": 1, "complete": 1, "share": 1.0}
+    assert card.measures["connected"]["collectors"][0]["name"] == "HNI-WEB-01"

@@ -1,0 +1,60 @@
+"""The scoring rules on plain numbers: unmeasurable parts, absent data, configurable weights and thresholds."""
+
+from __future__ import annotations
+
+import pytest
+
+from readiness.es_measures import percentile
+from readiness.models import Level, ScoringPolicy
+from readiness.scoring import composite, level_for, score_live, weighted
+from readiness.selectors import policy_current
+from readiness.sources import kind_of
+
+ALL_100 = dict.fromkeys(["connected", "correct", "sufficient", "clean", "live", "response"], 100.0)
+
+
+def test_weighted_leaves_out_what_cannot_be_measured() -> None:
+    assert weighted([(0.5, 1.0), (0.5, None)]) == 100.0
+    assert weighted([(0.5, None)]) is None
+
+
+def test_an_unmeasurable_dimension_gives_its_weight_to_the_others() -> None:
+    assert composite({**ALL_100, "response": None, "connected": 70.0}, ScoringPolicy()) == pytest.approx(
+        (30 * 70 + 50 * 100) / 80, abs=0.05)
+
+
+@pytest.mark.django_db
+def test_a_saved_policy_changes_weights_and_levels() -> None:
+    ScoringPolicy.objects.create(weight_connected=100, weight_correct=0, weight_sufficient=0, weight_clean=0,
+                                 weight_live=0, weight_response=0, ready_threshold=70, partial_threshold=40)
+    policy = policy_current()
+
+    assert composite({**ALL_100, "connected": 72.0}, policy) == 72.0
+    assert [level_for(s, policy) for s in (70, 69.9, 40, 39.9)] == [
+        Level.READY, Level.PARTIAL, Level.PARTIAL, Level.NOT_READY]
+
+
+def test_the_default_thresholds_are_90_and_60() -> None:
+    assert [level_for(s, ScoringPolicy()) for s in (90, 89.9, 60, 59.9)] == [
+        Level.READY, Level.PARTIAL, Level.PARTIAL, Level.NOT_READY]
+
+
+@pytest.mark.parametrize(("p95", "score"), [(5.0, 100.0), (60.0, 100.0), (1830.0, 50.0), (3600.0, 0.0),
+                                            (86400.0, 0.0), (None, None)])
+def test_live_falls_linearly_from_one_minute_to_one_hour_of_lag(p95: float | None, score: float | None) -> None:
+    assert score_live({"lag_p95_s": p95}) == score
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+
+    assert (percentile(values, 50), percentile(values, 95), percentile([7.0], 95)) == (50.0, 95.0, 7.0)
+
+
+@pytest.mark.parametrize(("dataset", "kind"), [
+    ("system.auth", "authentication"), ("nginx.access", "web"), ("apache.error", "web"),
+    ("suricata.eve", "firewall"), ("system.security", "endpoint"), ("windows.sysmon_operational", "endpoint"),
+    ("dns.query", "dns"), ("postfix.log", "mail"), ("generic", None), ("system.syslog", None),
+])
+def test_datasets_fall_in_the_checklist_kind_of_their_parser_family(dataset: str, kind: str | None) -> None:
+    assert kind_of(dataset) == kind

@@ -52,9 +52,9 @@ def _save(rule: DetectionRule, *, actor: Actor, data: dict[str, Any], created: b
     compiled = rule_compile(rule.kind, rule.params)
     rule.kind, rule.compiled = compiled.kind, compiled.compiled
     _apply_sigma_meta(rule, compiled.meta, data)
-    if not created and (rule.kind, rule.params, rule.exceptions) != logic_before:
-        rule.group_states.all().delete()  # consumed windows of other logic mean nothing now
     with transaction.atomic():
+        if not created and (rule.kind, rule.params, rule.exceptions) != logic_before:
+            rule.group_states.all().delete()  # consumed windows of other logic mean nothing now
         if not created:
             rule.version += 1
         try:

@@ -6,14 +6,12 @@ province's); only a central lead creates, edits, deletes, imports or test-runs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
 
 from django.db.models import QuerySet
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,15 +23,13 @@ from detection.kinds import RuleInvalid
 from detection.models import Alert, DetectionRule, RuleRun, RuleVersion
 from detection.selectors import alert_list, rule_get, rule_list, run_list, user_manages_rules
 from organisations.actors import Actor
+from soc.api import error_body
 
 
-@contextmanager
-def rule_errors() -> Iterator[None]:
-    """A rule that does not compile is the client's fault: 400 listing every problem."""
-    try:
-        yield
-    except RuleInvalid as exc:
-        raise ValidationError({"detail": "The rule is not valid.", "problems": exc.problems}) from exc
+def _invalid(exc: RuleInvalid) -> Response:
+    """A rule that does not compile is the client's fault: 400 listing every problem (line numbers stay numbers)."""
+    return Response(error_body("invalid", "The rule is not valid.", {"problems": exc.problems}),
+                    status=status.HTTP_400_BAD_REQUEST)
 
 
 def _valid(serializer_class: type[serializers.Serializer[Any]], request: Request, **kwargs: Any) -> dict[str, Any]:
@@ -56,8 +52,10 @@ class RuleListApi(generics.ListAPIView[DetectionRule]):
     def post(self, request: Request) -> Response:
         _require_manager(request)
         data = _valid(s.RuleInputSerializer, request)
-        with rule_errors():
+        try:
             rule = rule_create(actor=Actor.from_request(request), data=data)
+        except RuleInvalid as exc:
+            return _invalid(exc)
         return Response(s.RuleSerializer(rule).data, status=status.HTTP_201_CREATED)
 
 
@@ -69,8 +67,10 @@ class RuleDetailApi(APIView):
         rule = rule_get(user=request.user, pk=pk)
         _require_manager(request)
         data = _valid(s.RuleInputSerializer, request, partial=True)
-        with rule_errors():
+        try:
             rule = rule_update(rule=rule, actor=Actor.from_request(request), data=data)
+        except RuleInvalid as exc:
+            return _invalid(exc)
         return Response(s.RuleSerializer(rule).data)
 
     def delete(self, request: Request, pk: int) -> Response:
@@ -100,8 +100,10 @@ class RuleTestRunApi(APIView):
         rule = rule_get(user=request.user, pk=pk)
         _require_manager(request)
         data = _valid(s.TestRunSerializer, request)
-        with rule_errors():
+        try:
             return Response(rule_test_run(rule=rule, start=data["start"], end=data["end"]))
+        except RuleInvalid as exc:
+            return _invalid(exc)
 
 
 class SigmaImportApi(APIView):

@@ -11,10 +11,10 @@
     return node ? JSON.parse(node.textContent) : null;
   }
 
-  function barChart(canvas, series) {
+  function barChart(canvas, series, colour) {
     return new Chart(canvas, {
       type: "bar",
-      data: { labels: series.labels, datasets: [{ data: series.values, backgroundColor: palette }] },
+      data: { labels: series.labels, datasets: [{ data: series.values, backgroundColor: colour || palette }] },
       options: { animation: false, plugins: { legend: { display: false } }, maintainAspectRatio: false }
     });
   }
@@ -45,7 +45,7 @@
     barChart(target, {
       labels: histogram.map(function (b) { return b.t; }),
       values: histogram.map(function (b) { return b.n; })
-    });
+    }, palette[0]);
     target.dataset.drawn = String(histogram.length);
   }
 }());

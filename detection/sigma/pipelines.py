@@ -203,7 +203,9 @@ WEB_FIELDS: dict[str, str | list[str]] = {
     "cs-referer": "http.request.referrer",
     "cs-username": "user.name",
 }
-WEB_ACCESS = {"event.dataset": ["apache.access", "nginx.access"]}
+# The collector names the dataset after the server when the syslog ident tells it (nginx.access),
+# and "web.access" for a plain access-log file whose server it cannot know.
+WEB_ACCESS = {"event.dataset": ["apache.access", "nginx.access", "web.access"]}
 WEB_ERROR_SERVICES = {"apache": "apache.error", "nginx": "nginx.error"}
 
 

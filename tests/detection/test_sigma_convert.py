@@ -99,7 +99,7 @@ detection:
 """
     lucene = convert_rule(text).lucene or ""
     assert "url.original.lc:" in lucene and "http.response.status_code:200" in lucene
-    assert "event.dataset.lc:(apache.access OR nginx.access)" in lucene
+    assert "event.dataset.lc:(apache.access OR nginx.access OR web.access)" in lucene
 
 
 CORRELATION = """

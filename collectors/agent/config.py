@@ -27,6 +27,7 @@ from typing import Any
 from collectors.agent.spool import BLOCK, DROP_OLDEST
 
 CENTRAL_KEYS = ("inputs", "batch_size", "rate_limit")
+MIN_SPOOL_BYTES = 1024 * 1024
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
 
@@ -107,6 +108,8 @@ def load(path: str | None, flags: dict[str, Any]) -> AgentConfig:
     missing = [k for k in ("url", "secret_file", "state_dir") if not raw.get(k)]
     if missing:
         raise ConfigError(f"missing setting(s): {', '.join(missing)}")
+    if int(raw["spool_max_bytes"]) < MIN_SPOOL_BYTES:
+        raise ConfigError(f"spool max_bytes must be at least {MIN_SPOOL_BYTES} (a few large events)")
     if raw["spool_policy"] not in (BLOCK, DROP_OLDEST):
         raise ConfigError(f"spool policy must be {BLOCK} or {DROP_OLDEST}")
     known = set(AgentConfig.__dataclass_fields__)

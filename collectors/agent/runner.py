@@ -28,7 +28,7 @@ from collectors.agent.config import CENTRAL_KEYS, AgentConfig, ConfigError, cent
 from collectors.agent.parsers import parse_json_record, parse_line
 from collectors.agent.parsers.base import ParseContext, isoformat_utc, put
 from collectors.agent.sender import STORED, Backoff, Client, RateLimiter, TransportError
-from collectors.agent.spool import Record, Spool, SpoolFull
+from collectors.agent.spool import GAP_PREFIX, Record, Spool, SpoolFull
 from collectors.agent.syslog_input import Sequence, SyslogInput
 from collectors.agent.tail import FileInput, Line, OffsetStore
 
@@ -128,17 +128,27 @@ class Agent:
             lines = tail.poll(self.config.batch_size)
             if not lines:
                 continue
-            events = [self._line_event(line, spec, ctx) for line in lines]
-            try:
-                self.spool.append(events)
-            except SpoolFull:
-                return total  # block policy: the offsets stay where they are, the input waits
-            self.spool.sync()
-            tail.commit(lines)
-            total += len(lines)
+            spooled = self._append_prefix([self._line_event(line, spec, ctx) for line in lines])
+            if spooled:
+                self.spool.sync()  # before the offsets move: they must never claim more than the spool holds
+                tail.commit(lines[:spooled])
+                total += spooled
+            if spooled < len(lines):
+                break  # block policy and the spool is full: the offsets stay, the inputs wait
         self.counters.read += total
         self._spool_gap_if_dropped()
         return total
+
+    def _append_prefix(self, events: list[dict[str, Any]], chunk: int = 64) -> int:
+        """Append in small chunks; returns how many (from the first) the spool took."""
+        done = 0
+        for start in range(0, len(events), chunk):
+            try:
+                self.spool.append(events[start:start + chunk])
+            except SpoolFull:
+                break
+            done = min(len(events), start + chunk)
+        return done
 
     def _spool_gap_if_dropped(self) -> None:
         """drop_oldest removed unsent events: say so centrally, with counts and time range."""
@@ -156,7 +166,7 @@ class Agent:
             put(doc, "event.start", report.first_ts)
             put(doc, "event.end", report.last_ts)
         put(doc, "host.name", self.hostname)
-        gap_id = f"gap:{report.segments[0]}:{int(now.timestamp() * 1000)}"
+        gap_id = f"{GAP_PREFIX}{report.segments[0]}:{int(now.timestamp() * 1000)}"
         self.counters.gaps += 1
         self._error(f"spool full: dropped {report.records} unsent events")
         with contextlib.suppress(SpoolFull):  # a gap event that cannot fit is still counted in "drops"

@@ -41,6 +41,7 @@ _HEADER = struct.Struct("<II")
 _STAMP = struct.Struct("<Q")
 MAX_RECORD_BYTES = 8 * 1024 * 1024
 BLOCK, DROP_OLDEST = "block", "drop_oldest"
+GAP_PREFIX = "gap:"  # ids of the agent's own "events were dropped" events
 
 
 class SpoolFull(Exception):
@@ -64,10 +65,17 @@ class Record:
 class DropReport:
     """What ``drop_oldest`` removed before it was sent: becomes a gap event."""
 
-    records: int = 0
+    records: int = 0  # what the gap event reports, including counts carried from dropped gap events
+    fresh: int = 0  # events dropped in this report for the first time
     first_ts: str = ""
     last_ts: str = ""
     segments: list[int] = field(default_factory=list)
+
+    def widen(self, first: object, last: object) -> None:
+        if isinstance(first, str) and first:
+            self.first_ts = min(self.first_ts or first, first)
+        if isinstance(last, str) and last:
+            self.last_ts = max(self.last_ts, last)
 
 
 @dataclass
@@ -250,13 +258,18 @@ class Spool:
             return  # already confirmed: nothing is lost
         report = self.pending_drop
         for record in self._scan(seq, self.cursor[1] if seq == self.cursor[0] else 0):
-            report.records += 1
             self.depth = max(0, self.depth - 1)
             doc = record.event.get("doc")
-            ts = doc.get("@timestamp") if isinstance(doc, dict) else None
-            if isinstance(ts, str) and ts:
-                report.first_ts = min(report.first_ts or ts, ts)
-                report.last_ts = max(report.last_ts, ts)
+            doc = doc if isinstance(doc, dict) else {}
+            if str(record.event.get("id", "")).startswith(GAP_PREFIX):
+                # A dropped gap event hands its count on to the next one: the report stays complete.
+                event = doc.get("event", {})
+                report.records += int(event.get("count", 0))
+                report.widen(event.get("start"), event.get("end"))
+            else:
+                report.records += 1
+                report.fresh += 1
+                report.widen(doc.get("@timestamp"), doc.get("@timestamp"))
         report.segments.append(seq)
 
     def take_drop_report(self) -> DropReport | None:
@@ -265,7 +278,7 @@ class Spool:
             report, self.pending_drop = self.pending_drop, DropReport()
             if not report.records:
                 return None
-            self.dropped += report.records
+            self.dropped += report.fresh
             return report
 
     # ---- reading --------------------------------------------------------
@@ -366,7 +379,7 @@ class Spool:
             oldest = self.read_batch(1)
             age = max(0.0, time.time() - oldest[0].appended_at) if oldest else 0.0
             return SpoolStats(depth=self.depth, bytes=self.size(), oldest_unsent_age=round(age, 3),
-                              dropped=self.dropped + self.pending_drop.records, quarantined=self.quarantined,
+                              dropped=self.dropped + self.pending_drop.fresh, quarantined=self.quarantined,
                               truncated_bytes=self.truncated_bytes)
 
     def close(self) -> None:

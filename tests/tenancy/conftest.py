@@ -1,0 +1,92 @@
+"""A world with one of everything in two provinces, each object carrying its province's canary string."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from elasticsearch import Elasticsearch
+
+
+from collectors.models import Collector
+from collectors.services import collector_create
+from detection.models import DetectionRule, RuleKind
+from incidents import services
+from incidents.models import Attachment, Incident, ObservableKind, RequestForAction
+from organisations.actors import Actor
+from organisations.models import Membership, Organisation, Role
+from organisations.management.commands.seed_demo import SSH_BRUTE_FORCE
+from organisations.services import user_with_role
+from soc import es as soc_es
+from tests.conftest import PASSWORD, Cast
+
+
+def canary(code: str) -> str:
+    return f"CANARY{code}Q7Z"
+
+
+@dataclass
+class Province:
+    org: Organisation
+    incident: Incident
+    request: RequestForAction
+    attachment: Attachment
+    membership: Membership
+    collector: Collector
+    rule: DetectionRule
+    canary: str
+
+
+@dataclass
+class World:
+    cast: Cast
+    hni_admin: User
+    provinces: dict[str, Province] = field(default_factory=dict)
+
+
+def plant(org: Organisation, lead: User) -> Province:
+    mark = canary(org.code)
+    actor = Actor(user=lead, ip="192.0.2.1")
+    incident = services.incident_create(province=org, title=f"{mark} title", description=f"{mark} description",
+                                        actor=actor)
+    services.comment_add(incident=incident, body=f"{mark} comment", actor=actor)
+    services.observable_add(incident=incident, kind=ObservableKind.ACCOUNT, value=f"{mark}-account", actor=actor)
+    request = services.request_send(incident=incident, instructions=f"{mark} instructions", priority="high",
+                                    due_at=timezone.now() + timedelta(hours=4), actor=actor)
+    upload = SimpleUploadedFile(f"{mark}.txt", f"{mark} evidence".encode())
+    attachment = services.attachment_add(incident=incident, upload=upload, actor=actor)
+    victim = user_with_role(username=f"{org.code.lower()}.victim", password=PASSWORD, organisation=org,
+                            role=Role.PROVINCIAL_RESPONDER)
+    membership = Membership.objects.get(user=victim, organisation=org)
+    collector, _ = collector_create(organisation=org, name=f"{org.code}-{mark}")
+    rule = DetectionRule.objects.create(name=f"{mark} rule", description=f"{mark} rule", organisation=org,
+                                        kind=RuleKind.THRESHOLD, params=SSH_BRUTE_FORCE)
+    return Province(org=org, incident=incident, request=request, attachment=attachment, membership=membership,
+                    collector=collector, rule=rule, canary=mark)
+
+
+def plant_event(client: Elasticsearch, org: Organisation) -> None:
+    now = timezone.now()
+    client.index(index=soc_es.index_name("events", now), refresh=True, document={
+        "@timestamp": now.isoformat(), "message": f"{canary(org.code)} event",
+        "organization": {"id": org.code}, "event": {"dataset": "system.auth"},
+    })
+
+
+@pytest.fixture
+def world(cast: Cast, es: Elasticsearch, settings: Any, tmp_path: Path) -> World:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    admin = user_with_role(username="hni.admin", password=PASSWORD, organisation=cast.hni,
+                           role=Role.PROVINCIAL_ADMIN)
+    assert isinstance(admin, User)
+    found = World(cast=cast, hni_admin=admin)
+    for org in (cast.hni, cast.hcm):
+        found.provinces[org.code] = plant(org, cast.lead)
+        plant_event(es, org)
+    return found

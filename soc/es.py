@@ -18,7 +18,9 @@ from organisations.selectors import AnyUser, visible_org_codes
 
 @cache
 def client() -> Elasticsearch:
-    return Elasticsearch(settings.ELASTICSEARCH_URL, request_timeout=30, retry_on_timeout=True, max_retries=2)
+    # Several nodes may be given, comma-separated; the client balances over them.
+    hosts = [url.strip() for url in settings.ELASTICSEARCH_URL.split(",") if url.strip()]
+    return Elasticsearch(hosts, request_timeout=30, retry_on_timeout=True, max_retries=2)
 
 
 def index_name(kind: str, moment: datetime) -> str:

@@ -62,10 +62,13 @@ def sufficient_actions(m: dict[str, Any]) -> list[Action]:
 
 
 def live_actions(m: dict[str, Any]) -> list[Action]:
-    if m["lag_p95_s"] is None or m["lag_p95_s"] <= MAX_LAG_P95_S:
-        return []
-    return [{"dimension": "live", "text": f"ingest lag p95 is {m['lag_p95_s'] / 60:.0f} min: "
-                                          "check the collector's backlog and network"}]
+    out: list[str] = []
+    if m["lag_p95_s"] is not None and m["lag_p95_s"] > MAX_LAG_P95_S:
+        out.append(f"ingest lag p95 is {m['lag_p95_s'] / 60:.0f} min: check the collector's backlog and network")
+    if m["events_dropped"]:
+        out.append(f"collectors dropped {m['events_dropped']} events in {m['gaps_reported']} gaps (spool full): "
+                   "enlarge the spool or the link")
+    return [{"dimension": "live", "text": text} for text in out]
 
 
 def response_actions(m: dict[str, Any]) -> list[Action]:

@@ -5,7 +5,7 @@ Three searches per province, each scoped by ``organization.id`` through
 
 1. aggregations over the day and the look-back week (datasets, checklist
    kinds with their required fields, hours with events per collector, last
-   event per collector and dataset);
+   event per collector and dataset, gap reports of the collectors);
 2. a bounded random sample of the day's events with ``@timestamp`` and
    ``event.ingested`` doc values: this build has no scripting, so the lag
    (ingested - event time) cannot be aggregated in Elasticsearch; its
@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from readiness.sources import GENERIC_DATASET, SOURCE_KINDS, complete_query, kind_query
+from readiness.sources import GAP_ACTION, GAP_DATASET, GENERIC_DATASET, SOURCE_KINDS, complete_query, kind_query
 from readiness.windows import Window
 from soc import es
 
@@ -40,6 +40,8 @@ class EventMeasures:
     online_hours: dict[str, int] = field(default_factory=dict)
     # agent id -> dataset -> {"last": iso time, "day": events on the day}
     sources: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    gaps_reported: int = 0
+    events_dropped: int = 0
     sample_size: int = 0
     lag_p50_s: float | None = None
     lag_p95_s: float | None = None
@@ -101,6 +103,10 @@ def _day_aggs(window: Window) -> dict[str, Any]:
     return {
         "datasets": {"terms": {"field": "event.dataset", "size": 200, "missing": GENERIC_DATASET}},
         "parser_errors": {"filter": {"exists": {"field": "error.message"}}},
+        # The collector's own "spool full, events dropped" reports (collectors.agent.runner).
+        "gaps": {"filter": {"bool": {"filter": [{"term": {"event.dataset": GAP_DATASET}},
+                                                {"term": {"event.action": GAP_ACTION}}]}},
+                 "aggs": {"dropped": {"sum": {"field": "event.count"}}}},
         "kinds": {"filters": {"filters": kinds},
                   "aggs": {kind: {"filter": complete_query(kind)} for kind in SOURCE_KINDS}},
         "agents": {"terms": {"field": "agent.id", "size": MAX_COLLECTORS},
@@ -131,6 +137,8 @@ def _parse_day(measures: EventMeasures, day: dict[str, Any]) -> None:
     measures.events = day["doc_count"]
     measures.generic = sum(b["doc_count"] for b in day["datasets"]["buckets"] if b["key"] == GENERIC_DATASET)
     measures.parser_errors = day["parser_errors"]["doc_count"]
+    measures.gaps_reported = day["gaps"]["doc_count"]
+    measures.events_dropped = int(day["gaps"]["dropped"]["value"] or 0)
     measures.kinds = {kind: {"events": bucket["doc_count"], "complete": bucket[kind]["doc_count"]}
                       for kind, bucket in day["kinds"]["buckets"].items()}
     measures.online_hours = {b["key"]: len(b["hours"]["buckets"]) for b in day["agents"]["buckets"]}

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from readiness.es_measures import EventMeasures
+from readiness.sources import PLATFORM_DATASET_PREFIX
 from readiness.sql_measures import CollectorInfo, ResponseMeasures
 from readiness.windows import Window
 
@@ -31,7 +32,8 @@ def connected(*, events: EventMeasures, collectors: list[CollectorInfo], expecte
         "collectors": rows,
         "required_sources": list(required), "covered_sources": covered,
         "missing_sources": [k for k in required if k not in covered],
-        "active_sources": sum(len(datasets) for datasets in events.sources.values()),
+        "active_sources": sum(1 for datasets in events.sources.values() for dataset in datasets
+                              if not dataset.startswith(PLATFORM_DATASET_PREFIX)),
         "silent_sources": silent,
     }
 
@@ -55,7 +57,8 @@ def silent_sources(*, events: EventMeasures, collectors: list[CollectorInfo]) ->
     names = {c.uid: c.name for c in collectors}
     return sorted(
         ({"collector": names.get(uid, f"unenrolled {uid[:8]}"), "dataset": dataset, "last": s["last"]}
-         for uid, datasets in events.sources.items() for dataset, s in datasets.items() if s["day"] == 0),
+         for uid, datasets in events.sources.items() for dataset, s in datasets.items()
+         if s["day"] == 0 and not dataset.startswith(PLATFORM_DATASET_PREFIX)),
         key=lambda s: (s["collector"], s["dataset"]),
     )
 
@@ -94,13 +97,14 @@ def live(*, events: EventMeasures, collectors: list[CollectorInfo], window: Wind
     sources = sorted(
         ((round((window.end - datetime.fromisoformat(s["last"])).total_seconds()),
           names.get(uid, f"unenrolled {uid[:8]}"), dataset)
-         for uid, datasets in events.sources.items() for dataset, s in datasets.items()),
+         for uid, datasets in events.sources.items() for dataset, s in datasets.items()
+         if not dataset.startswith(PLATFORM_DATASET_PREFIX)),
         key=lambda row: (-row[0], row[1], row[2]),
     )
     return {"lag_p50_s": events.lag_p50_s, "lag_p95_s": events.lag_p95_s,
             "sources": [{"collector": name, "dataset": dataset, "age_s": age} for age, name, dataset in sources],
-            # Collector gap reports are not stored by the ingest yet (see docs/readiness.md).
-            "gaps_reported": None}
+            "gaps_reported": events.gaps_reported, "events_dropped": events.events_dropped,
+            "kept_share": ratio(events.events, events.events + events.events_dropped)}
 
 
 def response(measures: ResponseMeasures) -> dict[str, Any]:

@@ -60,7 +60,7 @@ def score_clean(m: dict[str, Any]) -> float | None:
 def score_live(m: dict[str, Any]) -> float | None:
     p95 = m["lag_p95_s"]
     lag = None if p95 is None else clamp01(1 - (p95 - LAG_P95_TARGET_S) / (LAG_P95_WORST_S - LAG_P95_TARGET_S))
-    return weighted([(1.0, lag)])
+    return weighted([(0.7, lag), (0.3, m["kept_share"])])
 
 
 def score_response(m: dict[str, Any]) -> float | None:

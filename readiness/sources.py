@@ -34,6 +34,9 @@ REQUIRED_FIELDS: dict[str, list[str]] = {
 assert set(DATASET_PREFIXES) == set(REQUIRED_FIELDS) == set(SOURCE_KINDS)
 
 GENERIC_DATASET = "generic"
+# Events the platform's own collector writes about itself: not a log source of the province.
+PLATFORM_DATASET_PREFIX = "soc."
+GAP_DATASET, GAP_ACTION = "soc.collector", "events-dropped"
 
 
 def kind_of(dataset: str) -> str | None:

@@ -41,14 +41,18 @@ class CollectorInfo:
 
 def collectors_enrolled(*, province: Organisation, window: Window) -> list[CollectorInfo]:
     """Collectors of the province's subtree enrolled before the day ended and not revoked by then."""
+    contacts = [f for f in ("last_seen_at", "last_heartbeat_at") if has_fields(Collector, f)]
     rows = (Collector.objects.filter(organisation__path__startswith=province.path, created_at__lt=window.end)
             .filter(Q(revoked_at__isnull=True) | Q(revoked_at__gte=window.end))
-            .order_by("name").values("uid", "name", "last_seen_at"))
-    return [CollectorInfo(uid=str(r["uid"]), name=r["name"],
-                          # A last contact after the day is not evidence about the day.
-                          last_seen_at=r["last_seen_at"].isoformat()
-                          if r["last_seen_at"] and r["last_seen_at"] < window.end else None)
+            .order_by("name").values("uid", "name", *contacts))
+    return [CollectorInfo(uid=str(r["uid"]), name=r["name"], last_seen_at=_last_contact(r, contacts, window))
             for r in rows]
+
+
+def _last_contact(row: dict[str, Any], fields: list[str], window: Window) -> str | None:
+    """The latest batch or heartbeat before the day's end; a contact after the day says nothing about it."""
+    before = [row[f] for f in fields if row[f] is not None and row[f] < window.end]
+    return max(before).isoformat() if before else None
 
 
 @dataclass

@@ -82,13 +82,12 @@ def scorecard_view(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_POST
 def publish_view(request: HttpRequest) -> HttpResponse:
-    start, end = parse_day(request.POST.get("start")), parse_day(request.POST.get("end"))
-    if start is None or end is None:
-        raise Http404("Start and end dates are required")
     try:
+        start, end = (date.fromisoformat(request.POST.get(name, "")) for name in ("start", "end"))
         period = period_publish(actor=Actor.from_request(request), start=start, end=end)
-    except ReadinessError as exc:
-        return render(request, "readiness/publish_error.html", {"message": str(exc)}, status=400)
+    except ValueError as exc:  # a malformed date, or ReadinessError
+        message = str(exc) if isinstance(exc, ReadinessError) else "start and end must be dates (YYYY-MM-DD)"
+        return render(request, "readiness/publish_error.html", {"message": message}, status=400)
     return redirect("readiness:public-period", start=period.start.isoformat(), end=period.end.isoformat())
 
 

@@ -38,3 +38,22 @@ def test_the_scorecard_counts_what_the_ingest_stored_and_rejected(es: Elasticsea
     assert (correct["events"], correct["generic"], correct["deadletters"]) == (2, 1, 2)
     assert card.measures["sufficient"]["kinds"]["authentication"] == {"events": 1, "complete": 1, "share": 1.0}
     assert card.measures["connected"]["collectors"][0]["name"] == "HNI-WEB-01"
+
+
+def test_gap_reports_of_a_collector_count_as_dropped_events(es: Elasticsearch, cast: Cast,
+                                                            hni_collector: EnrolledCollector) -> None:
+    now = timezone.now().isoformat()
+    gap = {"@timestamp": now, "message": "collector spool full: 120 events dropped before sending",
+           "event": {"kind": "event", "dataset": "soc.collector", "action": "events-dropped", "count": 120}}
+    ingest_batch(collector=hni_collector.collector, payload={"events": [
+        {"id": "gap:seg1:1", "doc": gap}, {"id": "f:1", "raw": sshd_line_now()}]})
+    es.indices.refresh(index=soc_es.index_pattern("events"))
+
+    [card] = scorecards_compute(day=timezone.localdate(), provinces=[cast.hni])
+    live = card.measures["live"]
+
+    assert (live["gaps_reported"], live["events_dropped"]) == (1, 120)
+    assert live["kept_share"] == pytest.approx(2 / 122)
+    assert "collectors dropped 120 events in 1 gaps (spool full): enlarge the spool or the link" in [
+        a["text"] for a in card.actions]
+    assert [s["dataset"] for s in live["sources"]] == ["system.auth"]

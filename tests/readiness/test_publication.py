@@ -95,3 +95,18 @@ def test_the_public_summary_ranks_mean_scores_with_levels_and_nothing_else(clien
         (1, "HNI", 90.0, "ready", 2), (2, "DNG", 70.0, "partial", 2), (3, "HCM", 40.0, "not_ready", 2)]
     assert set(body["results"][0]) == {"rank", "code", "name", "score", "level", "days"}
     assert "HCM-SECRET-HOST" not in client.get("/readiness/public/").content.decode()
+
+
+@pytest.mark.parametrize(("form", "message"), [
+    ({"start": "2026-11-19"}, "start and end must be dates (YYYY-MM-DD)"),
+    ({"start": "19/11/2026", "end": "2026-11-20"}, "start and end must be dates (YYYY-MM-DD)"),
+    ({"start": "2026-11-01", "end": "2026-11-20"}, "no scorecards computed for 2026-11-01 (18 days missing)"),
+])
+def test_the_publish_form_explains_what_is_wrong(client: Client, cast: Cast, cards: None, form: dict[str, str],
+                                                 message: str) -> None:
+    client.force_login(cast.lead)
+    response = client.post("/readiness/publish/", form)
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not PublishedPeriod.objects.exists()

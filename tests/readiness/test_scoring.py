@@ -42,7 +42,12 @@ def test_the_default_thresholds_are_90_and_60() -> None:
 @pytest.mark.parametrize(("p95", "score"), [(5.0, 100.0), (60.0, 100.0), (1830.0, 50.0), (3600.0, 0.0),
                                             (86400.0, 0.0), (None, None)])
 def test_live_falls_linearly_from_one_minute_to_one_hour_of_lag(p95: float | None, score: float | None) -> None:
-    assert score_live({"lag_p95_s": p95}) == score
+    assert score_live({"lag_p95_s": p95, "kept_share": None}) == score
+
+
+def test_events_dropped_by_a_collector_lower_live() -> None:
+    # 0.7 x lag on target + 0.3 x 80 % of the events kept
+    assert score_live({"lag_p95_s": 5.0, "kept_share": 0.8}) == 94.0
 
 
 def test_percentiles_are_nearest_rank() -> None:

@@ -122,10 +122,11 @@ def ensure_templates(es: Elasticsearch | None = None) -> None:
     """Install (or update) the index templates; idempotent, run at start-up and in tests."""
     es = es or client()
     replicas = {"number_of_replicas": settings.ES_REPLICAS}
+    shards = {"number_of_shards": settings.ES_SHARDS}
     es.indices.put_index_template(
         name=f"{settings.ES_INDEX_PREFIX}events",
         index_patterns=[events_pattern()],
-        template={"settings": {**EVENT_SETTINGS, **replicas}, "mappings": EVENT_MAPPINGS},
+        template={"settings": {**EVENT_SETTINGS, **shards, **replicas}, "mappings": EVENT_MAPPINGS},
         priority=100,
     )
     es.indices.put_index_template(

@@ -109,6 +109,8 @@ ELASTICSEARCH_URL = env_str("ELASTICSEARCH_URL", "http://127.0.0.1:9200")
 # Every index this deployment owns starts with this prefix (tests use their own).
 ES_INDEX_PREFIX = env_str("SOC_ES_PREFIX", f"{NAMESPACE}-")
 ES_REPLICAS = env_int("SOC_ES_REPLICAS", 0)
+# Primary shards of each daily events index: 1 on one node, ~1 per 30-50 GB a day on a cluster.
+ES_SHARDS = env_int("SOC_ES_SHARDS", 1)
 
 CACHES = {
     "default": {

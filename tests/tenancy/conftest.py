@@ -13,15 +13,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from elasticsearch import Elasticsearch
 
-
 from collectors.models import Collector
 from collectors.services import collector_create
 from detection.models import DetectionRule, RuleKind
 from incidents import services
 from incidents.models import Attachment, Incident, ObservableKind, RequestForAction
 from organisations.actors import Actor
-from organisations.models import Membership, Organisation, Role
 from organisations.management.commands.seed_demo import SSH_BRUTE_FORCE
+from organisations.models import Membership, Organisation, Role
 from organisations.services import user_with_role
 from soc import es as soc_es
 from tests.conftest import PASSWORD, Cast
@@ -63,7 +62,7 @@ def plant(org: Organisation, lead: User) -> Province:
     attachment = services.attachment_add(incident=incident, upload=upload, actor=actor)
     victim = user_with_role(username=f"{org.code.lower()}.victim", password=PASSWORD, organisation=org,
                             role=Role.PROVINCIAL_RESPONDER)
-    membership = Membership.objects.get(user=victim, organisation=org)
+    membership = Membership.objects.get(user_id=victim.pk, organisation=org)
     collector, _ = collector_create(organisation=org, name=f"{org.code}-{mark}")
     rule = DetectionRule.objects.create(name=f"{mark} rule", description=f"{mark} rule", organisation=org,
                                         kind=RuleKind.THRESHOLD, params=SSH_BRUTE_FORCE)

@@ -9,6 +9,7 @@ recomputation for a past period never leaves two versions of a day.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -40,6 +41,15 @@ class ProvinceTarget(models.Model):
     def __str__(self) -> str:
         return f"{self.province.code}: {self.expected_collectors} collectors"
 
+    def clean(self) -> None:
+        sources = self.required_sources
+        if not isinstance(sources, list) or not all(isinstance(k, str) for k in sources):
+            raise ValidationError({"required_sources": "a list of source kinds"})
+        unknown = sorted(set(sources) - set(SOURCE_KINDS))
+        if unknown:
+            raise ValidationError({"required_sources": f"unknown source kinds: {', '.join(unknown)}; "
+                                                       f"known: {', '.join(SOURCE_KINDS)}"})
+
 
 class ScoringPolicy(models.Model):
     """Weights of the six dimensions and the level thresholds; the newest row is in force."""
@@ -58,6 +68,12 @@ class ScoringPolicy(models.Model):
         ordering = ["-created_at", "-pk"]
         constraints = [models.CheckConstraint(condition=Q(partial_threshold__lte=models.F("ready_threshold")),
                                               name="partial_below_ready")]
+
+    def clean(self) -> None:
+        if sum(self.weights().values()) <= 0:
+            raise ValidationError("at least one dimension needs a positive weight")
+        if self.partial_threshold > self.ready_threshold:
+            raise ValidationError("the partially-ready threshold cannot be above the ready threshold")
 
     def weights(self) -> dict[str, float]:
         return {

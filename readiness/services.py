@@ -6,7 +6,7 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -97,14 +97,15 @@ def scorecards_recompute(*, start: date, end: date) -> int:
 
 def province_target_set(*, province: Organisation, expected_collectors: int,
                         required_sources: list[str]) -> ProvinceTarget:
-    unknown = sorted(set(required_sources) - set(SOURCE_KINDS))
-    if unknown:
-        raise ReadinessError(f"unknown source kinds: {', '.join(unknown)}")
-    if expected_collectors < 0:
-        raise ReadinessError("expected collectors cannot be negative")
-    target, _ = ProvinceTarget.objects.update_or_create(
-        province=province, defaults={"expected_collectors": expected_collectors,
-                                     "required_sources": [k for k in SOURCE_KINDS if k in required_sources]})
+    target = ProvinceTarget.objects.filter(province=province).first() or ProvinceTarget(province=province)
+    target.expected_collectors = expected_collectors
+    target.required_sources = [k for k in SOURCE_KINDS if k in required_sources] + [
+        k for k in required_sources if k not in SOURCE_KINDS]
+    try:
+        target.full_clean()
+    except ValidationError as exc:
+        raise ReadinessError("; ".join(exc.messages)) from exc
+    target.save()
     return target
 
 

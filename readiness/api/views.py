@@ -24,6 +24,7 @@ from readiness.selectors import (
     ranking_for_day,
     ranking_for_period,
     scorecard_get,
+    trend,
 )
 from readiness.services import ReadinessError, period_publish
 from readiness.views import parse_day
@@ -46,7 +47,8 @@ class ScorecardApi(APIView):
 
     def get(self, request: Request, code: str) -> Response:
         snapshot = scorecard_get(user=request.user, code=code, day=parse_day(request.query_params.get("day")))
-        return Response(ScorecardSerializer(snapshot).data)
+        trends = {grain: trend(snapshot=snapshot, grain=grain, periods=12) for grain in ("week", "month")}
+        return Response({**ScorecardSerializer(snapshot).data, "trends": trends})
 
 
 class PublicSummaryApi(APIView):

@@ -54,6 +54,8 @@ def test_the_ranking_shows_the_weekly_change_and_defaults_to_the_latest_day(clie
     assert results["HNI"]["week_change"] == 20.0
     assert results["HCM"]["week_change"] is None
     assert set(results["HNI"]) == {"rank", "code", "name", "score", "level", "dimensions", "week_change"}
+    hni = client.get("/api/v1/readiness/scorecards/HNI/?day=2026-11-20").json()
+    assert [w["score"] for w in hni["trends"]["week"]] == [70.0, 75.7, 90.0]  # weeks from Mon 2, 9 and 16 Nov
 
 
 def test_a_malformed_day_is_404_not_an_error(client: Client, cast: Cast, cards: None) -> None:

@@ -63,3 +63,34 @@ def test_percentiles_are_nearest_rank() -> None:
 ])
 def test_datasets_fall_in_the_checklist_kind_of_their_parser_family(dataset: str, kind: str | None) -> None:
     assert kind_of(dataset) == kind
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("kinds", "error"), [
+    (["firewall", "smtp"], "unknown source kinds: smtp; known: authentication, web, firewall, endpoint, dns, mail"),
+    (["dns"], None),
+])
+def test_a_province_target_accepts_only_checklist_kinds(kinds: list[str], error: str | None) -> None:
+    from organisations.models import Organisation
+    from organisations.services import organisation_tree_ensure
+    from readiness.models import ProvinceTarget
+    from readiness.services import ReadinessError, province_target_set
+
+    organisation_tree_ensure()
+    hni = Organisation.objects.get(code="HNI")
+    if error is None:
+        target = province_target_set(province=hni, expected_collectors=3, required_sources=kinds)
+        assert target.required_sources == kinds
+        return
+    with pytest.raises(ReadinessError, match=error):
+        province_target_set(province=hni, expected_collectors=3, required_sources=kinds)
+    assert not ProvinceTarget.objects.exists()
+
+
+def test_a_policy_with_no_weight_is_invalid() -> None:
+    from django.core.exceptions import ValidationError
+
+    policy = ScoringPolicy(weight_connected=0, weight_correct=0, weight_sufficient=0, weight_clean=0,
+                           weight_live=0, weight_response=0)
+    with pytest.raises(ValidationError, match="at least one dimension needs a positive weight"):
+        policy.clean()

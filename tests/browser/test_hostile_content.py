@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from datetime import datetime, timedelta
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -96,8 +97,8 @@ def test_hostile_log_content_never_runs_on_any_page(server: Server, cast: Cast, 
         "home": "/console/",
         "incidents": "/incidents/",
         "events": "/console/events/?range=1h",
-        "events-query": "/console/events/?range=1h&q=" + urllib.request.quote('"><script>alert(11)</script>'),
-        "events-filter": "/console/events/?range=1h&f=" + urllib.request.quote("user.name:" + USER_PAYLOADS[4]),
+        "events-query": "/console/events/?range=1h&q=" + quote('"><script>alert(11)</script>'),
+        "events-filter": "/console/events/?range=1h&f=" + quote("user.name:" + USER_PAYLOADS[4]),
         "dashboard": "/console/dashboard/",
         "notifications": "/notifications/",
     }

@@ -49,7 +49,7 @@ def test_a_failing_receiver_is_retried_then_given_up_with_the_log_kept(cast: Cas
     target(cast, receiver.url)
     incident_create(province=cast.hni, title="t", severity="high")
     delivery = WebhookDelivery.objects.get()
-    deliver_webhook.apply(args=[delivery.pk])
+    deliver_webhook.apply(args=(delivery.pk,))
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.FAILED
     assert delivery.attempts == WEBHOOK_MAX_RETRIES + 1 == len(receiver.requests)
@@ -60,8 +60,8 @@ def test_a_delivered_webhook_is_not_sent_again(cast: Cast, receiver: Receiver) -
     target(cast, receiver.url)
     incident_create(province=cast.hni, title="t", severity="high")
     delivery = WebhookDelivery.objects.get()
-    deliver_webhook.apply(args=[delivery.pk])
-    deliver_webhook.apply(args=[delivery.pk])
+    deliver_webhook.apply(args=(delivery.pk,))
+    deliver_webhook.apply(args=(delivery.pk,))
     assert len(receiver.requests) == 1
 
 

@@ -149,8 +149,9 @@ def all_hits(es: Elasticsearch, fields: list[str]) -> Iterator[dict[str, Any]]:
     after: list[Any] | None = None
     try:
         while True:
+            extra: dict[str, Any] = {"search_after": after} if after else {}
             page = es.search(pit={"id": pit, "keep_alive": "1m"}, size=5000, sort=["_shard_doc"],
-                             source_includes=fields, **({"search_after": after} if after else {}))["hits"]["hits"]
+                             source_includes=fields, **extra)["hits"]["hits"]
             if not page:
                 return
             yield from page

@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -28,13 +29,13 @@ def web(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 
 def field_count(es: Elasticsearch) -> int:
-    def walk(props: dict) -> int:  # type: ignore[type-arg]
+    def walk(props: dict[str, Any]) -> int:
         return sum(1 + walk(p.get("properties", {})) + len(p.get("fields", {})) for p in props.values())
     mappings = es.indices.get_mapping(index=events_index())
     return max(walk(m["mappings"].get("properties", {})) for m in mappings.values())
 
 
-def post(url: str, secret: str, body: bytes, **headers: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+def post(url: str, secret: str, body: bytes, **headers: str) -> tuple[int, dict[str, Any]]:
     request = urllib.request.Request(url, data=body, method="POST", headers={
         "Authorization": f"Bearer {secret}", "Content-Type": "application/json", **headers})
     try:

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from collectors.agent.spool import DROP_OLDEST, Spool, SpoolFull
+from collectors.agent.spool import DROP_OLDEST, Record, Spool, SpoolFull
 
 
 def event(n: int, size: int = 100) -> dict[str, object]:
     return {"id": f"f:{n}", "doc": {"@timestamp": f"2026-11-28T01:00:{n % 60:02d}.000Z", "message": "x" * size}}
 
 
-def ids(records: list) -> list[str]:  # type: ignore[type-arg]
+def ids(records: list[Record]) -> list[str]:
     return [r.event["id"] for r in records]
 
 

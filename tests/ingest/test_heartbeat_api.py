@@ -24,7 +24,8 @@ REPORT = {"version": "0.2.0", "hostname": "hni-web-01", "events_per_second": 12.
 
 def beat(client: Client, collector: EnrolledCollector, body: Any) -> Any:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return client.post(URL, data=data, content_type="application/json", **collector.auth)
+    headers: dict[str, Any] = collector.auth
+    return client.post(URL, data=data, content_type="application/json", **headers)
 
 
 def test_a_heartbeat_is_stored_on_the_collector(client: Client, hni_collector: EnrolledCollector) -> None:

@@ -32,7 +32,8 @@ def empty_buckets() -> Iterator[None]:
 
 def send(client: Client, collector: EnrolledCollector, count: int, start: int = 0) -> Any:
     body = {"events": [{"id": f"r:{start + n}", "raw": SSHD} for n in range(count)]}
-    return client.post(URL, data=json.dumps(body), content_type="application/json", **collector.auth)
+    headers: dict[str, Any] = collector.auth
+    return client.post(URL, data=json.dumps(body), content_type="application/json", **headers)
 
 
 @override_settings(INGEST_RATE_PER_COLLECTOR=2, INGEST_RATE_PER_PROVINCE=0, INGEST_RATE_BURST_SECONDS=5)

@@ -25,6 +25,7 @@ def test_a_removed_responder_loses_the_province_on_the_next_request(client: Clie
     incident = incident_create(province=cast.hni, title="canary-HNI")
     admin = user_with_role(username="hni.admin", password=PASSWORD, organisation=cast.hni,
                            role=Role.PROVINCIAL_ADMIN)
+    assert isinstance(admin, User)
     client.force_login(cast.hni_responder)
     assert client.get(f"/api/v1/incidents/{incident.key}/").status_code == 200
 
@@ -44,6 +45,7 @@ def test_a_responder_cannot_remove_members_and_another_provinces_admin_sees_no_s
     membership = Membership.objects.get(user=cast.hni_responder, organisation=cast.hni)
     hcm_admin = user_with_role(username="hcm.admin", password=PASSWORD, organisation=cast.hcm,
                                role=Role.PROVINCIAL_ADMIN)
+    assert isinstance(hcm_admin, User)
     client.force_login(cast.hni_responder)
     assert client.delete(f"/api/v1/memberships/{membership.pk}/").status_code == 403
     client.force_login(hcm_admin)

@@ -46,10 +46,10 @@ def cmd_run(args: argparse.Namespace) -> int:
              "heartbeat_seconds": args.heartbeat, "inputs": inputs}
     try:
         config = load(args.config, flags)
+        agent = Agent(config)
     except (ConfigError, OSError, ValueError, TypeError) as exc:
-        print(f"soc-agent: bad configuration: {exc}", file=sys.stderr)
+        print(f"soc-agent: cannot start: {exc}", file=sys.stderr)
         return 2
-    agent = Agent(config)
     signal.signal(signal.SIGTERM, lambda *_: agent.stop.set())
     signal.signal(signal.SIGINT, lambda *_: agent.stop.set())
     agent.run(once=args.once)

@@ -191,7 +191,8 @@ def _central_user(assignee_id: int | None) -> AbstractBaseUser | None:
 def incident_assign(*, incident: Incident, assignee_id: int | None, actor: Actor) -> Incident:
     assignee = _central_user(assignee_id)
     with transaction.atomic():
-        locked = Incident.objects.select_for_update().select_related("province", "assignee").get(pk=incident.pk)
+        locked = Incident.objects.select_for_update(of=("self",)).select_related("province", "assignee").get(
+            pk=incident.pk)
         before = {"assignee": locked.assignee.get_username() if locked.assignee else None}
         locked.assignee = assignee  # type: ignore[assignment]
         locked.save(update_fields=["assignee", "updated_at"])

@@ -46,7 +46,7 @@ def service_errors() -> Iterator[None]:
     try:
         yield
     except DjangoValidationError as exc:
-        raise ValidationError({"detail": exc.messages}) from exc
+        raise ValidationError({"detail": " ".join(exc.messages)}) from exc
 
 
 def _valid(serializer_class: type[serializers.Serializer[Any]], request: Request) -> dict[str, Any]:

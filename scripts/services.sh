@@ -6,6 +6,8 @@
 #   scripts/services.sh install          install packages and fetch Elasticsearch
 #   scripts/services.sh start [profile]  start what is not already answering
 #   scripts/services.sh stop             stop what `start` started
+#   scripts/services.sh restart NAME     stop and start one service we started (es|redis|postgres),
+#                                        keeping its data directory; exit 3 if we did not start it
 #   scripts/services.sh status
 #
 # profile "test" gives Elasticsearch and PostgreSQL throwaway data directories;
@@ -95,7 +97,8 @@ data_dir() {  # name, profile -> prints a data dir owned by the service user
 start_es() {
   if port_open "$ES_PORT"; then log "elasticsearch already answers on $ES_PORT: reusing it"; return 0; fi
   local data conf
-  data=$(data_dir es "$1"); conf="$RUN_DIR/es-config"
+  data=${ES_DATA_DIR:-$(data_dir es "$1")}; conf="$RUN_DIR/es-config"
+  echo "$data" >"$RUN_DIR/es.datadir"
   rm -rf "$conf"; cp -r "$ES_HOME/config" "$conf"; [ "$(id -u)" = 0 ] && chown -R "$SVC_USER" "$conf"
   log "starting elasticsearch $ES_VERSION on 127.0.0.1:$ES_PORT (data $data)"
   as_svc env ES_PATH_CONF="$conf" ES_JAVA_OPTS="-Xms1g -Xmx1g" ES_JAVA_HOME="$(java_home)" \
@@ -121,7 +124,7 @@ start_redis() {
 start_postgres() {
   if port_open "$PG_PORT"; then log "postgresql already answers on $PG_PORT: reusing it"; ensure_database; return 0; fi
   local data
-  data=$(data_dir pg "$1")
+  data=${PG_DATA_DIR:-$(data_dir pg "$1")}
   if [ ! -f "$data/PG_VERSION" ]; then
     as_svc "$PG_BIN/initdb" -D "$data" -U "$PG_USER" --auth=trust -E UTF8 >"$RUN_DIR/postgres-init.log" 2>&1 \
       || die "postgresql initdb failed (see $RUN_DIR/postgres-init.log)"
@@ -175,6 +178,20 @@ cmd_stop() {
   rm -f "$RUN_DIR/started"
 }
 
+cmd_restart() {
+  local name=$1
+  grep -qx "$name" "$RUN_DIR/started" 2>/dev/null || { log "$name was not started by this checkout"; exit 3; }
+  case $name in
+    es) stop_pidfile elasticsearch "$RUN_DIR/es.pid"
+        sed -i '/^es$/d' "$RUN_DIR/started"; ES_DATA_DIR=$(cat "$RUN_DIR/es.datadir") start_es test ;;
+    redis) stop_pidfile redis "$RUN_DIR/redis.pid"; sed -i '/^redis$/d' "$RUN_DIR/started"; start_redis ;;
+    postgres) as_svc "$PG_BIN/pg_ctl" -D "$(cat "$RUN_DIR/pg.datadir")" -l "$RUN_DIR/postgresql.log" -m fast -w restart >/dev/null \
+                || die "postgresql did not restart (see $RUN_DIR/postgresql.log)"
+              wait_for postgresql "$PG_BIN/pg_isready" -h 127.0.0.1 -p "$PG_PORT" ;;
+    *) die "restart takes es, redis or postgres" ;;
+  esac
+}
+
 cmd_status() {
   for pair in "elasticsearch:$ES_PORT" "redis:$REDIS_PORT" "postgresql:$PG_PORT"; do
     if port_open "${pair#*:}"; then echo "${pair%%:*}: up"; else echo "${pair%%:*}: down"; fi
@@ -185,6 +202,7 @@ case ${1:-} in
   install) cmd_install ;;
   start) cmd_start "${2:-dev}" ;;
   stop) cmd_stop ;;
+  restart) cmd_restart "${2:-}" ;;
   status) cmd_status ;;
-  *) die "usage: $0 install|start [dev|test]|stop|status" ;;
+  *) die "usage: $0 install|start [dev|test]|stop|restart NAME|status" ;;
 esac

@@ -1,0 +1,82 @@
+"""Restart Redis (10 times), PostgreSQL and Elasticsearch while an attack is being shipped.
+
+The collector retries until the central side confirms, tasks are acknowledged
+late and rule checkpoints live in PostgreSQL: afterwards every line is in
+Elasticsearch exactly once and every attacker has exactly one incident. The
+services must have been started by this run (`make test` does), since the test
+restarts them through scripts/services.sh.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from detection.models import DetectionRule, RuleKind
+from incidents.models import Incident
+from organisations.management.commands.seed_demo import SSH_BRUTE_FORCE
+from tests.chaos.test_faults import stored_lines, wait_until, workload, write
+from tests.conftest import EnrolledCollector
+from tests.processes import ROOT, Platform
+
+REDIS_RESTARTS = 10
+
+
+def restart(name: str) -> float:
+    began = time.monotonic()
+    done = subprocess.run([str(ROOT / "scripts" / "services.sh"), "restart", name], capture_output=True,
+                          text=True, check=False, timeout=180)
+    if done.returncode == 3:
+        pytest.skip(f"{name} was not started by this run; `make test` starts the services it restarts")
+    assert done.returncode == 0, done.stderr
+    return time.monotonic() - began
+
+
+@pytest.fixture
+def platform(transactional_db: None, es: Any, tmp_path: Path) -> Any:
+    running = Platform(tmp_path)
+    running.start()
+    yield running
+    running.stop()
+
+
+def test_restarting_redis_postgres_and_elasticsearch_loses_nothing(
+        platform: Platform, es: Any, hni_collector: EnrolledCollector, tmp_path: Path) -> None:
+    DetectionRule.objects.create(name="SSH brute force", kind=RuleKind.THRESHOLD, params=SSH_BRUTE_FORCE,
+                                 severity="high", category="intrusion_attempts", interval_seconds=1)
+    bodies, attackers = workload()
+    secret = tmp_path / "secret"
+    secret.write_text(hni_collector.secret)
+    log = tmp_path / "auth.log"
+    log.touch()
+    platform.spawn("agent", "-m", "collectors.agent", "run", "--url", f"{platform.base}/api/v1",
+                   "--secret-file", str(secret), "--path", str(log), "--state-dir", str(tmp_path / "state"))
+    written = threading.Event()
+    writer = threading.Thread(target=write, args=(log, bodies, written))
+    writer.start()
+    downtime: dict[str, float] = {"redis": 0.0, "postgres": 0.0, "es": 0.0}
+    for _ in range(REDIS_RESTARTS):
+        time.sleep(0.5)
+        downtime["redis"] += restart("redis")
+    downtime["postgres"] += restart("postgres")
+    downtime["es"] += restart("es")
+    writer.join()
+    connection.close()  # the test's own connection died with the PostgreSQL restart
+
+    drained = wait_until(lambda: stored_lines(es)[0] >= len(bodies), timeout=180)
+    opened = wait_until(lambda: Incident.objects.count() >= len(attackers), timeout=120)
+    time.sleep(3)
+    total, doubled = stored_lines(es)
+    keys = Counter(Incident.objects.values_list("dedup_key", flat=True))
+    print(f"\nrestarts: redis x{REDIS_RESTARTS}, postgres, elasticsearch; restart seconds {dict(downtime)}; "
+          f"stored {total}/{len(bodies)} ({doubled} doubled); incidents {sum(keys.values())}/{len(attackers)}")
+
+    assert drained and total == len(bodies) and doubled == 0, platform.logs()
+    assert opened and len(keys) == len(attackers) and max(keys.values()) == 1, platform.logs()

@@ -129,9 +129,15 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-@pytest.fixture
-def server(transactional_db: None, es: Any, tmp_path: Path) -> Iterator[Server]:
-    running = Server(tmp_path)
+@pytest.fixture(autouse=True)
+def committed_data(transactional_db: None, es: Any) -> None:
+    """The page server is another process: data must be committed, and each test starts empty."""
+
+
+@pytest.fixture(scope="module")
+def server(django_db_setup: None, es_client: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One page server per module; it holds no state of its own between tests."""
+    running = Server(tmp_path_factory.mktemp("web"))
     yield running
     running.stop()
 

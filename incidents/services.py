@@ -243,11 +243,11 @@ def incident_update(*, incident: Incident, actor: Actor, changes: dict[str, Any]
 
 def _techniques(raw: Any) -> list[str]:
     items = raw.replace(",", " ").split() if isinstance(raw, str) else list(raw or [])
-    cleaned = sorted({str(item).strip().upper() for item in items if str(item).strip()})
-    bad = [item for item in cleaned if not TECHNIQUE.match(item)]
+    given = [str(item).strip() for item in items if str(item).strip()]
+    bad = [item for item in given if not TECHNIQUE.match(item.upper())]
     if bad:
         raise ValidationError(f"Not MITRE ATT&CK technique ids (T1234 or T1234.001): {', '.join(bad)}.")
-    return cleaned
+    return sorted({item.upper() for item in given})
 
 
 # --- bulk changes: one UPDATE, two INSERTs, whatever the number of incidents -------------------------------

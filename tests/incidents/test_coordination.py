@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -17,7 +18,7 @@ from tests.incidents.conftest import Api
 pytestmark = pytest.mark.django_db
 
 
-def _send(analyst: Api, incident: Incident, hours: float = 4) -> dict[str, object]:
+def _send(analyst: Api, incident: Incident, hours: float = 4) -> dict[str, Any]:
     response = analyst.post(f"/api/v1/incidents/{incident.key}/requests/", {
         "instructions": "Isolate web01 and send the auth.log", "priority": "urgent",
         "due_at": (timezone.now() + timedelta(hours=hours)).isoformat()})

@@ -128,7 +128,11 @@ CHANNEL_LAYERS = {
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", REDIS_URL)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{NAMESPACE}:", "visibility_timeout": 3600}
+# Longer than any countdown or ETA we use; soc.tasks.OnceTask covers the rest.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "global_keyprefix": f"{NAMESPACE}:",
+    "visibility_timeout": env_int("SOC_CELERY_VISIBILITY_TIMEOUT", 3600),
+}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": f"{NAMESPACE}:"}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

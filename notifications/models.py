@@ -77,6 +77,18 @@ class WebhookTarget(models.Model):
         webhook_url_check(self.url, allow_private=self.allow_private)
 
 
+class IncidentNotice(models.Model):
+    """A once-per-incident notice (e.g. an SLA deadline) that has been sent; makes the periodic check idempotent."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    deadline = models.CharField(max_length=32)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["incident", "kind", "deadline"], name="one_notice_per_deadline")]
+
+
 class DeliveryStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     DELIVERED = "delivered", "Delivered"

@@ -15,6 +15,7 @@ import json
 import re
 import time
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
 import urllib3
@@ -24,9 +25,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from incidents.models import Incident
-from notifications.models import ChannelPreference, DeliveryStatus, Kind, Notification, WebhookDelivery, WebhookTarget
+from notifications.models import (
+    ChannelPreference,
+    DeliveryStatus,
+    IncidentNotice,
+    Kind,
+    Notification,
+    WebhookDelivery,
+    WebhookTarget,
+)
 from notifications.ssrf import UnsafeUrl, webhook_url_check
-from organisations.models import Membership, Role
+from organisations.models import Membership, Organisation, Role
+from organisations.services import user_notify_after_commit
 from soc.queues import Queue
 
 MENTION = re.compile(r"(?<![\w@])@([\w.\-]{1,150})")
@@ -46,6 +56,9 @@ def notify(*, kind: str, incident: Incident, recipients: Iterable[User],
         note = Notification.objects.create(user=user, kind=kind, incident=incident, text=text,
                                            read_at=None if in_app else timezone.now())
         created.append(note)
+        if in_app:
+            user_notify_after_commit(user_id=user.pk, message={
+                "kind": "notification", "notification": {"kind": kind, "text": text, "incident": incident.key}})
         if email and user.email:
             _on_commit_task("notifications.tasks.send_notification_email", note.pk)
     webhooks_dispatch(kind=kind, incident=incident)
@@ -78,6 +91,13 @@ def people_in_scope(incident: Incident) -> list[User]:
     codes = incident.province.path.strip("/").split("/")
     roles = [Role.CENTRAL_LEAD, Role.CENTRAL_ANALYST, Role.PROVINCIAL_RESPONDER, Role.PROVINCIAL_ADMIN]
     user_ids = Membership.objects.filter(organisation__code__in=codes, role__in=roles).values("user_id")
+    return list(get_user_model().objects.filter(pk__in=user_ids, is_active=True))
+
+
+def province_people(province: Organisation) -> list[User]:
+    """Working members of one province (requests for action go to the province itself)."""
+    roles = [Role.PROVINCIAL_RESPONDER, Role.PROVINCIAL_ADMIN]
+    user_ids = Membership.objects.filter(organisation=province, role__in=roles).values("user_id")
     return list(get_user_model().objects.filter(pk__in=user_ids, is_active=True))
 
 
@@ -182,3 +202,30 @@ def _join(safe: Any, location: str) -> str:
 
     return urljoin(f"{safe.scheme}://{_host_header(safe)}{safe.path}", location)
 
+
+
+SLA_SOON_WINDOW = timedelta(minutes=15)
+# (deadline field, field that marks it met) on Incident.
+SLA_DEADLINES = (("ack_due_at", "acknowledged_at"), ("contain_due_at", "contained_at"),
+                 ("resolve_due_at", "resolved_at"))
+
+
+def sla_notices_send(*, now: datetime, limit: int = 500) -> int:
+    """Tell the assignee (or, unassigned, the province and the national SOC) once per deadline:
+    when it is within SLA_SOON_WINDOW, and when it has passed. Idempotent through IncidentNotice."""
+    sent = 0
+    for due_field, met_field in SLA_DEADLINES:
+        pending = Incident.objects.open().filter(**{f"{due_field}__isnull": False, f"{met_field}__isnull": True,
+                                                    f"{due_field}__lte": now + SLA_SOON_WINDOW})
+        for incident in pending.select_related("province", "assignee").order_by(due_field)[:limit]:
+            kind = Kind.SLA_BREACHED if getattr(incident, due_field) <= now else Kind.SLA_SOON
+            with transaction.atomic():
+                _notice, created = IncidentNotice.objects.get_or_create(incident=incident, kind=kind,
+                                                                        deadline=due_field)
+                if created:
+                    recipients = [incident.assignee] if incident.assignee else people_in_scope(incident)
+                    notify(kind=kind, incident=incident, recipients=recipients,
+                           text=f"{Kind(kind).label} ({due_field.removesuffix('_due_at')}): "
+                                f"{incident.key} {incident.title}")
+                    sent += 1
+    return sent

@@ -1,8 +1,10 @@
-"""Hooks into incidents without touching that app: new high-severity incidents and assignments.
+"""Hooks into incidents without touching that app: new high-severity incidents, assignments,
+requests for action and comment mentions.
 
-These fire for incidents saved through the ORM (``incident_create`` and any
-``save()``); a bulk ``QuerySet.update`` of the assignee does not send signals,
-so callers that assign that way call ``notifications.services.notify`` themselves.
+These fire for rows saved through the ORM (``incident_create``, ``save()``,
+``comment.mentions.set``, ``RequestForAction.objects.create``); a bulk
+``QuerySet.update`` sends no signals, so callers that assign that way call
+``notifications.services.notify`` themselves.
 """
 
 from __future__ import annotations
@@ -10,11 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models.signals import post_save, pre_save
+from django.db.models.signals import m2m_changed, post_save, pre_save
 
-from incidents.models import Incident, Severity
+from incidents.models import Comment, Incident, RequestForAction, Severity
 from notifications.models import Kind
-from notifications.services import notify, people_in_scope
+from notifications.services import notify, people_in_scope, province_people
 
 HIGH = (Severity.HIGH, Severity.CRITICAL)
 
@@ -25,7 +27,7 @@ def _remember_assignee(sender: Any, instance: Incident, **kwargs: Any) -> None:
     instance._previous_assignee_id = previous  # type: ignore[attr-defined]
 
 
-def _on_saved(sender: Any, instance: Incident, created: bool, **kwargs: Any) -> None:
+def _on_incident_saved(sender: Any, instance: Incident, created: bool, **kwargs: Any) -> None:
     if created and instance.severity in HIGH:
         notify(kind=Kind.HIGH_INCIDENT, incident=instance, recipients=people_in_scope(instance))
     previous = getattr(instance, "_previous_assignee_id", None)
@@ -34,6 +36,22 @@ def _on_saved(sender: Any, instance: Incident, created: bool, **kwargs: Any) -> 
         notify(kind=Kind.ASSIGNED, incident=instance, recipients=[assignee])
 
 
+def _on_request_saved(sender: Any, instance: RequestForAction, created: bool, **kwargs: Any) -> None:
+    if created:
+        notify(kind=Kind.REQUEST, incident=instance.incident, recipients=province_people(instance.province),
+               text=f"{Kind.REQUEST.label}: {instance.incident.key} — {instance.instructions[:300]}")
+
+
+def _on_mentions(sender: Any, instance: Comment, action: str, pk_set: set[int] | None, **kwargs: Any) -> None:
+    if action != "post_add" or not pk_set:
+        return
+    users = get_user_model().objects.filter(pk__in=pk_set)
+    notify(kind=Kind.MENTION, incident=instance.incident, recipients=users,
+           text=f"{Kind.MENTION.label}: {instance.incident.key} — {instance.body[:300]}")
+
+
 def connect() -> None:
     pre_save.connect(_remember_assignee, sender=Incident, dispatch_uid="notifications.assignee")
-    post_save.connect(_on_saved, sender=Incident, dispatch_uid="notifications.incident")
+    post_save.connect(_on_incident_saved, sender=Incident, dispatch_uid="notifications.incident")
+    post_save.connect(_on_request_saved, sender=RequestForAction, dispatch_uid="notifications.request")
+    m2m_changed.connect(_on_mentions, sender=Comment.mentions.through, dispatch_uid="notifications.mentions")

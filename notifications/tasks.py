@@ -8,7 +8,7 @@ from django.core.mail import send_mail
 from django.utils import timezone
 
 from notifications.models import DeliveryStatus, Notification, WebhookDelivery
-from notifications.services import webhook_attempt, webhook_give_up
+from notifications.services import sla_notices_send, webhook_attempt, webhook_give_up
 from soc.queues import Queue
 
 WEBHOOK_MAX_RETRIES = 6
@@ -27,6 +27,11 @@ def deliver_webhook(self: Task, delivery_id: int) -> None:
         return
     # 10 s, 20 s, 40 s ... about 10 minutes in all.
     raise self.retry(countdown=10 * 2 ** self.request.retries)
+
+
+@shared_task(queue=Queue.NOTIFICATIONS, acks_late=True, ignore_result=True)
+def send_sla_notices() -> int:
+    return sla_notices_send(now=timezone.now())
 
 
 @shared_task(queue=Queue.NOTIFICATIONS, acks_late=True, ignore_result=True,

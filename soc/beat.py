@@ -22,6 +22,11 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": float(interval),
             "options": {"queue": Queue.DETECTION, "expires": float(interval)},
         },
+        "notifications-send-sla-notices": {
+            "task": "notifications.tasks.send_sla_notices",
+            "schedule": 60.0,
+            "options": {"queue": Queue.NOTIFICATIONS, "expires": 60.0},
+        },
         "incidents-escalate-overdue-requests": {
             "task": "incidents.tasks.escalate_overdue_requests",
             "schedule": 60.0,

@@ -186,6 +186,8 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "National SOC platform API",
     "VERSION": "1.0.0",
+    # The schema is served to logged-in users and tokens only: no view is AllowAny.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "ENUM_NAME_OVERRIDES": {
         "IncidentStatusEnum": "incidents.models.Status",
         "RequestStatusEnum": "incidents.models.RequestStatus",

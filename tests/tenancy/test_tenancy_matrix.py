@@ -50,7 +50,6 @@ PUBLIC = {
     "api/v1/ingest/events": "collector-authenticated (collector secret, not a session); tests/ingest covers scope",
     "api/v1/collectors/enroll": "collector enrollment with a one-time token",
     "api/v1/collectors/heartbeat": "collector-authenticated (collector secret)",
-    "api/v1/schema/": "OpenAPI description of the API: no tenant data",
 }
 # A user's own settings, not SOC data: an auditor may change their own language or notification preferences.
 PERSONAL = {

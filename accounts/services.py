@@ -50,9 +50,9 @@ def sessions_end_all(*, user_id: int) -> int:
 
 
 def totp_begin(*, user: User) -> str:
-    """A new, not yet confirmed secret; any earlier unconfirmed one is replaced."""
+    """The secret to enrol with; stable until confirmed, so reloading the page does not change it."""
     pref, _ = Preference.objects.get_or_create(user=user)
-    if pref.totp_confirmed_at is None:
+    if pref.totp_confirmed_at is None and not pref.totp_secret:
         pref.totp_secret = pyotp.random_base32()
         pref.save(update_fields=["totp_secret"])
     return pref.totp_secret

@@ -34,8 +34,8 @@ class LoginView(auth_views.LoginView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         wait = throttle.wait_seconds(username=request.POST.get("username", ""), ip=throttle.client_ip(request))
         if wait:
-            form = self.get_form()
-            form.errors.clear()
+            # An unbound form: binding would validate it, and validating checks the password.
+            form = self.get_form_class()(request)
             message = _("Too many failed sign-ins. Try again in %(n)d seconds.") % {"n": wait}
             return self.render_to_response(self.get_context_data(form=form, throttled=message), status=429)
         return super().post(request, *args, **kwargs)

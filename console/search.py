@@ -32,6 +32,11 @@ INTERVALS: list[tuple[str, timedelta]] = [
     ("12h", timedelta(hours=12)), ("1d", timedelta(days=1)), ("7d", timedelta(days=7)),
 ]
 MAX_BUCKETS = 120
+# Words without a field name are looked up here, not in every field: a hostile source can add
+# up to the mapping's field limit, and "all fields" would then exceed Elasticsearch's expansion limit.
+DEFAULT_FIELDS = ["message", "event.original", "user.name", "host.name", "source.ip", "destination.ip",
+                  "process.name", "process.command_line", "url.original", "file.path", "dns.question.name",
+                  "rule.name", "event.action"]
 MAX_QUERY_CHARS = 2000
 MAX_FILTERS = 20
 FIELD_NAME = re.compile(r"^[A-Za-z0-9_@][A-Za-z0-9_.@\-]{0,199}$")
@@ -67,7 +72,7 @@ class EventSearch:
             {"range": {"@timestamp": {"gte": self.start.isoformat(), "lte": self.end.isoformat()}}}]
         if self.query:
             must.append({"query_string": {
-                "query": self.query, "default_operator": "AND", "lenient": True,
+                "query": self.query, "default_operator": "AND", "lenient": True, "fields": DEFAULT_FIELDS,
                 "allow_leading_wildcard": False, "analyze_wildcard": True}})
         must += [{"term": {f.field: f.value}} for f in self.filters if not f.negate]
         must_not = [{"term": {f.field: f.value}} for f in self.filters if f.negate]

@@ -72,3 +72,21 @@ def test_the_client_address_comes_from_remote_addr_unless_a_proxy_header_is_trus
     assert throttle.client_ip(request) == "10.0.0.2"
     settings.SOC_TRUSTED_PROXY_HEADER = "X-Forwarded-For"  # type: ignore[attr-defined]
     assert throttle.client_ip(request) == "198.51.100.23"
+
+
+def test_a_throttled_attempt_does_not_check_the_password(cast: Cast, monkeypatch: object) -> None:
+    client = Client()
+    for _ in range(5):
+        attempt(client, "hni.responder", "wrong-password")
+    checked: list[str] = []
+    from django.contrib.auth import backends
+
+    original = backends.ModelBackend.authenticate
+
+    def spy(self: object, request: object, username: str | None = None, **kwargs: object) -> object:
+        checked.append(str(username))
+        return original(self, request, username=username, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(backends.ModelBackend, "authenticate", spy)  # type: ignore[attr-defined]
+    assert attempt(client, "hni.responder", PASSWORD) == 429
+    assert checked == []

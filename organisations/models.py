@@ -32,6 +32,9 @@ class Role(models.TextChoices):
     SERVICE = "service", "Service account"
 
 
+CENTRAL_ROLES = frozenset({Role.CENTRAL_LEAD, Role.CENTRAL_ANALYST, Role.AUDITOR})
+
+
 class OrganisationQuerySet(models.QuerySet["Organisation"]):
     def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> OrganisationQuerySet:
         """The subtrees under every organisation the user is a member of."""
@@ -47,6 +50,9 @@ class OrganisationQuerySet(models.QuerySet["Organisation"]):
 
     def provinces(self) -> OrganisationQuerySet:
         return self.filter(kind=Kind.PROVINCE)
+
+    def national(self) -> Organisation:
+        return self.get(kind=Kind.NATIONAL)
 
 
 class Organisation(models.Model):

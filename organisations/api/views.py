@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from incidents.permissions import Action, Permissions
 from organisations.actors import Actor
-from organisations.api.serializers import AuditLogSerializer, MembershipSerializer
+from organisations.api.serializers import AuditLogSerializer, MembershipGrantSerializer, MembershipSerializer
 from organisations.exports import audit_csv_rows
-from organisations.models import AuditLog, Membership
+from organisations.models import CENTRAL_ROLES, AuditLog, Membership, Organisation
 from organisations.selectors import audit_list, membership_get, membership_list
-from organisations.services import membership_revoke
+from organisations.services import membership_grant, membership_revoke
 
 
 class MembershipListApi(generics.ListAPIView[Membership]):
@@ -26,6 +29,24 @@ class MembershipListApi(generics.ListAPIView[Membership]):
 
     def get_queryset(self) -> Any:
         return membership_list(user=self.request.user).order_by("organisation__path", "user__username")
+
+    @extend_schema(request=MembershipGrantSerializer, responses={201: MembershipSerializer})
+    def post(self, request: Request) -> Response:
+        """Give an existing user a role in an organisation you manage (provincial admins: provincial roles only)."""
+        body = MembershipGrantSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        organisation = Organisation.objects.visible_to(request.user).filter(code=body.validated_data["organisation"])
+        user = get_user_model().objects.filter(username=body.validated_data["username"], is_active=True).first()
+        if not organisation.exists() or user is None:
+            raise ValidationError({"detail": "Unknown user or organisation."})
+        role = body.validated_data["role"]
+        permissions = Permissions(request.user)
+        permissions.require(Action.MEMBERS_MANAGE, organisation.get())
+        if role in CENTRAL_ROLES and not permissions.can(Action.MEMBERS_MANAGE, Organisation.objects.national()):
+            raise PermissionDenied("Only the central SOC grants central roles.")
+        membership = membership_grant(user=user, organisation=organisation.get(), role=role,
+                                      actor=Actor.from_request(request._request))
+        return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
 
 
 class MembershipDetailApi(generics.RetrieveAPIView[Membership]):

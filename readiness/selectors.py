@@ -17,10 +17,11 @@ from django.db.models import Avg, Count
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.http import Http404
 
-from organisations.models import Organisation, Role
+from organisations.models import Kind, Organisation, Role
 from organisations.selectors import AnyUser, user_grants
 from readiness.models import Level, PublishedPeriod, ReadinessSnapshot, ScoringPolicy
 from readiness.scoring import level_for
+from readiness.windows import days_between
 
 DIMENSIONS = ["connected", "correct", "sufficient", "clean", "live", "response"]
 SORT_KEYS = ["rank", "code", "name", "score", *DIMENSIONS, "week_change"]
@@ -44,7 +45,15 @@ def province_subtree_codes(provinces: list[Organisation]) -> dict[str, list[str]
 
 def day_is_computed(day: date) -> bool:
     """Every province has its scorecard for the day."""
-    return ReadinessSnapshot.objects.filter(day=day).count() >= Organisation.objects.provinces().count()
+    return not days_incomplete(day, day)
+
+
+def days_incomplete(start: date, end: date) -> list[date]:
+    """Days of the period (both ends included) on which some province has no scorecard."""
+    provinces = Organisation.objects.provinces().count()
+    counts = dict(ReadinessSnapshot.objects.filter(day__range=(start, end), province__kind=Kind.PROVINCE)
+                  .values_list("day").annotate(n=Count("id")).values_list("day", "n"))
+    return [day for day in days_between(start, end) if counts.get(day, 0) < provinces]
 
 
 def latest_day() -> date | None:

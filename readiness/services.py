@@ -18,7 +18,13 @@ from readiness.actions import actions_for
 from readiness.es_measures import EventMeasures, event_measures
 from readiness.models import SOURCE_KINDS, ProvinceTarget, PublishedPeriod, ReadinessSnapshot
 from readiness.scoring import composite, dimension_scores, level_for
-from readiness.selectors import day_is_computed, is_central_lead, policy_current, province_subtree_codes
+from readiness.selectors import (
+    day_is_computed,
+    days_incomplete,
+    is_central_lead,
+    policy_current,
+    province_subtree_codes,
+)
 from readiness.sql_measures import collectors_enrolled, response_measures
 from readiness.windows import Window, days_between, window_for
 
@@ -114,10 +120,10 @@ def period_publish(*, actor: Actor, start: date, end: date) -> PublishedPeriod:
     _require_lead(actor)
     if start > end:
         raise ReadinessError("the period must start on or before its end")
-    computed = set(ReadinessSnapshot.objects.filter(day__range=(start, end)).values_list("day", flat=True))
-    missing = [d for d in days_between(start, end) if d not in computed]
+    missing = days_incomplete(start, end)
     if missing:
-        raise ReadinessError(f"no scorecards computed for {missing[0]} ({len(missing)} days missing)")
+        raise ReadinessError(f"scorecards are missing for {missing[0]} ({len(missing)} days incomplete): "
+                             "compute them first (manage.py readiness_compute)")
     with transaction.atomic():
         period, created = PublishedPeriod.objects.get_or_create(start=start, end=end,
                                                                 defaults={"published_by_id": actor.user_id})

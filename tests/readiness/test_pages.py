@@ -75,3 +75,12 @@ def test_the_scorecard_draws_weekly_and_monthly_trends(client: Client, cast: Cas
     assert weekly.count("<rect ") == 3
     assert monthly.count("<rect ") == 1
     assert 'style="' not in body and "<script>" not in body
+
+
+def test_a_day_without_scorecards_says_so(client: Client, cast: Cast) -> None:
+    client.force_login(cast.analyst)
+
+    body = client.get("/readiness/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "No scorecards computed for this day." in body and "<tr data-code=" not in body
+    assert client.get("/api/v1/readiness/ranking/").status_code == 404

@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.test import Client
 
+from organisations.actors import Actor
 from organisations.models import AuditLog, Organisation
-from readiness.models import PublishedPeriod
+from readiness.models import PublishedPeriod, ReadinessSnapshot
+from readiness.services import period_unpublish
 from tests.conftest import Cast
 from tests.readiness.factories import snapshot
 
@@ -18,10 +21,13 @@ DAYS = [date(2026, 11, 19), date(2026, 11, 20)]
 
 @pytest.fixture
 def cards(cast: Cast) -> None:
+    """Both days complete: the three provinces below, and every other one at 0."""
     for day in DAYS:
         snapshot(cast.hni, day, 95.0 if day == DAYS[0] else 85.0, "ready")
         snapshot(cast.hcm, day, 40.0, "not_ready", collector_name="HCM-SECRET-HOST")
         snapshot(Organisation.objects.get(code="DNG"), day, 70.0)
+        for org in Organisation.objects.provinces().exclude(code__in=["HNI", "HCM", "DNG"]):
+            snapshot(org, day, 0.0, "not_ready")
 
 
 def publish(client: Client, start: str = "2026-11-19", end: str = "2026-11-20") -> int:
@@ -53,7 +59,17 @@ def test_a_period_with_a_day_not_computed_is_refused_with_the_reason(client: Cli
                            content_type="application/json")
 
     assert response.status_code == 400
-    assert response.json()["error"]["message"] == "no scorecards computed for 2026-11-18 (1 days missing)"
+    assert response.json()["error"]["message"] == (
+        "scorecards are missing for 2026-11-18 (1 days incomplete): compute them first (manage.py readiness_compute)")
+    assert not PublishedPeriod.objects.exists()
+
+
+def test_a_day_computed_for_only_some_provinces_cannot_be_published(client: Client, cast: Cast,
+                                                                    cards: None) -> None:
+    ReadinessSnapshot.objects.filter(day=DAYS[1], province__code="LCI").delete()
+    client.force_login(cast.lead)
+
+    assert publish(client) == 400
     assert not PublishedPeriod.objects.exists()
 
 
@@ -91,7 +107,8 @@ def test_the_public_summary_ranks_mean_scores_with_levels_and_nothing_else(clien
     body = client.get("/api/v1/readiness/public/").json()
 
     assert (body["start"], body["end"]) == ("2026-11-19", "2026-11-20")
-    assert [(r["rank"], r["code"], r["score"], r["level"], r["days"]) for r in body["results"]] == [
+    assert len(body["results"]) == 34
+    assert [(r["rank"], r["code"], r["score"], r["level"], r["days"]) for r in body["results"][:3]] == [
         (1, "HNI", 90.0, "ready", 2), (2, "DNG", 70.0, "partial", 2), (3, "HCM", 40.0, "not_ready", 2)]
     assert set(body["results"][0]) == {"rank", "code", "name", "score", "level", "days"}
     assert "HCM-SECRET-HOST" not in client.get("/readiness/public/").content.decode()
@@ -100,7 +117,7 @@ def test_the_public_summary_ranks_mean_scores_with_levels_and_nothing_else(clien
 @pytest.mark.parametrize(("form", "message"), [
     ({"start": "2026-11-19"}, "start and end must be dates (YYYY-MM-DD)"),
     ({"start": "19/11/2026", "end": "2026-11-20"}, "start and end must be dates (YYYY-MM-DD)"),
-    ({"start": "2026-11-01", "end": "2026-11-20"}, "no scorecards computed for 2026-11-01 (18 days missing)"),
+    ({"start": "2026-11-01", "end": "2026-11-20"}, "scorecards are missing for 2026-11-01 (18 days incomplete)"),
 ])
 def test_the_publish_form_explains_what_is_wrong(client: Client, cast: Cast, cards: None, form: dict[str, str],
                                                  message: str) -> None:
@@ -110,3 +127,14 @@ def test_the_publish_form_explains_what_is_wrong(client: Client, cast: Cast, car
     assert response.status_code == 400
     assert message in response.content.decode()
     assert not PublishedPeriod.objects.exists()
+
+
+def test_the_lead_can_withdraw_a_publication_and_it_is_audited(cast: Cast, cards: None) -> None:
+    period = PublishedPeriod.objects.create(start=DAYS[0], end=DAYS[1], published_by=cast.lead)
+
+    with pytest.raises(PermissionDenied):
+        period_unpublish(actor=Actor(user=cast.analyst), period=period)
+    period_unpublish(actor=Actor(user=cast.lead), period=period)
+
+    assert not PublishedPeriod.objects.exists()
+    assert AuditLog.objects.filter(action="readiness.unpublish", actor_name="lead").count() == 1

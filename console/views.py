@@ -12,7 +12,8 @@ from console.dashboard import dashboard_build
 from console.export import csv_lines
 from console.search import RANGES, EventSearch, SearchError, parse_search
 from console.selectors import EventPage, event_iter, event_search_page
-from incidents.selectors import incident_list
+from incidents.models import RequestStatus
+from incidents.selectors import incident_list, request_list
 from organisations.models import Organisation
 
 
@@ -70,6 +71,8 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def home_view(request: HttpRequest) -> HttpResponse:
-    """What my province must do today: its open incidents, newest and most severe first."""
+    """What my province must do today: open requests for action (soonest due first) and open incidents."""
     incidents = incident_list(user=request.user).open().order_by("-created_at")[:50]
-    return render(request, "console/home.html", {"incidents": incidents})
+    requests = (request_list(user=request.user).exclude(status=RequestStatus.DONE)
+                .select_related("incident").order_by("due_at")[:50])
+    return render(request, "console/home.html", {"incidents": incidents, "requests": requests})

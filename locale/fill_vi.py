@@ -29,7 +29,7 @@ def fill(po: str, single: dict[str, str], plural: dict[str, list[str]]) -> tuple
             block = re.sub(r'^msgstr\[0\] ""$', "msgstr[0] " + quote(forms[0]), block, flags=re.M)
         elif msgid in single:
             block = re.sub(r'^msgstr ""$', "msgstr " + quote(single[msgid]), block, flags=re.M)
-        else:
+        elif re.search(r'^msgstr(\[0\])? ""$', block, re.M):
             missing.append(msgid)
         blocks[i] = block
     return "\n\n".join(blocks), missing

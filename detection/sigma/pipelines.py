@@ -10,7 +10,8 @@ Matching is case-insensitive in Sigma; in Elasticsearch that holds only for keyw
 with the ``lowercase`` normalizer. Our event template keeps every string as an exact keyword (group
 keys and province codes keep their case) with a lowercase ``.lc`` sub-field: the last pipeline step
 points plain and wildcard matches at that sub-field (``soc.es.caseless_field``), while ``|re`` and
-``|cased`` values, which Sigma defines as case-sensitive, stay on the exact field.
+``|cased`` values, which Sigma defines as case-sensitive, stay on the exact field (a ``|re|i`` or
+``(?i)`` pattern is lowercased and joins the sub-field; see ``lucene_regex``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from sigma.processing.transformations import (
 )
 from sigma.rule import SigmaLogSource
 from sigma.types import SigmaCasedString, SigmaRegularExpression, SigmaType
+
+from detection.sigma.lucene_regex import CaselessRegularExpression, LuceneRegexTransformation
 
 FieldMap = Mapping[str, str | list[str]]
 Conditions = Mapping[str, list[str]]
@@ -110,6 +113,17 @@ WINDOWS_CATEGORIES: dict[str, tuple[list[str], list[int]]] = {
     "ps_classic_script": ([PS_CLASSIC], [800]),
 }
 
+# Defender writes EventData names with spaces ("Threat Name"); Sigma rules spell them joined.
+DEFENDER_FIELDS: dict[str, str | list[str]] = {
+    name.replace(" ", ""): f"winlog.event_data.{name}" for name in (
+        "Threat Name", "Threat ID", "Source Name", "Process Name", "Detection User", "Detection ID",
+        "Severity Name", "Category Name", "Action Name", "Origin Name", "Type Name", "Execution Name",
+        "Product Name", "Product Version", "Error Description", "Status Description", "Engine Version",
+        "New Value", "Old Value")
+}
+# Services whose events carry their data in <UserData> (Winlogbeat: winlog.user_data) not <EventData>.
+USER_DATA_SERVICES = {"wmi"}
+
 WINDOWS_CATEGORY_FIELDS: dict[str, dict[str, str | list[str]]] = {
     "process_creation": {
         "Image": ["winlog.event_data.Image", "winlog.event_data.NewProcessName"],
@@ -132,12 +146,13 @@ def _windows_profile(logsource: SigmaLogSource) -> Profile | str:
         channels, codes = WINDOWS_CATEGORIES[category]
         conditions.setdefault("winlog.channel", list(channels))
         conditions["event.code"] = [str(code) for code in codes]  # a keyword in Winlogbeat
-    fields = {**WINDOWS_FIELDS, **WINDOWS_CATEGORY_FIELDS.get(category or "", {})}
+    fields = {**WINDOWS_FIELDS, **WINDOWS_CATEGORY_FIELDS.get(category or "", {}),
+              **(DEFENDER_FIELDS if service == "windefend" else {})}
     return Profile(
         key=f"windows/{category or '-'}/{service or '-'}",
         conditions=conditions,
         fields=fields,
-        unmapped_prefix="winlog.event_data.",
+        unmapped_prefix="winlog.user_data." if service in USER_DATA_SERVICES else "winlog.event_data.",
     )
 
 
@@ -282,6 +297,7 @@ def build_pipeline(profile: Profile) -> ProcessingPipeline:
             field_name_conditions=[IncludeFieldCondition(fields=[r"\w+\."], mode="re")],
             field_name_condition_negation=True,
         ))
+    items.append(ProcessingItem(identifier=f"soc-{profile.key}-regex", transformation=LuceneRegexTransformation()))
     items.append(_caseless_item(profile.key))
     return ProcessingPipeline(name=f"SOC ECS events: {profile.key}", priority=20, items=items)
 
@@ -290,6 +306,8 @@ class CaseSensitiveValue(ValueProcessingCondition):
     """A ``|re`` or ``|cased`` value: Sigma matches these with case, so the exact field is searched."""
 
     def match_value(self, value: SigmaType) -> bool:
+        if isinstance(value, CaselessRegularExpression):
+            return False  # lowercased by LuceneRegexTransformation for the lowercase sub-field
         return isinstance(value, SigmaRegularExpression | SigmaCasedString)
 
 

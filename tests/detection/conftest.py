@@ -48,7 +48,9 @@ def event_index(es: Any) -> Iterator[Callable[[list[dict[str, Any]]], str]]:
 
     def load(events: list[dict[str, Any]]) -> str:
         name = f"test-sigma-{uuid.uuid4().hex[:12]}"
-        es.indices.create(index=name, mappings=sigma_mappings(), settings={"number_of_replicas": 0})
+        from soc.es import EVENT_SETTINGS
+
+        es.indices.create(index=name, mappings=sigma_mappings(), settings={**EVENT_SETTINGS, "number_of_replicas": 0})
         created.append(name)
         operations: list[dict[str, Any]] = []
         for event in events:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from detection.sigma import convert_rule
 
 WINDOWS_RULE = """
@@ -48,7 +50,7 @@ def test_it_maps_windows_services_to_channels() -> None:
 def test_regex_values_keep_the_exact_field_because_sigma_regexes_are_case_sensitive() -> None:
     text = WINDOWS_RULE.replace("CommandLine|contains: '/all'", "CommandLine|re: 'Who[a-z]+'")
     lucene = convert_rule(text).lucene or ""
-    assert "winlog.event_data.CommandLine:/Who[a-z]+/" in lucene
+    assert "winlog.event_data.CommandLine:/.*(Who[a-z]+).*/" in lucene
 
 
 def test_it_reports_bad_yaml_with_its_line() -> None:
@@ -138,3 +140,17 @@ def test_it_turns_a_correlation_into_an_ecs_spec() -> None:
 def test_it_explains_an_unresolvable_correlation_reference() -> None:
     text = CORRELATION.split("---")[1].replace("failed_ssh", "nowhere")
     assert not convert_rule(text).ok
+
+
+@pytest.mark.parametrize(("sigma", "lucene", "caseless"), [
+    (r"\s-H\s", ".*([ \t\r\n\f\v]-H[ \t\r\n\f\v]).*", False),
+    (r"^cmd(?:\.exe)?$", r"(cmd(\.exe)?)", False),
+    (r"(?i)\s(-u|--user)\s*:", ".*([ \t\r\n\f\v](-u|--user)[ \t\r\n\f\v]*:).*", True),
+    (r"a@b|c+?", r".*(a\@b|c+).*", False),
+    (r"\bpass\d{2}", ".*(pass[0-9]{2}).*", False),
+])
+def test_sigma_regexes_become_lucene_regexes_that_match_the_same_values(
+        sigma: str, lucene: str, caseless: bool) -> None:
+    from detection.sigma.lucene_regex import to_lucene
+
+    assert to_lucene(sigma) == (lucene, caseless)

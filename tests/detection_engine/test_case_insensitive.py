@@ -59,3 +59,28 @@ def test_threshold_group_keys_and_province_codes_keep_their_case(
     [alert] = Alert.objects.all()
     assert alert.group == {"organization.id": "HNI", "user.name": "Admin"}
     assert alert.entity_value == "Admin" and alert.province.code == "HNI"
+
+
+REGEXES = """
+title: curl with a custom header
+logsource: {product: windows, category: process_creation}
+detection:
+    header:
+        CommandLine|re: '\\s-H\\s'
+    ntlm:
+        CommandLine|re: '(?i)\\s(-u|--user)\\s*:'
+    condition: header or ntlm
+"""
+
+
+@pytest.mark.django_db
+def test_sigma_regexes_match_inside_values_and_honour_the_case_flag(
+        es: Elasticsearch, orgs: None, index: Index) -> None:
+    rule = make_rule(name="curl", kind="sigma", params={"yaml": REGEXES})
+    index(process(30, 'curl.exe  -H "User-Agent: x" http://a'), process(25, "CURL --USER : --ntlm http://b"),
+          process(20, "curl -h http://c"), process(15, "curl --userx http://d"))
+
+    run = rule_run(rule_id=rule.pk)
+
+    assert run is not None and run.error == ""
+    assert run.alerts == 2

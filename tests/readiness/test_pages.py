@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -84,3 +85,15 @@ def test_a_day_without_scorecards_says_so(client: Client, cast: Cast) -> None:
 
     assert "No scorecards computed for this day." in body and "<tr data-code=" not in body
     assert client.get("/api/v1/readiness/ranking/").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/api/v1/readiness/ranking/?day=2026-11-20", "/readiness/?day=2026-11-20",
+                                  "/api/v1/readiness/scorecards/HNI/?day=2026-11-20"])
+def test_the_pages_use_a_constant_number_of_queries_for_all_34_provinces(
+        client: Client, cast: Cast, cards: None, path: str, django_assert_max_num_queries: Any) -> None:
+    for org in Organisation.objects.provinces().exclude(code__in=["HNI", "HCM", "DNG"]):
+        snapshot(org, DAY, 10.0, "not_ready")
+    client.force_login(cast.lead)
+
+    with django_assert_max_num_queries(15):
+        assert client.get(path).status_code == 200

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from organisations.actors import Actor
@@ -26,6 +27,8 @@ from readiness.selectors import (
 )
 from readiness.services import ReadinessError, period_publish
 
+DIMENSION_LABELS = {"connected": _("Connected"), "correct": _("Correct"), "sufficient": _("Sufficient"),
+                    "clean": _("Clean"), "live": _("Live"), "response": _("Response")}
 CHART_HEIGHT = 100
 BAR_WIDTH = 28
 
@@ -48,10 +51,10 @@ def bars(points: list[dict[str, Any]]) -> dict[str, Any]:
                       "score": p["score"], "label": p["period"]} for n, p in enumerate(points)]}
 
 
-def columns(sort: str) -> list[dict[str, str]]:
+def columns(sort: str) -> list[dict[str, Any]]:
     """Sortable headers: a click sorts by the column, a second click reverses it."""
-    keys = [("rank", "#"), ("code", "Province"), ("score", "Score"), *[(d, d.title()) for d in DIMENSIONS],
-            ("week_change", "7-day change")]
+    keys = [("rank", "#"), ("code", _("Province")), ("score", _("Score")),
+            *[(d, DIMENSION_LABELS[d]) for d in DIMENSIONS], ("week_change", _("7-day change"))]
     return [{"key": key, "label": label, "next": f"-{key}" if sort == key else key,
              "active": "asc" if sort == key else "desc" if sort == f"-{key}" else ""} for key, label in keys]
 
@@ -74,7 +77,7 @@ def scorecard_view(request: HttpRequest, code: str) -> HttpResponse:
     weekly, monthly = trend(snapshot=snapshot, grain="week", periods=12), trend(snapshot=snapshot, grain="month",
                                                                                periods=12)
     return render(request, "readiness/scorecard.html", {
-        "card": snapshot, "m": snapshot.measures, "dimensions": DIMENSIONS,
+        "card": snapshot, "m": snapshot.measures, "dimensions": DIMENSIONS, "labels": DIMENSION_LABELS,
         "weekly": bars(weekly), "monthly": bars(monthly),
     })
 

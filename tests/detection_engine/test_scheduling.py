@@ -134,3 +134,14 @@ def test_two_schedulers_at_once_make_each_alert_once(
     assert Alert.objects.count() == expected
     es.indices.refresh(index=soc_es.index_pattern("alerts"))
     assert es.count(index=soc_es.index_pattern("alerts"))["count"] == expected
+
+
+@pytest.mark.django_db
+def test_a_rule_on_ingest_time_catches_events_whose_own_clock_is_hours_behind(
+        es: Elasticsearch, orgs: None, index: Index) -> None:
+    on_event_time, on_ingest_time = sigma_rule("event time"), sigma_rule("ingest time", use_ingest_time=True)
+    index(whoami(3 * 3600))  # a host whose clock is three hours late, shipped just now
+
+    runs = {run.rule_id: run for run in rules_run(rule_ids=[on_event_time.pk, on_ingest_time.pk])}
+
+    assert runs[on_event_time.pk].alerts == 0 and runs[on_ingest_time.pk].alerts == 1

@@ -1,0 +1,144 @@
+"""Detection latency: a log line written on the collector's host → the incident on an open console.
+
+Real processes, as in production: the collector agent tails a file and ships to the ingest API
+(uvicorn), Celery beat schedules detection every 5 s, a worker runs the SSH brute-force rule, and
+the incident is pushed over the Channels WebSocket to a logged-in provincial console. Each trial
+appends five failed SSH logins from a new address and times the write → WebSocket message.
+
+    SOC_BENCH_TRIALS=20 .venv/bin/python bench/detection_latency_bench.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import machine, report, summary_ms  # noqa: E402
+from bench.harness import DATABASE, Processes, free_port  # noqa: E402
+
+TRIALS = int(os.environ.get("SOC_BENCH_TRIALS", "20"))
+INTERVAL = 5
+# Its own Redis keys, queues and indices, so another benchmark's worker never takes these tasks.
+ENV = {**os.environ, "SOC_PROFILE": "test", "SOC_NAMESPACE": "benchdetect", "POSTGRES_DB": DATABASE,
+       "DJANGO_SETTINGS_MODULE": "soc.settings", "SOC_DETECTION_INTERVAL_SECONDS": str(INTERVAL)}
+
+
+def setup() -> tuple[str, str]:
+    """Migrate, and create the organisation tree, a responder, a collector and the rule; (cookie, secret)."""
+    os.environ.update(ENV)
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", os.environ.get("POSTGRES_USER", "soc"), DATABASE],
+                   capture_output=True, check=False)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.test import Client
+
+    from collectors.services import collector_create
+    from detection.authoring import rule_create
+    from detection.models import DetectionRule
+    from organisations.actors import Actor
+    from organisations.models import Organisation, Role
+    from organisations.services import organisation_tree_ensure, user_with_role
+    from soc.es import ensure_templates
+
+    call_command("migrate", verbosity=0)
+    ensure_templates()
+    organisation_tree_ensure()
+    hni = Organisation.objects.get(code="HNI")
+    user = user_with_role(username="bench.latency", password="bench-latency-2026", organisation=hni,
+                          role=Role.PROVINCIAL_RESPONDER)
+    DetectionRule.objects.filter(name="bench: SSH brute force").delete()
+    rule_create(actor=Actor.system(), data={
+        "name": "bench: SSH brute force", "kind": "threshold", "interval_seconds": INTERVAL, "severity": "high",
+        "params": {"query": "event.dataset:system.auth AND event.action:ssh_login AND event.outcome:failure",
+                   "group_by": ["source.ip"], "count": 5, "window_seconds": 300}})
+    _, secret = collector_create(organisation=hni, name=f"bench-latency-{int(time.time())}")
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}", secret
+
+
+def start(procs: Processes, port: int, log: Path, secret_file: Path, state: Path) -> None:
+    procs.spawn("web", "-m", "uvicorn", "soc.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+                "--log-level", "warning", env=ENV)
+    from bench.harness import wait_http
+
+    wait_http(f"http://127.0.0.1:{port}/login/")
+    procs.spawn("worker", "-m", "celery", "-A", "soc", "worker", "-Q", "detection,default", "-c", "2",
+                "--without-gossip", "--without-mingle", "-l", "warning", env=ENV)
+    procs.spawn("beat", "-m", "celery", "-A", "soc", "beat", "-l", "warning", "--schedule",
+                str(log.parent / "beat-schedule"), env=ENV)
+    procs.spawn("agent", "-m", "collectors.agent", "run", "--url", f"http://127.0.0.1:{port}/api/v1",
+                "--secret-file", str(secret_file), "--path", str(log), "--state-dir", str(state), "--poll", "0.2",
+                env=ENV)
+
+
+def attack(log: Path, trial: int) -> str:
+    ip = f"198.18.{trial // 200}.{trial % 200 + 1}"
+    stamp = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%b %e %H:%M:%S")
+    with log.open("a") as fh:
+        fh.write("".join(f"{stamp} hni-web-01 sshd[{900 + n}]: Failed password for root from {ip} port "
+                         f"{41000 + n} ssh2\n" for n in range(5)))
+    return ip
+
+
+async def trials(port: int, cookie: str, log: Path) -> list[float]:
+    import websockets
+
+    latencies: list[float] = []
+    url, origin = f"ws://127.0.0.1:{port}/ws/incidents/", f"http://127.0.0.1:{port}"
+    async with websockets.connect(url, additional_headers={"Cookie": cookie}, origin=origin) as ws:  # type: ignore[arg-type]
+        await asyncio.sleep(INTERVAL * 2)  # the agent and the first detection cycles are up
+        for trial in range(TRIALS):
+            written = time.monotonic()
+            ip = attack(log, trial)
+            latencies.append(await _wait_for(ws, ip) - written)
+            print(f"trial {trial}: {latencies[-1]:.2f}s", flush=True)
+            await asyncio.sleep(1 + trial % 4)  # writes land at different points of the 5 s cycle
+    return latencies
+
+
+async def _wait_for(ws: Any, ip: str, timeout: float = 60) -> float:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        raw = await asyncio.wait_for(ws.recv(), timeout=deadline - time.monotonic())
+        message = json.loads(raw)
+        if message.get("kind") == "incident.created" and ip in message["incident"]["title"]:
+            return time.monotonic()
+    raise RuntimeError(f"no incident for {ip} within {timeout}s")
+
+
+def main() -> None:
+    cookie, secret = setup()
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        log, secret_file = work / "auth.log", work / "secret"
+        log.write_text("")
+        secret_file.write_text(secret)
+        procs = Processes(work / "logs")
+        try:
+            start(procs, port, log, secret_file, work / "state")
+            latencies = asyncio.run(trials(port, cookie, log))
+        finally:
+            procs.stop()
+    report("detection latency (log line -> incident on WebSocket, 5 s interval)",
+           {"trials": len(latencies), **summary_ms(latencies), "max_ms": round(max(latencies) * 1000, 1)}
+           | machine(), target="p95 <= 10000 ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django import template
+from django.utils import timezone
 
 register = template.Library()
 
@@ -27,3 +29,15 @@ def duration(seconds: float | None) -> str:
         if seconds < limit:
             return f"{seconds / size:.0f} {unit}" if unit != "h" else f"{seconds / size:.1f} {unit}"
     return f"{seconds / 86400:.1f} d"
+
+
+@register.filter
+def local_time(iso: str | None) -> str:
+    """An ISO time stored in a snapshot, shown in the local time zone (YYYY-MM-DD HH:MM)."""
+    if not iso:
+        return "-"
+    try:
+        moment = datetime.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return "-"
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}" if timezone.is_aware(moment) else iso

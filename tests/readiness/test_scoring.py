@@ -94,3 +94,12 @@ def test_a_policy_with_no_weight_is_invalid() -> None:
                            weight_live=0, weight_response=0)
     with pytest.raises(ValidationError, match="at least one dimension needs a positive weight"):
         policy.clean()
+
+
+@pytest.mark.parametrize(("iso", "shown"), [
+    ("2026-11-23T03:10:00+00:00", "2026-11-23 10:10"), (None, "-"), ("not a time", "-"),
+])
+def test_stored_times_are_shown_in_local_time(iso: str | None, shown: str) -> None:
+    from readiness.templatetags.readiness import local_time
+
+    assert local_time(iso) == shown

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -45,7 +47,7 @@ from incidents.timeline import record_many
 from organisations.actors import Actor
 from organisations.models import Kind, Organisation, Role
 from organisations.services import user_notify_after_commit
-from soc.live import broadcast_after_commit
+from soc.live import broadcast_after_commit, groups_for
 
 
 def _next_key(*, province: Organisation, year: int) -> str:
@@ -146,6 +148,23 @@ TECHNIQUE = re.compile(r"^T\d{4}(\.\d{3})?$")
 def _broadcast_updated(incident: Incident) -> None:
     broadcast_after_commit(organisation=incident.province,
                            message={"kind": "incident.updated", "incident": incident_summary(incident)})
+
+
+def _broadcast_many_updated(incidents: list[Incident]) -> None:
+    """Like ``_broadcast_updated`` for each incident (same groups, same messages, after commit), but all
+    sends share one event loop turn: a thousand separate ``async_to_sync`` calls cost seconds."""
+    sends = [(group, {"type": "live.message", "message": {"kind": "incident.updated",
+                                                          "incident": incident_summary(incident)}})
+             for incident in incidents for group in groups_for(incident.province)]
+
+    async def send_all() -> None:
+        layer = get_channel_layer()
+        if layer is not None:
+            for group, event in sends:
+                await layer.group_send(group, event)
+
+    if sends:
+        transaction.on_commit(async_to_sync(send_all))
 
 
 def _check_transition(*, current: str, target: str, resolution_summary: str) -> None:
@@ -287,7 +306,7 @@ def incident_bulk_change_status(
                     after=after)
         for row in eligible:
             row.status = status
-            _broadcast_updated(row)
+        _broadcast_many_updated(eligible)
     result.changed = [row.key for row in eligible]
     return result
 
@@ -306,8 +325,7 @@ def incident_bulk_assign(*, incidents: QuerySet[Incident], assignee_id: int | No
         before = {row.pk: {"assignee": row.assignee.get_username() if row.assignee else None} for row in rows}
         record_many(rows, actor=actor, kind="incident.assigned", before_of=lambda i: before[i.pk],
                     after={"assignee": name})
-        for row in rows:
-            _broadcast_updated(row)
+        _broadcast_many_updated(rows)
     return BulkResult(changed=[row.key for row in rows])
 
 

@@ -33,6 +33,8 @@ class MembershipListApi(generics.ListAPIView[Membership]):
     @extend_schema(request=MembershipGrantSerializer, responses={201: MembershipSerializer})
     def post(self, request: Request) -> Response:
         """Give an existing user a role in an organisation you manage (provincial admins: provincial roles only)."""
+        permissions = Permissions(request.user)
+        permissions.require(Action.MEMBERS_MANAGE)
         body = MembershipGrantSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         organisation = Organisation.objects.visible_to(request.user).filter(code=body.validated_data["organisation"])
@@ -40,7 +42,6 @@ class MembershipListApi(generics.ListAPIView[Membership]):
         if not organisation.exists() or user is None:
             raise ValidationError({"detail": "Unknown user or organisation."})
         role = body.validated_data["role"]
-        permissions = Permissions(request.user)
         permissions.require(Action.MEMBERS_MANAGE, organisation.get())
         if role in CENTRAL_ROLES and not permissions.can(Action.MEMBERS_MANAGE, Organisation.objects.national()):
             raise PermissionDenied("Only the central SOC grants central roles.")

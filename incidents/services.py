@@ -12,6 +12,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -479,7 +480,7 @@ def incident_merge(*, duplicate: Incident, survivor: Incident, actor: Actor) -> 
         # The survivor already knows these: drop the copies so the per-incident uniqueness holds.
         known = Observable.objects.filter(incident=surv, kind=OuterRef("kind"), value=OuterRef("value"))
         Observable.objects.filter(incident=dup).filter(Exists(known)).delete()
-        for model in (Comment, Observable, RequestForAction, Attachment, TimelineEntry):
+        for model in (Comment, Observable, RequestForAction, Attachment, TimelineEntry, *_linked_alert_models()):
             model.objects.filter(incident=dup).update(incident=surv)
         Incident.objects.filter(pk=surv.pk).update(alert_count=F("alert_count") + dup.alert_count,
                                                    updated_at=timezone.now())
@@ -493,6 +494,14 @@ def incident_merge(*, duplicate: Incident, survivor: Incident, actor: Actor) -> 
         _broadcast_updated(surv)
     surv.refresh_from_db()
     return surv
+
+
+def _linked_alert_models() -> list[Any]:
+    """Detection alerts point at incidents; looked up by name because detection imports this module."""
+    try:
+        return [django_apps.get_model("detection", "Alert")]
+    except LookupError:
+        return []
 
 
 # --- provincial intake --------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from detection.models import Alert, DetectionRule, RuleKind
 from incidents import evidence
 from incidents.models import Attachment, Incident, Observable, RequestForAction, Status
 from incidents.services import attachment_add, comment_add, observable_add, request_send
@@ -37,6 +38,9 @@ def test_merging_moves_comments_observables_requests_evidence_and_timeline(
     _furnish(survivor, "198.51.100.2", media)
     _furnish(duplicate, "198.51.100.3", media)
     Incident.objects.filter(pk=duplicate.pk).update(alert_count=5)
+    rule = DetectionRule.objects.create(name="SSH brute force", kind=RuleKind.THRESHOLD, params={})
+    alert = Alert.objects.create(uid="a1", rule=rule, province=cast.hni, incident=duplicate, severity="high",
+                                 first_seen=timezone.now(), last_seen=timezone.now())
 
     response = api(cast.analyst).post(f"/api/v1/incidents/{duplicate.key}/merge/", {"into": survivor.key})
 
@@ -49,6 +53,7 @@ def test_merging_moves_comments_observables_requests_evidence_and_timeline(
         "198.51.100.1", "198.51.100.2", "198.51.100.3"]
     assert survivor.timeline.filter(kind="comment.added").count() == 2
     assert not duplicate.comments.exists()
+    assert Alert.objects.get(pk=alert.pk).incident_id == survivor.pk
 
 
 def test_merging_across_provinces_or_into_itself_is_refused(

@@ -8,6 +8,9 @@ from readiness.models import Level, ReadinessSnapshot
 from readiness.services import scorecards_compute
 from tests.readiness.conftest import World
 
+# Every test here is a database test, so pytest-django keeps them together and the world is built once.
+pytestmark = pytest.mark.django_db
+
 
 @pytest.fixture
 def cards(world: World) -> dict[str, ReadinessSnapshot]:
@@ -92,7 +95,6 @@ def test_the_ranking_order_and_levels_are_exact(cards: dict[str, ReadinessSnapsh
     assert len(ranked) == 34
 
 
-@pytest.mark.django_db
 def test_recomputing_a_day_replaces_its_snapshots(world: World) -> None:
     scorecards_compute(day=world.day)
     scorecards_compute(day=world.day)

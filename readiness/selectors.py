@@ -24,7 +24,7 @@ from readiness.scoring import level_for
 from readiness.windows import days_between
 
 DIMENSIONS = ["connected", "correct", "sufficient", "clean", "live", "response"]
-SORT_KEYS = ["rank", "code", "name", "score", *DIMENSIONS, "week_change"]
+SORT_KEYS = ["rank", "code", "name", "score", *DIMENSIONS, "week_change", "month_change"]
 
 
 def policy_current() -> ScoringPolicy:
@@ -70,6 +70,7 @@ class RankingRow:
     days: int = 1
     dimensions: dict[str, float | None] = field(default_factory=dict)
     week_change: float | None = None
+    month_change: float | None = None
 
     @property
     def level_label(self) -> str:
@@ -77,13 +78,15 @@ class RankingRow:
 
 
 def ranking_for_day(*, day: date, sort: str = "rank") -> list[RankingRow]:
-    """Every province's score and level on ``day``, ranked; ``sort`` reorders (``-`` for descending)."""
+    """Every province's score and level on ``day``, ranked; ``sort`` reorders (``-`` for descending).
+
+    The trends are the change of the mean score between the last 7 (30) days and the 7 (30) before.
+    """
     snapshots = ReadinessSnapshot.objects.filter(day=day).select_related("province")
-    week = _average_by_province(day - timedelta(days=6), day)
-    previous = _average_by_province(day - timedelta(days=13), day - timedelta(days=7))
+    week, month = _change_by_province(day, 7), _change_by_province(day, 30)
     rows = [RankingRow(rank=0, code=s.province.code, name=s.province.name, score=s.score, level=s.level,
-                       dimensions=s.dimensions,
-                       week_change=_change(week.get(s.province.code), previous.get(s.province.code)))
+                       dimensions=s.dimensions, week_change=week.get(s.province.code),
+                       month_change=month.get(s.province.code))
             for s in snapshots]
     return sort_rows(_ranked(rows), sort)
 
@@ -125,8 +128,10 @@ def _average_by_province(start: date, end: date) -> dict[str, float]:
     return {r["province__code"]: r["avg"] for r in rows}
 
 
-def _change(current: float | None, previous: float | None) -> float | None:
-    return round(current - previous, 1) if current is not None and previous is not None else None
+def _change_by_province(day: date, days: int) -> dict[str, float]:
+    current = _average_by_province(day - timedelta(days=days - 1), day)
+    previous = _average_by_province(day - timedelta(days=2 * days - 1), day - timedelta(days=days))
+    return {code: round(current[code] - previous[code], 1) for code in current.keys() & previous.keys()}
 
 
 def scorecard_codes(*, user: AnyUser) -> set[str]:

@@ -54,7 +54,8 @@ def bars(points: list[dict[str, Any]]) -> dict[str, Any]:
 def columns(sort: str) -> list[dict[str, Any]]:
     """Sortable headers: a click sorts by the column, a second click reverses it."""
     keys = [("rank", "#"), ("code", _("Province")), ("score", _("Score")),
-            *[(d, DIMENSION_LABELS[d]) for d in DIMENSIONS], ("week_change", _("7-day change"))]
+            *[(d, DIMENSION_LABELS[d]) for d in DIMENSIONS], ("week_change", _("7-day change")),
+            ("month_change", _("30-day change"))]
     return [{"key": key, "label": label, "next": f"-{key}" if sort == key else key,
              "active": "asc" if sort == key else "desc" if sort == f"-{key}" else ""} for key, label in keys]
 

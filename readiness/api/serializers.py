@@ -18,6 +18,7 @@ class RankingRowSerializer(serializers.Serializer[object]):
 class DayRankingRowSerializer(RankingRowSerializer):
     dimensions = serializers.DictField(child=serializers.FloatField(allow_null=True))
     week_change = serializers.FloatField(allow_null=True)
+    month_change = serializers.FloatField(allow_null=True)
 
 
 class PublicRowSerializer(RankingRowSerializer):

@@ -54,7 +54,9 @@ def test_the_ranking_shows_the_weekly_change_and_defaults_to_the_latest_day(clie
 
     assert results["HNI"]["week_change"] == 20.0
     assert results["HCM"]["week_change"] is None
-    assert set(results["HNI"]) == {"rank", "code", "name", "score", "level", "dimensions", "week_change"}
+    assert results["HNI"]["month_change"] is None  # no history before 7 Nov
+    assert set(results["HNI"]) == {"rank", "code", "name", "score", "level", "dimensions", "week_change",
+                                   "month_change"}
     hni = client.get("/api/v1/readiness/scorecards/HNI/?day=2026-11-20").json()
     assert [w["score"] for w in hni["trends"]["week"]] == [70.0, 75.7, 90.0]  # weeks from Mon 2, 9 and 16 Nov
 
@@ -97,3 +99,13 @@ def test_the_pages_use_a_constant_number_of_queries_for_all_34_provinces(
 
     with django_assert_max_num_queries(15):
         assert client.get(path).status_code == 200
+
+
+def test_the_ranking_shows_the_thirty_day_change(client: Client, cast: Cast, cards: None) -> None:
+    for n in range(1, 60):
+        snapshot(cast.hcm, DAY - timedelta(days=n), 50.0 if n < 30 else 40.0, "not_ready")
+    client.force_login(cast.hcm_responder)
+    results = {r["code"]: r for r in client.get("/api/v1/readiness/ranking/?sort=-month_change").json()["results"]}
+
+    assert results["HCM"]["month_change"] == 10.0
+    assert next(iter(results)) == "HCM"

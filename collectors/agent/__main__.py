@@ -41,7 +41,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for n, port in enumerate(args.syslog_tcp or []):
         inputs.append({"type": "syslog", "name": f"tcp{n}", "protocol": "tcp", "host": args.listen, "port": port})
     flags = {"url": args.url, "secret_file": args.secret_file, "state_dir": args.state_dir,
-             "hostname": args.hostname, "batch_size": args.batch, "poll_seconds": args.poll,
+             "hostname": args.hostname, "batch_size": args.batch, "senders": args.senders, "poll_seconds": args.poll,
              "spool_max_bytes": args.spool_max_bytes, "spool_policy": args.spool_policy,
              "heartbeat_seconds": args.heartbeat, "inputs": inputs}
     try:
@@ -130,6 +130,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--listen", default="127.0.0.1", help="address of the syslog listeners")
     run.add_argument("--hostname")
     run.add_argument("--batch", type=int)
+    run.add_argument("--senders", type=int, help="batches in flight at once (default 2)")
     run.add_argument("--poll", type=float)
     run.add_argument("--heartbeat", type=float)
     run.add_argument("--spool-max-bytes", type=int)

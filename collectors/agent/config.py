@@ -43,6 +43,7 @@ class AgentConfig:
     hostname: str = ""
     timezone: str = "Asia/Ho_Chi_Minh"
     batch_size: int = 500
+    senders: int = 2  # batches in flight at once (acknowledged in order)
     rate_limit: float = 0.0
     heartbeat_seconds: float = 5.0
     poll_seconds: float = 0.2

@@ -18,6 +18,8 @@ import logging
 import os
 import threading
 import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,7 @@ class Counters:
         self.read = self.sent = self.created = self.duplicate = self.rejected = self.retried = 0
         self.transport_errors = self.gaps = 0
         self.last_error = ""
+        self.lock = threading.Lock()  # the sender threads count concurrently
 
 
 class Agent:
@@ -58,6 +61,7 @@ class Agent:
         self.stop = threading.Event()
         self.input_lock = threading.Lock()
         self.limiter = RateLimiter(config.rate_limit)
+        self.pool = ThreadPoolExecutor(max_workers=max(1, config.senders), thread_name_prefix="send")
         self.started = time.time()
         self.rate_window: tuple[float, int] = (time.monotonic(), 0)
         self.events_per_second = 0.0
@@ -174,7 +178,7 @@ class Agent:
 
     # ---- sending --------------------------------------------------------
     def deliver(self, records: list[Record]) -> bool:
-        """Send until every record is stored centrally, then release them; False if stopping first."""
+        """Send until every record is stored centrally; False if stopping first. The caller acknowledges."""
         pending = records
         backoff = Backoff()
         while pending:
@@ -185,29 +189,51 @@ class Agent:
             try:
                 statuses = self.client.send_events(unique)
             except TransportError as exc:
-                self.counters.transport_errors += 1
+                with self.counters.lock:
+                    self.counters.transport_errors += 1
                 self._error(str(exc))
                 self.stop.wait(backoff.next_delay(exc.retry_after))
                 continue
             self._count(statuses)
             pending = [r for r in pending if statuses.get(r.event["id"]) not in STORED]
             if pending:
-                self.counters.retried += len(pending)
+                with self.counters.lock:
+                    self.counters.retried += len(pending)
                 self.stop.wait(backoff.next_delay())
-        self.spool.ack(records)
-        self.counters.sent += len(records)
         return True
 
     def _count(self, statuses: dict[str, str]) -> None:
-        for status in statuses.values():
-            if status in STORED:
-                setattr(self.counters, status, getattr(self.counters, status) + 1)
+        with self.counters.lock:
+            for status in statuses.values():
+                if status in STORED:
+                    setattr(self.counters, status, getattr(self.counters, status) + 1)
 
     def send_once(self) -> int:
-        records = self.spool.read_batch(self.config.batch_size, MAX_BATCH_BYTES)
-        if records and self.deliver(records):
-            return len(records)
-        return 0
+        """Ship the spool with up to ``senders`` batches in flight; acknowledge strictly in order.
+
+        The spool's cursor only moves past a batch once it and every batch before
+        it are confirmed, so a crash at any point resends, never skips.
+        """
+        inflight: deque[tuple[list[Record], Future[bool]]] = deque()
+        position: tuple[int, int] | None = None
+        sent = 0
+        while True:
+            while len(inflight) < self.config.senders and not self.stop.is_set():
+                records = self.spool.read_batch(self.config.batch_size, MAX_BATCH_BYTES, start=position)
+                if not records:
+                    break
+                position = (records[-1].segment, records[-1].end)
+                inflight.append((records, self.pool.submit(self.deliver, records)))
+            if not inflight:
+                return sent
+            records, future = inflight.popleft()
+            if not future.result():
+                for _, later in inflight:
+                    later.result()  # they return promptly: stop is set
+                return sent
+            self.spool.ack(records)
+            self.counters.sent += len(records)
+            sent += len(records)
 
     # ---- heartbeat and status ------------------------------------------
     def stats(self) -> dict[str, Any]:
@@ -316,5 +342,6 @@ class Agent:
                 listener.stop()
             for _, tail in self.files.values():
                 tail.close()
+        self.pool.shutdown(wait=True)
         self.write_status(self.stats())
         self.spool.close()

@@ -13,6 +13,7 @@ import gzip
 import json
 import random
 import ssl
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -53,16 +54,19 @@ class RateLimiter:
         self.rate = rate
         self.tokens = rate
         self.stamp = time.monotonic()
+        self.lock = threading.Lock()  # shared by the sender threads
 
     def wait(self, count: int, sleep: Callable[[float], Any] = time.sleep) -> None:
         if self.rate <= 0:
             return
-        now = time.monotonic()
-        self.tokens = min(max(self.rate, count), self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        self.tokens -= count
-        if self.tokens < 0:
-            sleep(-self.tokens / self.rate)
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(max(self.rate, count), self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+            self.tokens -= count
+            debt = -self.tokens
+        if debt > 0:
+            sleep(debt / self.rate)
 
 
 class Client:

@@ -296,13 +296,17 @@ class Spool:
             pass
         return records
 
-    def read_batch(self, limit: int, max_bytes: int = 4 * 1024 * 1024) -> list[Record]:
-        """Up to ``limit`` unsent records from the cursor, in order (nothing is removed)."""
+    def read_batch(self, limit: int, max_bytes: int = 4 * 1024 * 1024,
+                   start: tuple[int, int] | None = None) -> list[Record]:
+        """Up to ``limit`` unsent records from the cursor (or ``start``, ahead of it), in order.
+
+        Nothing is removed: records go only when acknowledged.
+        """
         with self.lock:
             self._fh.flush()
             batch: list[Record] = []
             size = 0
-            seq, offset = self.cursor
+            seq, offset = max(start, self.cursor) if start else self.cursor
             while len(batch) < limit and size < max_bytes and seq <= self.active:
                 got = self._read_segment(seq, offset, limit - len(batch), max_bytes - size)
                 batch += got

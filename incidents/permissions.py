@@ -72,6 +72,11 @@ class Permissions:
         if not self.can(action, organisation):
             raise PermissionDenied(f"Your role does not allow '{action}' here")
 
+    def require_any(self, actions: tuple[Action, ...], organisation: Organisation | None = None) -> None:
+        """For forms whose exact action depends on the input: refuse early, before validating it."""
+        if not any(self.can(action, organisation) for action in actions):
+            raise PermissionDenied("Your role does not allow this here")
+
     def restrict(self, queryset: QuerySet[Any], action: Action, field: str = "province") -> QuerySet[Any]:
         """Only the rows whose province this user holds ``action`` in (for bulk changes)."""
         scope = Q(pk__in=[])
@@ -79,6 +84,9 @@ class Permissions:
             if action in ROLE_ACTIONS.get(role, frozenset()):
                 scope |= Q(**{f"{field}__path__startswith": path})
         return queryset.filter(scope)
+
+    def allowed_anywhere(self) -> frozenset[Action]:
+        return frozenset(action for action in Action if self.can(action))
 
     def allowed(self, organisation: Organisation) -> frozenset[Action]:
         return frozenset(action for action in Action if self.can(action, organisation))
@@ -95,3 +103,7 @@ def status_action(status: str) -> Action:
     if status in (Status.IN_PROGRESS, Status.CONTAINED, Status.RESOLVED):
         return Action.PROGRESS
     return Action.TRIAGE
+
+
+STATUS_ACTIONS = (Action.TRIAGE, Action.PROGRESS, Action.CLOSE)
+BULK_ACTIONS = (Action.TRIAGE, Action.PROGRESS, Action.CLOSE, Action.ASSIGN)

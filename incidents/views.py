@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from incidents import forms, services
 from incidents.models import Incident, Status
-from incidents.permissions import Action, Permissions, status_action
+from incidents.permissions import BULK_ACTIONS, STATUS_ACTIONS, Action, Permissions, status_action
 from incidents.selectors import (
     attachment_get,
     attachment_list,
@@ -67,7 +67,7 @@ def incident_list_view(request: HttpRequest) -> HttpResponse:
     page = Paginator(incident_list(user=request.user, filters=request.GET), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "incidents/list.html", {
         "incidents": page, "page": page, "statuses": Status.choices, "filters": request.GET,
-        "can_bulk": Permissions(request.user).can(Action.TRIAGE),
+        "can_bulk": bool(Permissions(request.user).allowed_anywhere() & set(BULK_ACTIONS)),
     })
 
 
@@ -100,6 +100,7 @@ def _done(request: HttpRequest, incident: Incident, note: str) -> HttpResponse:
 
 @incident_action(None)
 def incident_status_view(request: HttpRequest, incident: Incident, permissions: Permissions) -> HttpResponse:
+    permissions.require_any(STATUS_ACTIONS, incident.province)
     form = forms.StatusForm(request.POST)
     if not form.is_valid():
         raise ValidationError(_errors(form))
@@ -187,6 +188,7 @@ def incident_merge_view(request: HttpRequest, incident: Incident, permissions: P
 @require_POST
 def incident_bulk_view(request: HttpRequest) -> HttpResponse:
     """Hundreds of incidents in one request: the service runs one UPDATE for all of them."""
+    Permissions(request.user).require_any(BULK_ACTIONS)
     form = forms.BulkForm(request.POST)
     keys = request.POST.getlist("keys")[: forms.BULK_MAX]
     back = reverse("incidents:list")

@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 from incidents import services
 from incidents.api import serializers as s
 from incidents.models import Attachment, Comment, Incident, IncidentQuerySet, Observable, TimelineEntry
-from incidents.permissions import Action, Permissions, status_action
+from incidents.permissions import BULK_ACTIONS, STATUS_ACTIONS, Action, Permissions, status_action
 from incidents.selectors import (
     attachment_get,
     attachment_list,
@@ -92,6 +92,7 @@ class IncidentListApi(generics.ListCreateAPIView[Incident], IncidentScoped):
     @extend_schema(request=s.IntakeSerializer, responses={201: s.IncidentSerializer})
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """File an incident (provincial intake or an integration): it starts ``new`` in the triage queue."""
+        Permissions(request.user).require(Action.FILE)  # roles that never file get 403, not a validation error
         data = _valid(s.IntakeSerializer, request)
         province = Organisation.objects.visible_to(request.user).provinces().filter(code=data.pop("province")).first()
         if province is None:
@@ -122,6 +123,7 @@ class IncidentStatusApi(APIView, IncidentScoped):
     @extend_schema(request=s.StatusChangeSerializer, responses=s.IncidentSerializer)
     def post(self, request: Request, key: str) -> Response:
         incident = self.incident()
+        Permissions(request.user).require_any(STATUS_ACTIONS, incident.province)
         data = _valid(s.StatusChangeSerializer, request)
         Permissions(request.user).require(status_action(data["status"]), incident.province)
         with service_errors():
@@ -165,6 +167,7 @@ class IncidentBulkApi(APIView):
     @extend_schema(request=s.BulkSerializer, responses=s.BulkResultSerializer)
     def post(self, request: Request) -> Response:
         """Change status, assign or close up to 5,000 incidents in one UPDATE; one shared resolution summary."""
+        Permissions(request.user).require_any(BULK_ACTIONS)
         data = _valid(s.BulkSerializer, request)
         with service_errors():
             result = bulk_apply(user=request.user, actor=Actor.from_request(request._request), **data)

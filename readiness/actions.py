@@ -45,9 +45,10 @@ def connected_actions(m: dict[str, Any]) -> list[Action]:
 
 def correct_actions(m: dict[str, Any]) -> list[Action]:
     out: list[str] = []
-    if m["parsed_share"] is not None and 1 - m["parsed_share"] > MAX_GENERIC_SHARE:
-        out.append(f"{pct(1 - m['parsed_share'])} of events fell back to the generic parser: "
-                   "configure a parser for these sources")
+    for row in m.get("collectors", []):
+        if row["parsed_share"] is not None and 1 - row["parsed_share"] > MAX_GENERIC_SHARE:
+            out.append(f"collector {row['name']}: {pct(1 - row['parsed_share'])} of its events fell back to the "
+                       "generic parser: configure a parser for these sources")
     if m["deadletters"]:
         out.append(f"{m['deadletters']} events rejected to the dead-letter index: fix their format")
     if m["future_share"] is not None and m["future_share"] > MAX_FUTURE_SHARE:

@@ -28,6 +28,10 @@ SAMPLE_SIZE = 1000
 # An event time this far after its ingest time can only come from a clock running ahead.
 FUTURE_TOLERANCE_S = 60.0
 MAX_COLLECTORS = 500
+# What the datasets aggregation buckets as "generic": the fallback parser's dataset, or none at all.
+GENERIC_QUERY = {"bool": {"should": [{"term": {"event.dataset": GENERIC_DATASET}},
+                                     {"bool": {"must_not": {"exists": {"field": "event.dataset"}}}}],
+                          "minimum_should_match": 1}}
 
 
 @dataclass
@@ -38,6 +42,8 @@ class EventMeasures:
     deadletters: int = 0
     kinds: dict[str, dict[str, int]] = field(default_factory=dict)
     online_hours: dict[str, int] = field(default_factory=dict)
+    # agent id -> {"events": n, "generic": n} on the day
+    agent_events: dict[str, dict[str, int]] = field(default_factory=dict)
     # agent id -> dataset -> {"last": iso time, "day": events on the day}
     sources: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     gaps_reported: int = 0
@@ -111,7 +117,8 @@ def _day_aggs(window: Window) -> dict[str, Any]:
                   "aggs": {kind: {"filter": complete_query(kind)} for kind in SOURCE_KINDS}},
         "agents": {"terms": {"field": "agent.id", "size": MAX_COLLECTORS},
                    "aggs": {"hours": {"date_histogram": {
-                       "field": "@timestamp", "fixed_interval": "1h", "min_doc_count": 1}}}},
+                       "field": "@timestamp", "fixed_interval": "1h", "min_doc_count": 1}},
+                            "generic": {"filter": GENERIC_QUERY}}},
     }
 
 
@@ -142,6 +149,8 @@ def _parse_day(measures: EventMeasures, day: dict[str, Any]) -> None:
     measures.kinds = {kind: {"events": bucket["doc_count"], "complete": bucket[kind]["doc_count"]}
                       for kind, bucket in day["kinds"]["buckets"].items()}
     measures.online_hours = {b["key"]: len(b["hours"]["buckets"]) for b in day["agents"]["buckets"]}
+    measures.agent_events = {b["key"]: {"events": b["doc_count"], "generic": b["generic"]["doc_count"]}
+                             for b in day["agents"]["buckets"]}
 
 
 def _parse_sources(sources: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:

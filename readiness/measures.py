@@ -63,9 +63,14 @@ def silent_sources(*, events: EventMeasures, collectors: list[CollectorInfo]) ->
     )
 
 
-def correct(events: EventMeasures) -> dict[str, Any]:
+def correct(events: EventMeasures, collectors: list[CollectorInfo]) -> dict[str, Any]:
     received = events.events + events.deadletters
+    names = {c.uid: c.name for c in collectors}
     return {
+        "collectors": sorted(
+            ({"name": names.get(uid, f"unenrolled {uid[:8]}"), "events": v["events"], "generic": v["generic"],
+              "parsed_share": ratio(v["events"] - v["generic"], v["events"])}
+             for uid, v in events.agent_events.items()), key=lambda row: row["name"]),
         "events": events.events, "generic": events.generic,
         "parsed_share": ratio(events.events - events.generic, events.events),
         "deadletters": events.deadletters, "deadletter_share": ratio(events.deadletters, received),

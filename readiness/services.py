@@ -70,7 +70,7 @@ def province_measures(*, province: Organisation, events: EventMeasures, target: 
         "connected": m.connected(events=events, collectors=collectors, window=window,
                                  expected=target.expected_collectors if target else 1,
                                  required=target.required_sources if target else list(SOURCE_KINDS)),
-        "correct": m.correct(events),
+        "correct": m.correct(events, collectors),
         "sufficient": m.sufficient(events),
         "clean": m.clean(events),
         "live": m.live(events=events, collectors=collectors, window=window),

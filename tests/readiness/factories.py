@@ -26,7 +26,7 @@ def measures_for(day: date, collector_name: str = "HNI-WEB-01") -> dict[str, Any
     return {
         "connected": m.connected(events=events, collectors=collectors, expected=1, required=["authentication"],
                                  window=window),
-        "correct": m.correct(events), "sufficient": m.sufficient(events), "clean": m.clean(events),
+        "correct": m.correct(events, collectors), "sufficient": m.sufficient(events), "clean": m.clean(events),
         "live": m.live(events=events, collectors=collectors, window=window),
         "response": m.response(ResponseMeasures()),
     }

@@ -32,8 +32,11 @@ def test_the_perfect_province_measures_are_exact(cards: dict[str, ReadinessSnaps
     assert m["connected"]["online_share"] == 1.0
     assert m["connected"]["covered_sources"] == sorted(["authentication", "web", "endpoint", "firewall", "dns", "mail"])
     assert m["connected"]["active_sources"] == 6 and m["connected"]["silent_sources"] == []
-    assert m["correct"] == {"events": 144, "generic": 0, "parsed_share": 1.0, "deadletters": 0,
-                            "deadletter_share": 0.0, "future_share": 0.0, "sample_size": 144}
+    assert m["correct"] == {
+        "events": 144, "generic": 0, "parsed_share": 1.0, "deadletters": 0, "deadletter_share": 0.0,
+        "future_share": 0.0, "sample_size": 144,
+        "collectors": [{"name": "HNI-FW-02", "events": 72, "generic": 0, "parsed_share": 1.0},
+                       {"name": "HNI-WEB-01", "events": 72, "generic": 0, "parsed_share": 1.0}]}
     assert m["sufficient"]["share"] == 1.0 and m["sufficient"]["kinds"]["authentication"]["events"] == 24
     assert (m["live"]["lag_p50_s"], m["live"]["lag_p95_s"]) == (5.0, 5.0)
     assert m["response"]["mtta_s"] == 3600.0 and m["response"]["mttr_s"] == 86400.0
@@ -69,7 +72,12 @@ def test_malformed_logs_lower_correct_and_clean(cards: dict[str, ReadinessSnapsh
     assert card.dimensions["correct"] == 71.7
     assert card.dimensions["clean"] == 0.0
     assert card.dimensions["sufficient"] == 100.0
-    assert any("fell back to the generic parser" in a["text"] for a in card.actions)
+    assert [(c["name"], c["events"], c["generic"]) for c in correct["collectors"]] == [
+        ("DNG-FW-02", 72, 0), ("DNG-WEB-01", 216, 144)]
+    assert {"dimension": "correct", "text": "collector DNG-WEB-01: 67% of its events fell back to the generic "
+                                            "parser: configure a parser for these sources"} in card.actions
+    assert {"dimension": "correct", "text": "36 events rejected to the dead-letter index: fix their format"} in (
+        card.actions)
 
 
 def test_a_slow_province_loses_on_response_only(cards: dict[str, ReadinessSnapshot]) -> None:

@@ -326,6 +326,7 @@ class Agent:
         try:
             while not self.stop.is_set():
                 read = self.read_files_once()
+                self.spool.sync()  # what the syslog listeners appended since the last cycle
                 if once and not read and self.spool.depth == 0 and not self.listeners:
                     break
                 if not read:

@@ -6,9 +6,11 @@ Each record is framed as::
 
     length (u32 LE) | crc32 (u32 LE) of body | body = appended_at_ms (u64 LE) + JSON event
 
-Durability (fsync policy): ``sync()`` fsyncs the active segment; the inputs
-call it before they persist their own file offsets, so an offset on disk
-never claims a line the spool could lose in a power cut. The cursor is not
+Durability (fsync policy): ``sync()`` fsyncs the active segment; file inputs
+call it before they persist their own offsets, so an offset on disk never
+claims a line the spool could lose in a power cut, and the agent calls it
+once per read cycle (every ``poll_seconds``) for what syslog listeners
+appended. Rolling to a new segment fsyncs the old one. The cursor is not
 fsynced: losing its last move only resends confirmed events, which the
 central side answers as ``duplicate`` (ids are deterministic).
 
@@ -131,6 +133,7 @@ class Spool:
         self.dropped = self.quarantined = self.truncated_bytes = 0
         self.pending_drop = DropReport()
         self.errors: list[str] = []  # reported in the heartbeat, then cleared
+        self.dirty = False
         self._recover()
 
     # ---- start-up -------------------------------------------------------
@@ -218,11 +221,16 @@ class Spool:
             self._fh.flush()
             self.total_bytes += needed
             self.depth += len(frames)
+            self.dirty = True
 
     def sync(self) -> None:
+        """fsync what was appended since the last sync (nothing to do if nothing was)."""
         with self.lock:
+            if not self.dirty:
+                return
             self._fh.flush()
             os.fsync(self._fh.fileno())
+            self.dirty = False
 
     def _roll(self) -> None:
         self._fh.flush()

@@ -30,16 +30,21 @@ from bench.harness import django_setup
 
 SEVERITIES = ["low", "medium", "medium", "high", "critical"]
 STATUSES = ["new", "triaged", "in_progress", "contained", "resolved", "closed", "closed", "closed"]
+# Incidents older than two weeks are, as in a working SOC, nearly all finished.
+FINISHED = ["resolved", "closed", "closed", "closed", "false_positive", "duplicate"]
+RECENT = timedelta(days=14)
 CATEGORIES = ["intrusion_attempts", "malicious_code", "information_gathering", "availability", "other"]
 PASSWORD = "bench-password-2026"
 
 
-def seed_incidents(total: int) -> None:
+def seed_incidents(total: int, *, reseed: bool) -> None:
     from incidents.models import Incident
     from organisations.models import Organisation
     from organisations.services import organisation_tree_ensure
 
     organisation_tree_ensure()
+    if reseed:
+        Incident.objects.filter(key__startswith="BEN-").delete()
     have = Incident.objects.filter(key__startswith="BEN-").count()
     if have >= total:
         return
@@ -48,7 +53,7 @@ def seed_incidents(total: int) -> None:
     batch: list[Incident] = []
     for n in range(have, total):
         created = now - timedelta(minutes=rng.randrange(90 * 24 * 60))
-        status = rng.choice(STATUSES)
+        status = rng.choice(STATUSES if now - created < RECENT else FINISHED)
         batch.append(Incident(
             key=f"BEN-{n:07d}", title=f"Bench incident {n}: ssh brute force from 203.0.113.{n % 250}",
             severity=rng.choice(SEVERITIES), status=status, category=rng.choice(CATEGORIES),
@@ -145,6 +150,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--keep", action="store_true", help="keep the bench events for the next run")
+    parser.add_argument("--reseed", action="store_true", help="delete and recreate the bench incidents")
     args = parser.parse_args()
     django_setup()
     from django.test import Client
@@ -152,7 +158,7 @@ def main() -> None:
     from incidents.models import Incident
     from soc import es
 
-    seed_incidents(args.incidents)
+    seed_incidents(args.incidents, reseed=args.reseed)
     load_s = seed_events(args.events)
     cast = users()
     key = Incident.objects.filter(key__startswith="BEN-", province__code="HNI").order_by("-created_at")[0].key

@@ -7,11 +7,24 @@ only ever narrows further.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Func, IntegerField, QuerySet, Sum, Value
+from django.db.models import (
+    Avg,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Func,
+    IntegerField,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -24,9 +37,7 @@ from soc import es
 
 ONLINE_WITHIN = timedelta(minutes=5)
 TOP_RULES_WINDOW = timedelta(days=30)
-# Timestamps the incident workflow may record; MTTA/MTTR are shown when they exist.
-ACK_FIELDS = ("acknowledged_at", "triaged_at")
-RESOLVE_FIELDS = ("resolved_at", "closed_at")
+MEAN_TIMES_WINDOW = timedelta(days=30)
 
 
 @dataclass
@@ -76,33 +87,37 @@ def dashboard_build(*, user: AnyUser, province: Organisation | None, now: dateti
         collectors = collectors.filter(organisation__path__startswith=province.path)
     open_incidents = incidents.open()
     hours, per_province, sources = _event_figures(user=user, province=province, now=now)
+    by_severity, by_category, by_province = _open_breakdown(open_incidents)
+    mtta, mttr = _mean_minutes(incidents.filter(created_at__gte=now - MEAN_TIMES_WINDOW))
     return Dashboard(
         province=province,
-        by_severity=_by_choice(open_incidents, "severity", Severity.choices),
-        by_province=_series(open_incidents.values("province__code").annotate(n=Count("id")).order_by("-n")),
-        by_category=_by_choice(open_incidents, "category", Category.choices),
+        by_severity=by_severity, by_province=by_province, by_category=by_category,
         top_rules=_top_rules(incidents, since=now - TOP_RULES_WINDOW),
         noisiest_sources=sources,
         events_hours=hours, events_by_province=per_province,
         collectors_online=collectors.filter(last_seen_at__gte=now - ONLINE_WITHIN).count(),
         collectors_total=collectors.count(),
-        mtta_minutes=_mean_minutes(incidents, ACK_FIELDS),
-        mttr_minutes=_mean_minutes(incidents, RESOLVE_FIELDS),
+        mtta_minutes=mtta, mttr_minutes=mttr,
         recent_high=list(open_incidents.filter(severity__in=[Severity.HIGH, Severity.CRITICAL])
                          .select_related("province")[:10]),
     )
 
 
-def _series(rows: Any) -> Series:
-    out = Series()
-    for row in rows:
-        out.labels.append(str(row["province__code"]))
-        out.values.append(int(row["n"]))
-    return out
+def _open_breakdown(open_incidents: QuerySet[Incident]) -> tuple[Series, Series, Series]:
+    """Open incidents by severity, category and province, from one grouped scan."""
+    severity: Counter[str] = Counter()
+    category: Counter[str] = Counter()
+    province: Counter[str] = Counter()
+    rows = open_incidents.values_list("severity", "category", "province__code").annotate(n=Count("id"))
+    for sev, cat, code, n in rows.values_list("severity", "category", "province__code", "n"):
+        severity[sev] += n
+        category[cat] += n
+        province[code] += n
+    return (_in_choice_order(severity, Severity.choices), _in_choice_order(category, Category.choices),
+            Series(labels=[c for c, _ in province.most_common()], values=[n for _, n in province.most_common()]))
 
 
-def _by_choice(incidents: QuerySet[Incident], name: str, choices: list[tuple[str, str]]) -> Series:
-    counts = dict(incidents.values_list(name).annotate(n=Count("id")).values_list(name, "n"))
+def _in_choice_order(counts: Counter[str], choices: list[tuple[str, str]]) -> Series:
     out = Series()
     for value, label in choices:
         if counts.get(value):
@@ -124,14 +139,15 @@ def _top_rules(incidents: QuerySet[Incident], *, since: datetime, limit: int = 1
     return out
 
 
-def _mean_minutes(incidents: QuerySet[Incident], candidates: tuple[str, ...]) -> float | None:
-    existing = {f.name for f in Incident._meta.get_fields()}
-    name = next((c for c in candidates if c in existing), None)
-    if name is None:
-        return None
-    delta = ExpressionWrapper(F(name) - F("created_at"), output_field=DurationField())
-    mean = incidents.filter(**{f"{name}__isnull": False}).aggregate(m=Avg(delta))["m"]
-    return None if mean is None else round(mean.total_seconds() / 60, 1)
+def _mean_minutes(incidents: QuerySet[Incident]) -> tuple[float | None, float | None]:
+    """Mean minutes from opening to acknowledgement and to resolution, in one scan (None: no data)."""
+    def mean(field: str) -> Avg:
+        delta = ExpressionWrapper(F(field) - F("created_at"), output_field=DurationField())
+        return Avg(delta, filter=Q(**{f"{field}__isnull": False}))
+
+    row = incidents.aggregate(ack=mean("acknowledged_at"), resolve=mean("resolved_at"))
+    return (None if row["ack"] is None else round(row["ack"].total_seconds() / 60, 1),
+            None if row["resolve"] is None else round(row["resolve"].total_seconds() / 60, 1))
 
 
 def _event_figures(*, user: AnyUser, province: Organisation | None,

@@ -23,13 +23,19 @@ def fill(po: str, single: dict[str, str], plural: dict[str, list[str]]) -> tuple
         if not match:
             continue
         msgid = "".join(re.findall(r'"(.*)"', match.group(1))).replace('\\"', '"')
-        block = block.replace("#, fuzzy\n", "")
-        if "msgid_plural" in block and msgid in plural:
-            forms = plural[msgid]
-            block = re.sub(r'^msgstr\[0\] ""$', "msgstr[0] " + quote(forms[0]), block, flags=re.M)
+        if "#, fuzzy" in block:
+            # msgmerge's guess from a similar string: never trust it, translate afresh.
+            block = re.sub(r"^#\| .*\n", "", block.replace("#, fuzzy\n", ""), flags=re.M)
+            block = re.sub(r'^(msgstr(?:\[0\])?) (?:".*"\n?)+', r'\1 ""\n', block, flags=re.M).rstrip("\n")
+        # Only an empty translation ends the entry with msgstr ""; a wrapped one continues on the next lines.
+        empty = re.search(r'^msgstr(\[0\])? ""\Z', block.rstrip("\n"), re.M)
+        if not empty:
+            pass
+        elif "msgid_plural" in block and msgid in plural:
+            block = re.sub(r'^msgstr\[0\] ""\Z', "msgstr[0] " + quote(plural[msgid][0]), block.rstrip("\n"), flags=re.M)
         elif msgid in single:
-            block = re.sub(r'^msgstr ""$', "msgstr " + quote(single[msgid]), block, flags=re.M)
-        elif re.search(r'^msgstr(\[0\])? ""$', block, re.M):
+            block = re.sub(r'^msgstr ""\Z', "msgstr " + quote(single[msgid]), block.rstrip("\n"), flags=re.M)
+        else:
             missing.append(msgid)
         blocks[i] = block
     return "\n\n".join(blocks), missing

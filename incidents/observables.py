@@ -93,3 +93,17 @@ _NORMALISERS: dict[str, Callable[[str], str]] = {
     ObservableKind.HASH: _hash, ObservableKind.ACCOUNT: _account, ObservableKind.HOST: _host,
     ObservableKind.EMAIL: _email,
 }
+
+
+# Where each kind of observable lives in our ECS events, for the pivot to event search.
+PIVOT_FIELDS: dict[str, tuple[str, ...]] = {
+    ObservableKind.IP: ("source.ip", "destination.ip"), ObservableKind.DOMAIN: ("url.domain", "dns.question.name"),
+    ObservableKind.URL: ("url.full",), ObservableKind.HASH: ("file.hash.md5", "file.hash.sha1", "file.hash.sha256"),
+    ObservableKind.ACCOUNT: ("user.name",), ObservableKind.HOST: ("host.name",), ObservableKind.EMAIL: ("user.email",),
+}
+
+
+def pivot_query(kind: str, value: str) -> str:
+    """An event-search query for this observable (quoted: the value is data, never query syntax)."""
+    quoted = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return " OR ".join(f"{field}:{quoted}" for field in PIVOT_FIELDS.get(kind, ()))

@@ -22,6 +22,7 @@ from incidents.models import (
     RequestForActionQuerySet,
     TimelineEntry,
 )
+from incidents.observables import pivot_query
 from organisations.selectors import AnyUser
 
 ORDERINGS = {"created_at", "-created_at", "updated_at", "-updated_at", "severity", "-severity", "status",
@@ -87,6 +88,7 @@ def observable_list(*, user: AnyUser, incident: Incident) -> list[Observable]:
     }
     for observable in observables:
         observable.seen_elsewhere = counts.get((observable.kind, observable.value), 0)  # type: ignore[attr-defined]
+        observable.pivot = pivot_query(observable.kind, observable.value)  # type: ignore[attr-defined]
     return observables
 
 

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from incidents.models import Comment, Incident, Observable
-from incidents.observables import observable_normalise
+from incidents.observables import observable_normalise, pivot_query
 from incidents.selectors import observable_list
 from incidents.services import observable_add
 from organisations.actors import Actor
@@ -115,3 +115,15 @@ def test_hostile_comment_and_observable_text_is_escaped_on_the_page(
 
     assert "<script>alert(1)" not in page and "<img src=x>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&lt;img src=x&gt;" in page
+
+
+def test_an_observable_pivots_to_event_search_with_its_value_quoted(
+        cast: Cast, api: Callable[..., Api], make_incidents: Callable[..., list[Incident]]) -> None:
+    incident = make_incidents(1)[0]
+    observable_add(incident=incident, kind="account", value='ro"ot', actor=Actor.system())
+
+    page = api(cast.analyst).client.get(f"/incidents/{incident.key}/").content.decode()
+
+    assert pivot_query("account", 'ro"ot') == 'user.name:"ro\\"ot"'
+    assert pivot_query("ip", "198.51.100.7") == 'source.ip:"198.51.100.7" OR destination.ip:"198.51.100.7"'
+    assert "/console/events/?q=user.name%3A%22ro%5C%22ot%22" in page

@@ -44,6 +44,7 @@ BACKFILL_CAP = timedelta(hours=1)
 # Rules answered from plain event searches, batched many per _msearch.
 BATCHED_KINDS = (RuleKind.SIGMA, RuleKind.INDICATOR)
 SEARCH_TIMEOUT = "10s"
+SCHEDULE_SLACK = timedelta(seconds=1)
 
 
 @dataclass
@@ -264,6 +265,16 @@ def _write_findings(rule: DetectionRule, findings: list[Finding]) -> tuple[int, 
     return written, capped
 
 
+def _interval_slot(rule: DetectionRule) -> timedelta:
+    """Until the next run: the interval, less the jitter between a beat tick and this run starting.
+
+    Runs start a little after their tick; without the slack a rule on a 5 s interval would
+    not yet be due at the next 5 s tick and would run only every other tick (every 10 s).
+    """
+    interval = timedelta(seconds=rule.interval_seconds)
+    return interval - min(SCHEDULE_SLACK, interval / 2)
+
+
 def _advance(rule: DetectionRule, run: RuleRun, plan: Plan, now: datetime, *, failed: bool) -> None:
     """Move the checkpoint only past a window read without error; back off a rule that keeps failing."""
     if failed:
@@ -274,5 +285,5 @@ def _advance(rule: DetectionRule, run: RuleRun, plan: Plan, now: datetime, *, fa
     else:
         rule.checkpoint = plan.window.end
         rule.consecutive_errors, rule.last_error = 0, ""
-        rule.next_run_at = now if plan.backfill_capped else now + timedelta(seconds=rule.interval_seconds)
+        rule.next_run_at = now if plan.backfill_capped else now + _interval_slot(rule)
     rule.save(update_fields=["checkpoint", "next_run_at", "consecutive_errors", "last_error"])

@@ -145,3 +145,14 @@ def test_a_rule_on_ingest_time_catches_events_whose_own_clock_is_hours_behind(
     runs = {run.rule_id: run for run in rules_run(rule_ids=[on_event_time.pk, on_ingest_time.pk])}
 
     assert runs[on_event_time.pk].alerts == 0 and runs[on_ingest_time.pk].alerts == 1
+
+
+@pytest.mark.django_db
+def test_a_rule_is_due_again_at_the_next_tick_of_its_interval_even_if_its_run_started_late(orgs: None) -> None:
+    from detection.services import due_rule_ids
+
+    rule = sigma_rule(interval_seconds=5)
+    tick = now()
+    rules_run(rule_ids=[rule.pk], now=tick + timedelta(milliseconds=700))  # queued 0.7 s after its tick
+
+    assert rule.pk in due_rule_ids(now=tick + timedelta(seconds=5))

@@ -7,10 +7,11 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from collectors.models import Collector, CollectorQuerySet
-from organisations.models import Role
+from organisations.models import Kind, Organisation, Role
 from organisations.selectors import AnyUser, user_grants
 
 
@@ -65,3 +66,12 @@ def collector_get_to_manage(*, user: AnyUser, uid: str) -> Collector:
     if not any(role in MANAGING_ROLES and path.startswith(grant) for grant, role in user_grants(user)):
         raise PermissionDenied("only a central lead or the province's admin may configure its collectors")
     return collector
+
+
+def organisations_to_enroll_in(*, user: AnyUser) -> QuerySet[Organisation]:
+    """Organisations (in scope) where the user holds a managing role over collectors."""
+    paths = [path for path, role in user_grants(user) if role in MANAGING_ROLES]
+    scope = Q(pk__in=[])
+    for path in paths:
+        scope |= Q(path__startswith=path)
+    return Organisation.objects.visible_to(user).filter(scope).exclude(kind=Kind.NATIONAL).order_by("code")

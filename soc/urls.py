@@ -27,6 +27,7 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("accounts/", include("accounts.urls")),
     path("readiness/", include("readiness.urls")),
+    path("collectors/", include("collectors.urls")),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
 ]

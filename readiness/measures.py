@@ -29,6 +29,7 @@ def connected(*, events: EventMeasures, collectors: list[CollectorInfo], expecte
     return {
         "expected": expected, "enrolled": len(collectors),
         "online_share": ratio(sum(r["online_share"] for r in rows), len(rows)) if rows else 0.0,
+        "delivered_share": delivered_share(rows, expected),
         "collectors": rows,
         "required_sources": list(required), "covered_sources": covered,
         "missing_sources": [k for k in required if k not in covered],
@@ -36,6 +37,18 @@ def connected(*, events: EventMeasures, collectors: list[CollectorInfo], expecte
                               if not dataset.startswith(PLATFORM_DATASET_PREFIX)),
         "silent_sources": silent,
     }
+
+
+def delivered_share(rows: list[dict[str, Any]], expected: int) -> float | None:
+    """Collector-hours with events over the expected collector-hours of the day, at most 1.
+
+    One figure for both "not enrolled" and "enrolled but offline": an expected collector
+    that is missing delivers no hours, exactly like one that is silent all day.
+    """
+    capacity = expected or len(rows)
+    if not capacity:
+        return None
+    return min(1.0, sum(r["online_share"] for r in rows) / capacity)
 
 
 def collector_row(collector: CollectorInfo, events: EventMeasures, window: Window) -> dict[str, Any]:

@@ -33,11 +33,10 @@ def weighted(parts: list[tuple[float, float | None]]) -> float | None:
 
 
 def score_connected(m: dict[str, Any]) -> float | None:
-    expected, required = m["expected"], m["required_sources"]
-    enrolled = clamp01(m["enrolled"] / expected) if expected else 1.0
+    required = m["required_sources"]
     coverage = clamp01(len(m["covered_sources"]) / len(required)) if required else 1.0
     silent = 1 - len(m["silent_sources"]) / m["active_sources"] if m["active_sources"] else None
-    return weighted([(0.3, enrolled), (0.3, m["online_share"]), (0.3, coverage), (0.1, silent)])
+    return weighted([(0.6, m["delivered_share"]), (0.3, coverage), (0.1, silent)])
 
 
 def score_correct(m: dict[str, Any]) -> float | None:

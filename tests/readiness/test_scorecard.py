@@ -29,7 +29,7 @@ def test_the_perfect_province_measures_are_exact(cards: dict[str, ReadinessSnaps
     m = cards["HNI"].measures
 
     assert m["connected"]["enrolled"] == m["connected"]["expected"] == 2
-    assert m["connected"]["online_share"] == 1.0
+    assert m["connected"]["online_share"] == m["connected"]["delivered_share"] == 1.0
     assert m["connected"]["covered_sources"] == sorted(["authentication", "web", "endpoint", "firewall", "dns", "mail"])
     assert m["connected"]["active_sources"] == 6 and m["connected"]["silent_sources"] == []
     assert m["correct"] == {
@@ -52,8 +52,9 @@ def test_a_silent_collector_lowers_connected_and_names_the_collector(cards: dict
     assert m["missing_sources"] == ["firewall", "dns", "mail"]
     assert [(s["collector"], s["dataset"]) for s in m["silent_sources"]] == [
         ("HCM-FW-02", "dns.query"), ("HCM-FW-02", "iptables.log"), ("HCM-FW-02", "postfix.log")]
-    # 0.3 enrolled + 0.3 x 0.5 online + 0.3 x 0.5 coverage + 0.1 x 0.5 not silent
-    assert card.dimensions["connected"] == 65.0
+    assert m["delivered_share"] == 0.5
+    # 0.6 x 0.5 collector-hours delivered + 0.3 x 0.5 coverage + 0.1 x 0.5 not silent
+    assert card.dimensions["connected"] == 50.0
     texts = [a["text"] for a in card.actions]
     assert "collector HCM-FW-02 offline for 3 days" in texts
     assert "no firewall logs received" in texts
@@ -97,8 +98,8 @@ def test_the_ranking_order_and_levels_are_exact(cards: dict[str, ReadinessSnapsh
     ranked = sorted(cards.values(), key=lambda s: (-s.score, s.province.code))
 
     assert [(s.province.code, s.score, s.level) for s in ranked[:4]] == [
-        ("HNI", 100.0, Level.READY), ("HCM", 89.5, Level.PARTIAL),
-        ("DNG", 85.8, Level.PARTIAL), ("HUE", 81.5, Level.PARTIAL)]
+        ("HNI", 100.0, Level.READY), ("DNG", 85.8, Level.PARTIAL),
+        ("HCM", 85.0, Level.PARTIAL), ("HUE", 81.5, Level.PARTIAL)]
     assert {(s.score, s.level) for s in ranked[4:]} == {(0.0, Level.NOT_READY)}
     assert len(ranked) == 34
 

@@ -214,6 +214,8 @@ DETECTION_INTERVAL_SECONDS = env_int("SOC_DETECTION_INTERVAL_SECONDS", 5)
 
 # Console (issue 6): export size, sign-in hardening, outgoing mail.
 SOC_EXPORT_MAX_ROWS = env_int("SOC_EXPORT_MAX_ROWS", 100_000)
+# Users with the same scope share dashboard figures this long (0: always computed; the test default).
+SOC_DASHBOARD_CACHE_SECONDS = env_int("SOC_DASHBOARD_CACHE_SECONDS", 0 if PROFILE == "test" else 15)
 # Header a trusted reverse proxy sets with the client address (e.g. X-Forwarded-For); empty: REMOTE_ADDR.
 SOC_TRUSTED_PROXY_HEADER = env_str("SOC_TRUSTED_PROXY_HEADER", "")
 SOC_TOTP_REQUIRED_FOR_CENTRAL = env_bool("SOC_TOTP_REQUIRED_FOR_CENTRAL", False)

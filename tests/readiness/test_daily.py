@@ -62,3 +62,12 @@ def test_the_command_refuses_bad_dates_and_computes_nothing(cast: Cast, args: li
 def test_a_period_ending_before_it_starts_is_refused(cast: Cast) -> None:
     with pytest.raises(ReadinessError, match="must start on or before its end"):
         scorecards_recompute(start=timezone.localdate(), end=timezone.localdate() - timedelta(days=3))
+
+
+def test_the_recompute_task_takes_dates_as_text_and_computes_each_day(es: Elasticsearch, cast: Cast) -> None:
+    from readiness.tasks import recompute_period
+
+    end = timezone.localdate() - timedelta(days=1)
+
+    assert recompute_period.apply(args=((end - timedelta(days=2)).isoformat(), end.isoformat())).get() == 3
+    assert ReadinessSnapshot.objects.count() == 3 * 34

@@ -7,11 +7,14 @@ only ever narrows further.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import (
     Avg,
     Count,
@@ -27,12 +30,13 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from collectors.models import Collector
 from detection.models import DetectionRule
 from incidents.models import Category, Incident, Severity
 from organisations.models import Organisation
-from organisations.selectors import AnyUser
+from organisations.selectors import AnyUser, visible_org_codes
 from soc import es
 
 ONLINE_WITHIN = timedelta(minutes=5)
@@ -76,6 +80,26 @@ class Dashboard:
             "events": {"labels": self.events_hours,
                        "series": [{"label": k, "values": v} for k, v in self.events_by_province.items()]},
         }
+
+
+def dashboard_cached(*, user: AnyUser, province: Organisation | None) -> Dashboard:
+    """The dashboard, shared for SOC_DASHBOARD_CACHE_SECONDS by users who see exactly the same scope.
+
+    The key holds the user's whole visible scope (not the user), the province asked for, the language
+    and the time zone, so a cached copy is only ever served to someone who would compute the same figures.
+    """
+    ttl = settings.SOC_DASHBOARD_CACHE_SECONDS
+    if ttl <= 0:
+        return dashboard_build(user=user, province=province)
+    codes = visible_org_codes(user)
+    scope = "*" if codes is None else ",".join(codes)
+    raw = f"{scope}|{province.code if province else ''}|{get_language()}|{timezone.get_current_timezone_name()}"
+    key = "console:dashboard:" + hashlib.sha256(raw.encode()).hexdigest()
+    dashboard = cache.get(key)
+    if dashboard is None:
+        dashboard = dashboard_build(user=user, province=province)
+        cache.set(key, dashboard, ttl)
+    return dashboard
 
 
 def dashboard_build(*, user: AnyUser, province: Organisation | None, now: datetime | None = None) -> Dashboard:

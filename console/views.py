@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, St
 from django.shortcuts import render
 from django.utils import timezone
 
-from console.dashboard import dashboard_build
+from console.dashboard import dashboard_cached
 from console.export import csv_lines
 from console.search import RANGES, EventSearch, SearchError, parse_search
 from console.selectors import EventPage, event_iter, event_search_page
@@ -63,7 +63,7 @@ def _province_or_404(request: HttpRequest) -> Organisation | None:
 
 @login_required
 def dashboard_view(request: HttpRequest) -> HttpResponse:
-    dashboard = dashboard_build(user=request.user, province=_province_or_404(request))
+    dashboard = dashboard_cached(user=request.user, province=_province_or_404(request))
     provinces = Organisation.objects.visible_to(request.user).provinces()
     return render(request, "console/dashboard.html", {
         "dashboard": dashboard, "chart_data": dashboard.chart_data(), "provinces": provinces})

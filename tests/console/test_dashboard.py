@@ -100,3 +100,22 @@ def test_mean_time_to_acknowledge_is_shown_when_incidents_were_acknowledged(cast
     dashboard = client.get(URL).context["dashboard"]
     assert dashboard.mtta_minutes == 30.0
     assert dashboard.mttr_minutes is None
+
+
+def test_cached_figures_are_shared_only_by_users_with_the_same_scope(cast: Cast, es: object, settings: Any) -> None:
+    settings.SOC_DASHBOARD_CACHE_SECONDS = 60
+    import redis
+
+    store = redis.Redis.from_url(settings.REDIS_URL)
+    for key in store.scan_iter(f"{settings.NAMESPACE}:*console:dashboard:*"):
+        store.delete(key)
+    incident_create(province=cast.hni, title="hni-canary-incident", severity="high")
+    incident_create(province=cast.hcm, title="hcm-canary-incident", severity="high")
+    _, hni_body = page(cast.hni_responder)
+    _, analyst_body = page(cast.analyst)
+    _, hcm_body = page(cast.hcm_responder)
+    assert "hcm-canary-incident" not in hni_body
+    assert "hni-canary-incident" in analyst_body and "hcm-canary-incident" in analyst_body
+    assert "hni-canary-incident" not in hcm_body
+    incident_create(province=cast.hni, title="hni-second-incident", severity="high")
+    assert "hni-second-incident" not in page(cast.hni_responder)[1], "figures are cached for a while"

@@ -44,6 +44,7 @@ def setup() -> tuple[str, str]:
     import django
 
     django.setup()
+    from django.contrib.auth.models import User
     from django.core.management import call_command
     from django.test import Client
 
@@ -67,6 +68,7 @@ def setup() -> tuple[str, str]:
         "params": {"query": "event.dataset:system.auth AND event.action:ssh_login AND event.outcome:failure",
                    "group_by": ["source.ip"], "count": 5, "window_seconds": 300}})
     _, secret = collector_create(organisation=hni, name=f"bench-latency-{int(time.time())}")
+    assert isinstance(user, User)
     client = Client()
     client.force_login(user)
     return f"sessionid={client.cookies['sessionid'].value}", secret

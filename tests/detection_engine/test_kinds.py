@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
@@ -16,7 +17,7 @@ from tests.detection_engine.conftest import Index, ago, event, make_rule, now
 pytestmark = pytest.mark.django_db
 
 
-def ssh(moment_ago: float, outcome: str, ip: str = "203.0.113.5", user: str = "root", **more: object) -> dict:
+def ssh(moment_ago: float, outcome: str, ip: str = "203.0.113.5", user: str = "root", **more: Any) -> dict[str, Any]:
     return event(ago(moment_ago), event__dataset="system.auth", event__action="ssh_login", event__outcome=outcome,
                  source__ip=ip, user__name=user, **more)
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import io
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
 from django.test import Client
 
 from incidents.services import incident_create
@@ -70,3 +72,14 @@ def test_a_revoked_token_stops_working(integration: tuple[User, str]) -> None:
     api_token_revoke(token=ApiToken.objects.get())
 
     assert Client().get("/api/v1/incidents/", HTTP_AUTHORIZATION=f"Token {secret}").status_code in (401, 403)
+
+
+def test_the_command_prints_a_working_secret_once_for_service_accounts_only(
+        integration: tuple[User, str], cast: Cast) -> None:
+    out = io.StringIO()
+    call_command("api_token_create", "siem.bridge", "second bridge", stdout=out)
+    secret = out.getvalue().strip()
+
+    assert Client().get("/api/v1/incidents/", HTTP_AUTHORIZATION=f"Token {secret}").status_code == 200
+    with pytest.raises(CommandError, match="no service-account membership"):
+        call_command("api_token_create", "analyst", "nope")

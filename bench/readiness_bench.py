@@ -114,8 +114,11 @@ def main() -> None:
     django_setup()
     from django.utils import timezone
 
+    from readiness.es_measures import event_measures
     from readiness.models import ReadinessSnapshot
+    from readiness.selectors import province_subtree_codes
     from readiness.services import scorecards_compute, scorecards_recompute
+    from readiness.windows import window_for
     from soc import es
 
     end = timezone.localdate() - timedelta(days=1)
@@ -128,6 +131,9 @@ def main() -> None:
         cards = scorecards_compute(day=end)
         daily_s = time.monotonic() - started
         started = time.monotonic()
+        event_measures(provinces=province_subtree_codes([c.province for c in cards]), window=window_for(end))
+        es_s = time.monotonic() - started
+        started = time.monotonic()
         scorecards_recompute(start=days[0], end=end)
         period_s = time.monotonic() - started
         best = max(cards, key=lambda c: c.score)
@@ -135,6 +141,7 @@ def main() -> None:
         print(f"best {best.province.code} {best.score}, worst {worst.province.code} {worst.score}")
         report("readiness daily scorecard", {
             "provinces": len(cards), "events": count, "daily_scorecard_s": round(daily_s, 2),
+            "of_which_msearch_s": round(es_s, 2),
             "recompute_days": len(days), "recompute_s": round(period_s, 1),
             "per_day_s": round(period_s / len(days), 2), "peak_rss_mb": peak_rss_mb()},
             target="daily scorecard well under a minute")

@@ -102,3 +102,10 @@ def test_the_api_refuses_anonymous_callers(client: Client, cast: Cast, cards: No
     PublishedPeriod.objects.create(start=DAY, end=DAY)
 
     assert client.get(path).status_code in (401, 403)
+
+
+def test_meter_values_stay_machine_readable_in_vietnamese(client: Client, cast: Cast, cards: None) -> None:
+    client.force_login(cast.lead)
+    body = client.get("/readiness/?day=2026-11-20", HTTP_ACCEPT_LANGUAGE="vi").content.decode()
+
+    assert 'value="91.0"' in body and 'value="91,0"' not in body

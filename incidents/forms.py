@@ -13,7 +13,11 @@ class StatusForm(forms.Form):
 
 
 class AssignForm(forms.Form):
-    assignee = forms.IntegerField(required=False, help_text="User id of a central lead or analyst; empty unassigns")
+    assignee = forms.TypedChoiceField(coerce=int, empty_value=None, required=False, choices=[])
+
+    def __init__(self, *args: object, staff: list[tuple[int, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["assignee"].choices = [("", "— unassigned —"), *staff]  # type: ignore[attr-defined]
 
 
 class HandoverForm(forms.Form):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -23,6 +24,7 @@ from incidents.models import (
     TimelineEntry,
 )
 from incidents.observables import pivot_query
+from organisations.models import Kind, Role
 from organisations.selectors import AnyUser
 
 ORDERINGS = {"created_at", "-created_at", "updated_at", "-updated_at", "severity", "-severity", "status",
@@ -122,3 +124,11 @@ def attachment_get(*, user: AnyUser, attachment_id: int) -> Attachment:
             pk=attachment_id, incident__in=Incident.objects.visible_to(user))
     except Attachment.DoesNotExist as exc:
         raise Http404("No such attachment") from exc
+
+
+def central_staff() -> list[tuple[int, str]]:
+    """(id, username) of everyone an incident can be assigned to: central leads and analysts."""
+    return list(get_user_model().objects.filter(
+        is_active=True, memberships__organisation__kind=Kind.NATIONAL,
+        memberships__role__in=(Role.CENTRAL_LEAD, Role.CENTRAL_ANALYST),
+    ).order_by("username").values_list("pk", "username").distinct())

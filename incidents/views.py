@@ -20,6 +20,7 @@ from incidents.permissions import BULK_ACTIONS, STATUS_ACTIONS, Action, Permissi
 from incidents.selectors import (
     attachment_get,
     attachment_list,
+    central_staff,
     comment_list,
     incident_get,
     incident_get_many,
@@ -83,7 +84,9 @@ def incident_detail_view(request: HttpRequest, key: str) -> HttpResponse:
         "requests": request_list(user=request.user, filters={"incident": incident.key}),
         "attachments": attachment_list(incident=incident),
         "forms": {
-            "status": forms.StatusForm(), "assign": forms.AssignForm(), "handover": forms.HandoverForm(),
+            "status": forms.StatusForm(), "handover": forms.HandoverForm(),
+            "assign": forms.AssignForm(staff=central_staff() if Action.ASSIGN in allowed else [],
+                                       initial={"assignee": incident.assignee_id}),
             "edit": forms.EditForm(initial={**{f: getattr(incident, f) for f in ("title", "severity", "category",
                                                                                    "tlp")},
                                             "mitre_techniques": " ".join(incident.mitre_techniques)}),
@@ -111,7 +114,7 @@ def incident_status_view(request: HttpRequest, incident: Incident, permissions: 
 
 @incident_action(Action.ASSIGN)
 def incident_assign_view(request: HttpRequest, incident: Incident, permissions: Permissions) -> HttpResponse:
-    form = forms.AssignForm(request.POST)
+    form = forms.AssignForm(request.POST, staff=central_staff())
     if not form.is_valid():
         raise ValidationError(_errors(form))
     services.incident_assign(incident=incident, assignee_id=form.cleaned_data["assignee"],

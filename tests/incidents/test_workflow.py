@@ -126,3 +126,18 @@ async def _receive_with_timeout(layer: Any, channel: str) -> Any:
     import asyncio
 
     return await asyncio.wait_for(layer.receive(channel), timeout=0.5)
+
+
+def test_the_console_assigns_from_a_list_of_central_staff(cast: Cast, api: Callable[..., Api],
+                                                          make_incidents: Callable[..., list[Incident]]) -> None:
+    incident = make_incidents(1)[0]
+    lead = api(cast.lead).client
+
+    page = lead.get(f"/incidents/{incident.key}/").content.decode()
+    lead.post(f"/incidents/{incident.key}/assign/", {"assignee": cast.hni_responder.pk})
+    refused = Incident.objects.get(pk=incident.pk).assignee
+    lead.post(f"/incidents/{incident.key}/assign/", {"assignee": cast.analyst.pk})
+
+    assert f'<option value="{cast.analyst.pk}">analyst</option>' in page
+    assert f'value="{cast.hni_responder.pk}"' not in page
+    assert refused is None and Incident.objects.get(pk=incident.pk).assignee == cast.analyst

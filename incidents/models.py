@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -181,9 +181,17 @@ class SlaPolicy(models.Model):
     acknowledge_minutes = models.PositiveIntegerField()
     contain_minutes = models.PositiveIntegerField()
     resolve_minutes = models.PositiveIntegerField()
+    # Where configured, clocks run only Monday to Friday between these local times (settings.TIME_ZONE).
+    business_hours_only = models.BooleanField(default=False)
+    business_day_start = models.TimeField(default=time(8, 0))
+    business_day_end = models.TimeField(default=time(17, 0))
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["organisation", "severity"], name="one_sla_per_severity")]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "severity"], name="one_sla_per_severity"),
+            models.CheckConstraint(condition=Q(business_day_start__lt=F("business_day_end")),
+                                   name="business_day_starts_before_it_ends"),
+        ]
 
     def __str__(self) -> str:
         return f"SLA {self.organisation.code} {self.severity}"

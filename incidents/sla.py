@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+
+from django.utils import timezone
 
 from incidents.models import ACKNOWLEDGED, CONTAINED_OR_LATER, RESOLVED_OR_LATER, Incident, Severity, SlaPolicy
 from organisations.models import Organisation
@@ -18,6 +20,7 @@ class Targets:
     acknowledge_minutes: int
     contain_minutes: int
     resolve_minutes: int
+    business_hours: tuple[time, time] | None = None  # (start, end) local, Monday to Friday
 
 
 # Used when no SlaPolicy row exists at any level of the tree.
@@ -36,15 +39,42 @@ def sla_targets(*, province: Organisation, severity: str) -> Targets:
               .select_related("organisation").order_by("-organisation__path").first())
     if policy is None:
         return DEFAULT_TARGETS[severity]
-    return Targets(policy.acknowledge_minutes, policy.contain_minutes, policy.resolve_minutes)
+    hours = (policy.business_day_start, policy.business_day_end) if policy.business_hours_only else None
+    return Targets(policy.acknowledge_minutes, policy.contain_minutes, policy.resolve_minutes, hours)
 
 
 def set_sla_due(incident: Incident, *, start: datetime) -> None:
-    """Fill the three due times (caller saves). Business hours are not modelled: clocks run 24/7."""
+    """Fill the three due times (caller saves)."""
     targets = sla_targets(province=incident.province, severity=incident.severity)
-    incident.ack_due_at = start + timedelta(minutes=targets.acknowledge_minutes)
-    incident.contain_due_at = start + timedelta(minutes=targets.contain_minutes)
-    incident.resolve_due_at = start + timedelta(minutes=targets.resolve_minutes)
+    incident.ack_due_at = due_after(start, targets.acknowledge_minutes, targets.business_hours)
+    incident.contain_due_at = due_after(start, targets.contain_minutes, targets.business_hours)
+    incident.resolve_due_at = due_after(start, targets.resolve_minutes, targets.business_hours)
+
+
+def due_after(start: datetime, minutes: int, business_hours: tuple[time, time] | None) -> datetime:
+    """``start`` plus ``minutes`` of clock time: all the time, or only business hours when given.
+
+    Local times are built with ``replace`` on the local datetime: exact for Asia/Ho_Chi_Minh (no DST)."""
+    if business_hours is None:
+        return start + timedelta(minutes=minutes)
+    opens, closes = business_hours
+    cursor, left = timezone.localtime(start), timedelta(minutes=minutes)
+    while True:
+        day_open = cursor.replace(hour=opens.hour, minute=opens.minute, second=0, microsecond=0)
+        day_close = cursor.replace(hour=closes.hour, minute=closes.minute, second=0, microsecond=0)
+        if cursor.weekday() >= 5 or cursor >= day_close:
+            cursor = _next_day_opening(cursor, opens)
+            continue
+        cursor = max(cursor, day_open)
+        if cursor + left <= day_close:
+            return cursor + left
+        left -= day_close - cursor
+        cursor = _next_day_opening(cursor, opens)
+
+
+def _next_day_opening(moment: datetime, opens: time) -> datetime:
+    following = timezone.localtime(moment) + timedelta(days=1)
+    return following.replace(hour=opens.hour, minute=opens.minute, second=0, microsecond=0)
 
 
 def clock_stops(status: str, now: datetime) -> dict[str, datetime]:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
 
 from incidents.models import Incident, Severity, SlaPolicy, Status
 from incidents.services import incident_create
-from incidents.sla import DEFAULT_TARGETS
+from incidents.sla import DEFAULT_TARGETS, due_after
 from tests.conftest import Cast
 from tests.incidents.conftest import Api
 
@@ -104,3 +105,30 @@ def test_raising_the_severity_moves_the_due_times(cast: Cast, api: Callable[...,
 
     assert incident.ack_due_at is not None
     assert datetime.fromisoformat(after["ack_due_at"]) < incident.ack_due_at
+
+
+HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
+OFFICE = (time(8, 0), time(17, 0))
+
+
+@pytest.mark.parametrize("start, minutes, due", [
+    (datetime(2026, 1, 2, 16, 0), 120, datetime(2026, 1, 5, 9, 0)),    # Friday 16:00 + 2 h → Monday 09:00
+    (datetime(2026, 1, 3, 11, 0), 30, datetime(2026, 1, 5, 8, 30)),    # Saturday → Monday opening
+    (datetime(2026, 1, 5, 6, 0), 60, datetime(2026, 1, 5, 9, 0)),      # before opening
+    (datetime(2026, 1, 5, 9, 0), 3 * 540, datetime(2026, 1, 8, 9, 0)),  # three full working days
+    (datetime(2026, 1, 5, 17, 30), 15, datetime(2026, 1, 6, 8, 15)),   # after closing
+])
+def test_business_hours_clocks_skip_nights_and_weekends(start: datetime, minutes: int, due: datetime) -> None:
+    assert due_after(start.replace(tzinfo=HANOI), minutes, OFFICE) == due.replace(tzinfo=HANOI)
+
+
+def test_a_policy_with_business_hours_sets_due_times_on_working_time(cast: Cast) -> None:
+    SlaPolicy.objects.create(organisation=cast.hni, severity=Severity.LOW, acknowledge_minutes=60,
+                             contain_minutes=600, resolve_minutes=6000, business_hours_only=True)
+
+    incident = incident_create(province=cast.hni, title="x", severity=Severity.LOW)
+
+    assert incident.ack_due_at is not None and incident.last_seen_at is not None
+    due = timezone.localtime(incident.ack_due_at)
+    assert due.weekday() < 5 and time(8, 0) <= due.time() <= time(17, 0)
+    assert incident.ack_due_at >= incident.last_seen_at + timedelta(minutes=60)

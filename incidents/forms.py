@@ -83,6 +83,7 @@ class IntakeForm(forms.Form):
     category = forms.ChoiceField(choices=Category.choices, initial=Category.OTHER)
     severity = forms.ChoiceField(choices=Severity.choices, initial=Severity.MEDIUM)
     province = forms.ChoiceField(choices=[], label="Province")
+    evidence = forms.FileField(required=False, label="Evidence (optional)")
 
     def __init__(self, *args: object, provinces: list[tuple[str, str]], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

@@ -132,3 +132,8 @@ def central_staff() -> list[tuple[int, str]]:
         is_active=True, memberships__organisation__kind=Kind.NATIONAL,
         memberships__role__in=(Role.CENTRAL_LEAD, Role.CENTRAL_ANALYST),
     ).order_by("username").values_list("pk", "username").distinct())
+
+
+def linked_alerts(*, incident: Incident, limit: int = 100) -> list[Any]:
+    """The detection alerts behind an incident (they carry the incident's province), newest first."""
+    return list(incident.detection_alerts.select_related("rule").order_by("-last_seen")[:limit])

@@ -9,12 +9,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from incidents import forms, services
+from incidents.evidence import evidence_check
 from incidents.models import Incident, Status
 from incidents.permissions import BULK_ACTIONS, STATUS_ACTIONS, Action, Permissions, status_action
 from incidents.selectors import (
@@ -25,6 +27,7 @@ from incidents.selectors import (
     incident_get,
     incident_get_many,
     incident_list,
+    linked_alerts,
     observable_list,
     request_get,
     request_list,
@@ -79,6 +82,7 @@ def incident_detail_view(request: HttpRequest, key: str) -> HttpResponse:
     allowed = Permissions(request.user).allowed(incident.province)
     return render(request, "incidents/detail.html", {
         "incident": incident, "allowed": {action.value for action in allowed},
+        "alerts": linked_alerts(incident=incident),
         "timeline": timeline_list(incident=incident), "comments": comment_list(incident=incident),
         "observables": observable_list(user=request.user, incident=incident),
         "requests": request_list(user=request.user, filters={"incident": incident.key}),
@@ -233,12 +237,18 @@ def incident_intake_view(request: HttpRequest) -> HttpResponse:
     permissions.require(Action.FILE)
     provinces = [(org.code, org.name) for org in Organisation.objects.visible_to(request.user).provinces()
                  if permissions.can(Action.FILE, org)]
-    form = forms.IntakeForm(request.POST or None, provinces=provinces)
+    form = forms.IntakeForm(request.POST or None, request.FILES or None, provinces=provinces)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         province = Organisation.objects.visible_to(request.user).get(code=data.pop("province"))
+        upload, actor = data.pop("evidence"), Actor.from_request(request)
         try:
-            incident = services.incident_file(province=province, actor=Actor.from_request(request), **data)
+            if upload is not None:
+                evidence_check(upload)  # refuse before anything is written
+            with transaction.atomic():
+                incident = services.incident_file(province=province, actor=actor, **data)
+                if upload is not None:
+                    services.attachment_add(incident=incident, upload=upload, actor=actor)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:

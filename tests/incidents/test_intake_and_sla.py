@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from incidents.models import Incident, Severity, SlaPolicy, Status
@@ -132,3 +134,15 @@ def test_a_policy_with_business_hours_sets_due_times_on_working_time(cast: Cast)
     due = timezone.localtime(incident.ack_due_at)
     assert due.weekday() < 5 and time(8, 0) <= due.time() <= time(17, 0)
     assert incident.ack_due_at >= incident.last_seen_at + timedelta(minutes=60)
+
+
+def test_intake_can_carry_evidence_and_bad_evidence_files_nothing(cast: Cast, api: Callable[..., Api],
+                                                                  media: Path) -> None:
+    responder = api(cast.hni_responder).client
+
+    bad = responder.post("/incidents/new/", {**FORM, "evidence": SimpleUploadedFile("x.exe", b"MZ")})
+    good = responder.post("/incidents/new/", {**FORM, "evidence": SimpleUploadedFile("defaced.png", b"\x89PNG")})
+
+    assert bad.status_code == 200 and good.status_code == 302
+    incident = Incident.objects.get()
+    assert [a.name for a in incident.attachments.all()] == ["defaced.png"]

@@ -125,3 +125,16 @@ def test_files_over_the_size_limit_are_refused_and_nothing_is_stored(
 
     assert response.status_code == 400 and "limited" in response.json()["error"]["message"]
     assert not Attachment.objects.exists() and not any(media.rglob("*.bin"))
+
+
+def test_the_incident_page_lists_its_detection_alerts(cast: Cast, api: Callable[..., Api],
+                                                      make_incidents: Callable[..., list[Incident]]) -> None:
+    incident = make_incidents(1)[0]
+    rule = DetectionRule.objects.create(name="SSH <brute> force", kind=RuleKind.THRESHOLD, params={})
+    Alert.objects.create(uid="a2", rule=rule, province=cast.hni, incident=incident, severity="high",
+                         entity_kind="ip", entity_value="203.0.113.5", first_seen=timezone.now(),
+                         last_seen=timezone.now(), count=7)
+
+    page = api(cast.hni_responder).client.get(f"/incidents/{incident.key}/").content.decode()
+
+    assert "SSH &lt;brute&gt; force" in page and "203.0.113.5" in page and "\u00d77" in page

@@ -16,6 +16,7 @@ import os
 import random
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -46,6 +47,7 @@ def collectors() -> dict[str, list[Any]]:
     from collectors.services import collector_create
     from organisations.models import Organisation
     from organisations.services import organisation_tree_ensure
+    from readiness.models import SOURCE_KINDS, ProvinceTarget
 
     organisation_tree_ensure()
     out: dict[str, list[Any]] = {}
@@ -55,6 +57,8 @@ def collectors() -> dict[str, list[Any]]:
             if not Collector.objects.filter(organisation=org, name=name).exists():
                 collector_create(organisation=org, name=name)
         Collector.objects.filter(organisation=org).update(created_at=timezone.now() - timedelta(days=400))
+        ProvinceTarget.objects.update_or_create(province=org, defaults={
+            "expected_collectors": COLLECTORS_PER_PROVINCE, "required_sources": list(SOURCE_KINDS)})
         out[org.code] = list(Collector.objects.filter(organisation=org, name__contains="-BENCH-").order_by("name"))
     return out
 
@@ -138,7 +142,8 @@ def main() -> None:
         period_s = time.monotonic() - started
         best = max(cards, key=lambda c: c.score)
         worst = min(cards, key=lambda c: c.score)
-        print(f"best {best.province.code} {best.score}, worst {worst.province.code} {worst.score}")
+        levels = Counter(c.level for c in cards)
+        print(f"best {best.province.code} {best.score}, worst {worst.province.code} {worst.score}, levels {levels}")
         report("readiness daily scorecard", {
             "provinces": len(cards), "events": count, "daily_scorecard_s": round(daily_s, 2),
             "of_which_msearch_s": round(es_s, 2),

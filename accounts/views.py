@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import zoneinfo
 from typing import Any
 
@@ -24,6 +25,8 @@ from accounts.selectors import preference_of, totp_required
 from accounts.services import PreferenceError, preference_update, totp_begin, totp_verify
 
 PENDING = "accounts.pending_user"
+# The password step is good for this long; after it, sign in again.
+PENDING_SECONDS = 300
 
 
 class LoginView(auth_views.LoginView):
@@ -51,7 +54,8 @@ class LoginView(auth_views.LoginView):
         if totp_required(user):
             self.request.session.cycle_key()
             backend = getattr(user, "backend", settings.AUTHENTICATION_BACKENDS[0])
-            self.request.session[PENDING] = {"id": user.pk, "backend": backend, "next": self.get_success_url()}
+            self.request.session[PENDING] = {"id": user.pk, "backend": backend, "next": self.get_success_url(),
+                                             "at": time.time()}
             return redirect("accounts:totp")
         return super().form_valid(form)
 
@@ -59,7 +63,8 @@ class LoginView(auth_views.LoginView):
 def totp_view(request: HttpRequest) -> HttpResponseBase:
     """Second step of sign-in; enrols on first use (shows the secret to add to an authenticator app)."""
     pending = request.session.get(PENDING)
-    if not pending:
+    if not pending or time.time() - pending.get("at", 0) > PENDING_SECONDS:
+        request.session.pop(PENDING, None)
         return redirect("login")
     user = get_user_model().objects.filter(pk=pending["id"], is_active=True).first()
     if user is None:

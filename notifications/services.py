@@ -83,7 +83,8 @@ def _channels(user: User, kind: str) -> tuple[bool, bool]:
 def _on_commit_task(name: str, object_id: int) -> None:
     from soc.celery import app
 
-    transaction.on_commit(lambda: app.send_task(name, args=[object_id], queue=Queue.NOTIFICATIONS))
+    # robust: a broker hiccup is logged, never turned into a failure of the incident change that committed.
+    transaction.on_commit(lambda: app.send_task(name, args=[object_id], queue=Queue.NOTIFICATIONS), robust=True)
 
 
 def people_in_scope(incident: Incident) -> list[User]:

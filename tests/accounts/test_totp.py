@@ -63,3 +63,13 @@ def test_central_roles_must_enrol_when_the_setting_requires_it(cast: Cast, setti
     assert 'id="totp-secret"' in page
     _, _, responder_location = sign_in("hni.responder")
     assert "totp" not in responder_location
+
+
+def test_the_password_step_expires_after_five_minutes(cast: Cast) -> None:
+    enrol(cast.hni_responder)
+    client, _, _ = sign_in("hni.responder")
+    session = client.session
+    session["accounts.pending_user"]["at"] -= 301
+    session.save()
+    response = client.get("/accounts/totp/")
+    assert response.status_code == 302 and response["Location"].endswith("/login/")

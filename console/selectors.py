@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from django.http import Http404
 from django.utils.translation import gettext as _
 from elasticsearch import ApiError
 
@@ -76,6 +77,18 @@ def event_iter(*, user: AnyUser, search: EventSearch, limit: int, page_size: int
             after = hits[-1]["sort"]
     finally:
         es.events_pit_close(pit_id)
+
+
+def event_get(*, user: AnyUser, event_id: str) -> Event:
+    """One event by id, in the user's scope; 404 for a missing event and another province's alike."""
+    try:
+        response = es.scoped_search(user=user, query={"ids": {"values": [event_id]}}, size=1)
+    except ApiError as exc:
+        raise Http404("No such event") from exc
+    hits = response["hits"]["hits"]
+    if not hits:
+        raise Http404("No such event")
+    return Event.from_hit(hits[0])
 
 
 def _search(*, user: AnyUser, search: EventSearch, pit_id: str, **params: Any) -> Any:

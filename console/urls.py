@@ -7,5 +7,6 @@ urlpatterns = [
     path("", views.home_view, name="home"),
     path("events/", views.event_search_view, name="events"),
     path("events/export.csv", views.event_export_view, name="events-export"),
+    path("events/attach", views.event_attach_view, name="events-attach"),
     path("dashboard/", views.dashboard_view, name="dashboard"),
 ]

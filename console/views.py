@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from console.dashboard import dashboard_cached
 from console.export import csv_lines
 from console.search import RANGES, EventSearch, SearchError, parse_search
-from console.selectors import EventPage, event_iter, event_search_page
+from console.selectors import EventPage, event_get, event_iter, event_search_page
+from console.services import event_attach
 from incidents.models import RequestStatus
-from incidents.selectors import incident_list, request_list
+from incidents.permissions import Action, Permissions
+from incidents.selectors import incident_get, incident_list, request_list
+from organisations.actors import Actor
 from organisations.models import Organisation
 
 
@@ -27,6 +33,7 @@ def event_search_view(request: HttpRequest) -> HttpResponse:
     except SearchError as exc:
         error = str(exc)
     context = {
+        "attach_to": incident_list(user=request.user).open().order_by("-created_at").values_list("key", flat=True)[:50],
         "search": search, "page": page, "error": error, "ranges": list(RANGES),
         "histogram": [{"t": timezone.localtime(b.start).strftime("%d/%m %H:%M"), "n": b.count}
                       for b in page.histogram],
@@ -35,6 +42,18 @@ def event_search_view(request: HttpRequest) -> HttpResponse:
                             for f in search.filters],
     }
     return render(request, "console/events.html", context, status=400 if error else 200)
+
+
+@login_required
+@require_POST
+def event_attach_view(request: HttpRequest) -> HttpResponse:
+    """Add an event to an incident: 404 for another province's event or incident, 403 without the right."""
+    incident = incident_get(user=request.user, key=request.POST.get("incident", "").strip())
+    Permissions(request.user).require(Action.COMMENT, incident.province)
+    event = event_get(user=request.user, event_id=request.POST.get("event", ""))
+    event_attach(incident=incident, event=event, actor=Actor.from_request(request))
+    messages.success(request, _("The event was added to %(key)s.") % {"key": incident.key})
+    return redirect("incidents:detail", key=incident.key)
 
 
 @login_required

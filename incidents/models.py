@@ -327,3 +327,19 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SavedFilter(models.Model):
+    """A user's named incident-list filter (the query string of the list). Private to its owner."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_filters")
+    name = models.CharField(max_length=100)
+    query = models.CharField(max_length=2000, help_text="status=new&severity=high…, known filter keys only")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["user", "name"], name="one_filter_name_per_user")]
+
+    def __str__(self) -> str:
+        return self.name

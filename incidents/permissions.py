@@ -35,14 +35,15 @@ class Action(StrEnum):
     ATTACH = "attach"
     REQUEST_SEND = "request_send"  # ask a province for action
     REQUEST_WORK = "request_work"  # acknowledge, report progress, mark done, ask for help
+    SAVE_FILTER = "save_filter"    # keep named list filters (auditors write nothing, not even these)
     AUDIT_VIEW = "audit_view"
     MEMBERS_MANAGE = "members_manage"
 
 
-_CENTRAL_WORK = {Action.VIEW, Action.FILE, Action.EDIT, Action.TRIAGE, Action.PROGRESS, Action.HANDOVER,
-                 Action.MERGE, Action.COMMENT, Action.OBSERVE, Action.ATTACH, Action.REQUEST_SEND}
-_PROVINCE_WORK = {Action.VIEW, Action.FILE, Action.PROGRESS, Action.COMMENT, Action.OBSERVE, Action.ATTACH,
-                  Action.REQUEST_WORK}
+_CENTRAL_WORK = {Action.VIEW, Action.SAVE_FILTER, Action.FILE, Action.EDIT, Action.TRIAGE, Action.PROGRESS,
+                 Action.HANDOVER, Action.MERGE, Action.COMMENT, Action.OBSERVE, Action.ATTACH, Action.REQUEST_SEND}
+_PROVINCE_WORK = {Action.VIEW, Action.SAVE_FILTER, Action.FILE, Action.PROGRESS, Action.COMMENT, Action.OBSERVE,
+                  Action.ATTACH, Action.REQUEST_WORK}
 
 ROLE_ACTIONS: dict[str, frozenset[Action]] = {
     Role.CENTRAL_LEAD: frozenset(set(Action)),

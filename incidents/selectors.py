@@ -21,6 +21,7 @@ from incidents.models import (
     Observable,
     RequestForAction,
     RequestForActionQuerySet,
+    SavedFilter,
     TimelineEntry,
 )
 from incidents.observables import pivot_query
@@ -30,6 +31,8 @@ from organisations.selectors import AnyUser
 ORDERINGS = {"created_at", "-created_at", "updated_at", "-updated_at", "severity", "-severity", "status",
              "-status", "key", "-key", "resolve_due_at", "-resolve_due_at"}
 FILTERS = ("status", "severity", "category", "owner", "tlp")
+# Every query parameter the incident list understands (what a saved filter may hold).
+FILTER_KEYS = (*FILTERS, "province", "assignee", "q", "sla_breached", "ordering")
 
 
 def incident_list(*, user: AnyUser, filters: Mapping[str, Any] | None = None) -> IncidentQuerySet:
@@ -137,3 +140,15 @@ def central_staff() -> list[tuple[int, str]]:
 def linked_alerts(*, incident: Incident, limit: int = 100) -> list[Any]:
     """The detection alerts behind an incident (they carry the incident's province), newest first."""
     return list(incident.detection_alerts.select_related("rule").order_by("-last_seen")[:limit])
+
+
+def saved_filter_list(*, user: AnyUser) -> QuerySet[SavedFilter]:
+    return SavedFilter.objects.filter(user_id=user.pk) if user.is_authenticated else SavedFilter.objects.none()
+
+
+def saved_filter_get(*, user: AnyUser, filter_id: int) -> SavedFilter:
+    """Another user's filter answers 404, like a missing one."""
+    try:
+        return saved_filter_list(user=user).get(pk=filter_id)
+    except SavedFilter.DoesNotExist as exc:
+        raise Http404("No such filter") from exc

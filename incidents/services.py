@@ -6,9 +6,11 @@ import hashlib
 import mimetypes
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -36,17 +38,20 @@ from incidents.models import (
     Priority,
     RequestForAction,
     RequestStatus,
+    SavedFilter,
     Severity,
     Status,
     TimelineEntry,
 )
 from incidents.observables import observable_normalise
+from incidents.selectors import FILTER_KEYS
 from incidents.sla import clock_stops
 from incidents.sla import set_sla_due as _set_sla_due
 from incidents.timeline import record as _record
 from incidents.timeline import record_many
 from organisations.actors import Actor
 from organisations.models import Kind, Organisation, Role
+from organisations.selectors import AnyUser
 from organisations.services import user_notify_after_commit
 from soc.live import broadcast_after_commit, groups_for
 
@@ -518,3 +523,21 @@ def incident_file(*, province: Organisation, title: str, description: str, affec
         province=province, title=title.strip(), description=description, category=category, severity=severity,
         actor=actor, reported_by=actor.user, affected_systems=affected_systems, occurred_at=occurred_at,
         contact=contact)
+
+
+# --- saved filters --------------------------------------------------------------------------------------------
+
+def saved_filter_save(*, user: AnyUser, name: str, params: Mapping[str, Any]) -> SavedFilter:
+    """Keeps only the list's known filter keys; saving under an existing name replaces it."""
+    if not name.strip():
+        raise ValidationError("Name the filter.")
+    kept = {key: str(params[key]) for key in FILTER_KEYS if params.get(key)}
+    if not kept:
+        raise ValidationError("There is no filter to save.")
+    saved, _ = SavedFilter.objects.update_or_create(user_id=user.pk, name=name.strip()[:100],
+                                                    defaults={"query": urlencode(kept)})
+    return saved
+
+
+def saved_filter_delete(*, saved: SavedFilter) -> None:
+    saved.delete()

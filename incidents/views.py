@@ -31,6 +31,8 @@ from incidents.selectors import (
     observable_list,
     request_get,
     request_list,
+    saved_filter_get,
+    saved_filter_list,
     timeline_list,
 )
 from organisations.actors import Actor
@@ -71,6 +73,7 @@ def incident_list_view(request: HttpRequest) -> HttpResponse:
     page = Paginator(incident_list(user=request.user, filters=request.GET), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "incidents/list.html", {
         "incidents": page, "page": page, "statuses": Status.choices, "filters": request.GET,
+        "saved_filters": saved_filter_list(user=request.user),
         "can_bulk": bool(Permissions(request.user).allowed_anywhere() & set(BULK_ACTIONS)),
     })
 
@@ -291,3 +294,25 @@ def attachment_download_view(request: HttpRequest, attachment_id: int) -> FileRe
                             content_type="application/octet-stream")
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@login_required
+@require_POST
+def saved_filter_save_view(request: HttpRequest) -> HttpResponse:
+    Permissions(request.user).require(Action.SAVE_FILTER)
+    try:
+        saved = services.saved_filter_save(user=request.user, name=request.POST.get("name", ""),
+                                           params=request.POST)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("incidents:list")
+    return HttpResponseRedirect(f"{reverse('incidents:list')}?{saved.query}")
+
+
+@login_required
+@require_POST
+def saved_filter_delete_view(request: HttpRequest, filter_id: int) -> HttpResponse:
+    Permissions(request.user).require(Action.SAVE_FILTER)
+    saved = saved_filter_get(user=request.user, filter_id=filter_id)
+    services.saved_filter_delete(saved=saved)
+    return redirect("incidents:list")

@@ -18,6 +18,7 @@ from incidents.models import (
     Priority,
     RequestForAction,
     RequestStatus,
+    SavedFilter,
     Severity,
     Status,
     TimelineEntry,
@@ -149,3 +150,13 @@ class AttachmentSerializer(serializers.ModelSerializer[Attachment]):
 
 class AttachmentUploadSerializer(serializers.Serializer[dict[str, Any]]):
     file = serializers.FileField()
+
+
+class SavedFilterSerializer(serializers.ModelSerializer[SavedFilter]):
+    params = serializers.DictField(child=serializers.CharField(max_length=500), write_only=True,
+                                   help_text="The list's query parameters: status, severity, province, q, ...")
+
+    class Meta:
+        model = SavedFilter
+        fields = ["id", "name", "query", "params", "created_at"]
+        read_only_fields = ["id", "query", "created_at"]

@@ -15,6 +15,8 @@ urlpatterns = [
     path("incidents/<str:key>/observables/", views.ObservableListApi.as_view(), name="api-incident-observables"),
     path("incidents/<str:key>/requests/", views.IncidentRequestListApi.as_view(), name="api-incident-requests"),
     path("incidents/<str:key>/attachments/", views.AttachmentListApi.as_view(), name="api-incident-attachments"),
+    path("saved-filters/", views.SavedFilterListApi.as_view(), name="api-saved-filter-list"),
+    path("saved-filters/<int:filter_id>/", views.SavedFilterDetailApi.as_view(), name="api-saved-filter-detail"),
     path("requests/", views.RequestListApi.as_view(), name="api-request-list"),
     path("requests/<int:request_id>/", views.RequestDetailApi.as_view(), name="api-request-detail"),
     path("attachments/<int:attachment_id>/download/", views.AttachmentDownloadApi.as_view(),

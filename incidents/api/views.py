@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 
 from incidents import services
 from incidents.api import serializers as s
-from incidents.models import Attachment, Comment, Incident, IncidentQuerySet, Observable, TimelineEntry
+from incidents.models import Attachment, Comment, Incident, IncidentQuerySet, Observable, SavedFilter, TimelineEntry
 from incidents.permissions import BULK_ACTIONS, STATUS_ACTIONS, Action, Permissions, status_action
 from incidents.selectors import (
     attachment_get,
@@ -33,6 +33,8 @@ from incidents.selectors import (
     observable_list,
     request_get,
     request_list,
+    saved_filter_get,
+    saved_filter_list,
     timeline_list,
 )
 from incidents.views import bulk_apply
@@ -282,3 +284,31 @@ class AttachmentDownloadApi(APIView):
                                 content_type="application/octet-stream")
         response["X-Content-Type-Options"] = "nosniff"
         return response
+
+
+class SavedFilterListApi(generics.ListAPIView[SavedFilter]):
+    serializer_class = s.SavedFilterSerializer
+
+    def get_queryset(self) -> Any:
+        return saved_filter_list(user=self.request.user)
+
+    @extend_schema(request=s.SavedFilterSerializer, responses={201: s.SavedFilterSerializer})
+    def post(self, request: Request) -> Response:
+        Permissions(request.user).require(Action.SAVE_FILTER)
+        data = _valid(s.SavedFilterSerializer, request)
+        with service_errors():
+            saved = services.saved_filter_save(user=request.user, name=data["name"], params=data["params"])
+        return Response(s.SavedFilterSerializer(saved).data, status=status.HTTP_201_CREATED)
+
+
+class SavedFilterDetailApi(generics.RetrieveAPIView[SavedFilter]):
+    serializer_class = s.SavedFilterSerializer
+
+    def get_object(self) -> SavedFilter:
+        return saved_filter_get(user=self.request.user, filter_id=self.kwargs["filter_id"])
+
+    def delete(self, request: Request, filter_id: int) -> Response:
+        Permissions(request.user).require(Action.SAVE_FILTER)
+        saved = self.get_object()
+        services.saved_filter_delete(saved=saved)
+        return Response(status=status.HTTP_204_NO_CONTENT)

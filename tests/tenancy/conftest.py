@@ -17,7 +17,7 @@ from collectors.models import Collector
 from collectors.services import collector_create
 from detection.models import DetectionRule, RuleKind
 from incidents import services
-from incidents.models import Attachment, Incident, ObservableKind, RequestForAction
+from incidents.models import Attachment, Incident, ObservableKind, RequestForAction, SavedFilter
 from organisations.actors import Actor
 from organisations.management.commands.seed_demo import SSH_BRUTE_FORCE
 from organisations.models import Membership, Organisation, Role
@@ -39,6 +39,7 @@ class Province:
     membership: Membership
     collector: Collector
     rule: DetectionRule
+    saved_filter: SavedFilter
     canary: str
 
 
@@ -49,7 +50,7 @@ class World:
     provinces: dict[str, Province] = field(default_factory=dict)
 
 
-def plant(org: Organisation, lead: User) -> Province:
+def plant(org: Organisation, lead: User, responder: User) -> Province:
     mark = canary(org.code)
     actor = Actor(user=lead, ip="192.0.2.1")
     incident = services.incident_create(province=org, title=f"{mark} title", description=f"{mark} description",
@@ -66,8 +67,9 @@ def plant(org: Organisation, lead: User) -> Province:
     collector, _ = collector_create(organisation=org, name=f"{org.code}-{mark}")
     rule = DetectionRule.objects.create(name=f"{mark} rule", description=f"{mark} rule", organisation=org,
                                         kind=RuleKind.THRESHOLD, params=SSH_BRUTE_FORCE)
+    saved_filter = SavedFilter.objects.create(user=responder, name=f"{mark} filter", query=f"q={mark}")
     return Province(org=org, incident=incident, request=request, attachment=attachment, membership=membership,
-                    collector=collector, rule=rule, canary=mark)
+                    collector=collector, rule=rule, saved_filter=saved_filter, canary=mark)
 
 
 def plant_event(client: Elasticsearch, org: Organisation) -> None:
@@ -85,7 +87,7 @@ def world(cast: Cast, es: Elasticsearch, settings: Any, tmp_path: Path) -> World
                            role=Role.PROVINCIAL_ADMIN)
     assert isinstance(admin, User)
     found = World(cast=cast, hni_admin=admin)
-    for org in (cast.hni, cast.hcm):
-        found.provinces[org.code] = plant(org, cast.lead)
+    for org, responder in ((cast.hni, cast.hni_responder), (cast.hcm, cast.hcm_responder)):
+        found.provinces[org.code] = plant(org, cast.lead, responder)
         plant_event(es, org)
     return found

@@ -68,6 +68,7 @@ OBJECT_OF: dict[str, Callable[[Province], Any]] = {
     "membership_id": lambda p: p.membership.pk,
     "uid": lambda p: p.collector.uid,
     "code": lambda p: p.org.code,
+    "filter_id": lambda p: p.saved_filter.pk,  # owned by that province's responder
     # Publication periods of the readiness reports are dates, the same for every province.
     "start": lambda p: "2026-01-01",
     "end": lambda p: "2026-12-31",
@@ -79,6 +80,7 @@ OBJECT_UNDER: dict[tuple[str, str], Callable[[Province], Any]] = {
 MISSING: dict[str, Any] = {
     "key": "HNI-2099-9999", "request_id": 987654321, "attachment_id": 987654321, "membership_id": 987654321,
     "uid": uuid.UUID(int=7), "code": "ZZZ", "start": "1999-01-01", "end": "1999-12-31", "pk": 987654321,
+    "filter_id": 987654321,
 }
 
 

@@ -69,5 +69,5 @@ def test_the_recompute_task_takes_dates_as_text_and_computes_each_day(es: Elasti
 
     end = timezone.localdate() - timedelta(days=1)
 
-    assert recompute_period.apply(args=((end - timedelta(days=2)).isoformat(), end.isoformat())).get() == 3
-    assert ReadinessSnapshot.objects.count() == 3 * 34
+    assert recompute_period.apply(args=((end - timedelta(days=1)).isoformat(), end.isoformat())).get() == 2
+    assert ReadinessSnapshot.objects.count() == 2 * 34

@@ -27,6 +27,7 @@ from incidents.models import (
 from incidents.observables import pivot_query
 from organisations.models import Kind, Role
 from organisations.selectors import AnyUser
+from soc.es import scoped_search
 
 ORDERINGS = {"created_at", "-created_at", "updated_at", "-updated_at", "severity", "-severity", "status",
              "-status", "key", "-key", "resolve_due_at", "-resolve_due_at"}
@@ -152,3 +153,16 @@ def saved_filter_get(*, user: AnyUser, filter_id: int) -> SavedFilter:
         return saved_filter_list(user=user).get(pk=filter_id)
     except SavedFilter.DoesNotExist as exc:
         raise Http404("No such filter") from exc
+
+
+def incident_events(*, user: AnyUser, incident: Incident, limit: int = 100) -> list[dict[str, Any]]:
+    """The events behind an incident's alerts, read from Elasticsearch only when asked for, through the one
+    scoped search (so an event outside the user's provinces never comes back, whatever an alert points at)."""
+    ids = []
+    for alert in linked_alerts(incident=incident):
+        ids += [ref.rsplit("/", 1)[-1] for ref in alert.event_refs]
+    ids = list(dict.fromkeys(ids))[:limit]
+    if not ids:
+        return []
+    found = scoped_search(user=user, query={"ids": {"values": ids}}, size=limit, sort=[{"@timestamp": "asc"}])
+    return [hit["_source"] for hit in found["hits"]["hits"]]

@@ -22,4 +22,5 @@ urlpatterns = [
     path("<str:key>/requests/", views.request_send_view, name="request-send"),
     path("<str:key>/attachments/", views.attachment_add_view, name="attachment"),
     path("<str:key>/merge/", views.incident_merge_view, name="merge"),
+    path("<str:key>/events/", views.incident_events_view, name="events"),
 ]

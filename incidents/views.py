@@ -24,6 +24,7 @@ from incidents.selectors import (
     attachment_list,
     central_staff,
     comment_list,
+    incident_events,
     incident_get,
     incident_get_many,
     incident_list,
@@ -316,3 +317,13 @@ def saved_filter_delete_view(request: HttpRequest, filter_id: int) -> HttpRespon
     saved = saved_filter_get(user=request.user, filter_id=filter_id)
     services.saved_filter_delete(saved=saved)
     return redirect("incidents:list")
+
+
+@login_required
+@require_GET
+def incident_events_view(request: HttpRequest, key: str) -> HttpResponse:
+    incident = incident_get(user=request.user, key=key)
+    # "@timestamp" is not a valid template variable name: hand it over as "timestamp".
+    events = [{"timestamp": event.get("@timestamp"), **event}
+              for event in incident_events(user=request.user, incident=incident)]
+    return render(request, "incidents/events.html", {"incident": incident, "events": events})

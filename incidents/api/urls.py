@@ -10,6 +10,7 @@ urlpatterns = [
     path("incidents/<str:key>/assign/", views.IncidentAssignApi.as_view(), name="api-incident-assign"),
     path("incidents/<str:key>/handover/", views.IncidentHandoverApi.as_view(), name="api-incident-handover"),
     path("incidents/<str:key>/merge/", views.IncidentMergeApi.as_view(), name="api-incident-merge"),
+    path("incidents/<str:key>/events/", views.IncidentEventsApi.as_view(), name="api-incident-events"),
     path("incidents/<str:key>/timeline/", views.IncidentTimelineApi.as_view(), name="api-incident-timeline"),
     path("incidents/<str:key>/comments/", views.CommentListApi.as_view(), name="api-incident-comments"),
     path("incidents/<str:key>/observables/", views.ObservableListApi.as_view(), name="api-incident-observables"),

@@ -28,6 +28,7 @@ from incidents.selectors import (
     attachment_get,
     attachment_list,
     comment_list,
+    incident_events,
     incident_get,
     incident_list,
     observable_list,
@@ -312,3 +313,10 @@ class SavedFilterDetailApi(generics.RetrieveAPIView[SavedFilter]):
         saved = self.get_object()
         services.saved_filter_delete(saved=saved)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class IncidentEventsApi(APIView, IncidentScoped):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, key: str) -> Response:
+        """The ECS events behind the incident's alerts (up to 100), read from Elasticsearch in your scope."""
+        return Response({"events": incident_events(user=request.user, incident=self.incident())})

@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from elasticsearch import Elasticsearch
 
 from detection.models import Alert, DetectionRule, RuleKind
 from incidents import evidence
 from incidents.models import Attachment, Incident, Observable, RequestForAction, Status
 from incidents.services import attachment_add, comment_add, observable_add, request_send
 from organisations.actors import Actor
+from soc import es as soc_es
 from tests.conftest import Cast
 from tests.incidents.conftest import Api
 
@@ -138,3 +140,24 @@ def test_the_incident_page_lists_its_detection_alerts(cast: Cast, api: Callable[
     page = api(cast.hni_responder).client.get(f"/incidents/{incident.key}/").content.decode()
 
     assert "SSH &lt;brute&gt; force" in page and "203.0.113.5" in page and "\u00d77" in page
+
+
+def test_an_incidents_events_are_read_lazily_and_only_within_scope(
+        cast: Cast, api: Callable[..., Api], make_incidents: Callable[..., list[Incident]], es: Elasticsearch) -> None:
+    incident = make_incidents(1)[0]
+    now = timezone.now()
+    index = soc_es.index_name("events", now)
+    for doc_id, org in (("e-hni", "HNI"), ("e-hcm", "HCM")):
+        es.index(index=index, id=doc_id, refresh=True, document={
+            "@timestamp": now.isoformat(), "organization": {"id": org}, "message": f"<b>{org}</b> failed password"})
+    rule = DetectionRule.objects.create(name="r", kind=RuleKind.THRESHOLD, params={})
+    # An alert that (wrongly) points at another province's event must not leak it.
+    Alert.objects.create(uid="a3", rule=rule, province=cast.hni, incident=incident, severity="high",
+                         event_refs=[f"{index}/e-hni", f"{index}/e-hcm"], first_seen=now, last_seen=now)
+
+    page = api(cast.hni_responder).client.get(f"/incidents/{incident.key}/events/").content.decode()
+    body = api(cast.hni_responder).get(f"/api/v1/incidents/{incident.key}/events/").json()
+
+    assert "&lt;b&gt;HNI&lt;/b&gt; failed password" in page and "HCM" not in page
+    assert [e["organization"]["id"] for e in body["events"]] == ["HNI"]
+    assert api(cast.hcm_responder).get(f"/api/v1/incidents/{incident.key}/events/").status_code == 404

@@ -199,6 +199,9 @@ INGEST_MAX_BODY_BYTES = env_int("SOC_INGEST_MAX_BODY_BYTES", 10 * 1024 * 1024)
 INGEST_MAX_EVENTS = env_int("SOC_INGEST_MAX_EVENTS", 5000)
 INGEST_MAX_EVENT_BYTES = env_int("SOC_INGEST_MAX_EVENT_BYTES", 256 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES
+# No request body larger than this is read at all (soc/asgi_limits.py): the
+# largest legitimate one is an evidence upload or an ingest batch.
+MAX_REQUEST_BYTES = env_int("SOC_MAX_REQUEST_BYTES", 30 * 1024 * 1024)
 # Token buckets in events per second (0: no limit), holding INGEST_RATE_BURST_SECONDS of events, so one
 # noisy collector or province cannot starve the others; over the limit the answer is 429 with Retry-After.
 INGEST_RATE_PER_COLLECTOR = env_int("SOC_INGEST_RATE_PER_COLLECTOR", 5000)

@@ -40,12 +40,13 @@ from incidents.models import (
     RequestStatus,
     SavedFilter,
     Severity,
+    SlaPolicy,
     Status,
     TimelineEntry,
 )
 from incidents.observables import observable_normalise
 from incidents.selectors import FILTER_KEYS
-from incidents.sla import clock_stops
+from incidents.sla import DEFAULT_TARGETS, clock_stops
 from incidents.sla import set_sla_due as _set_sla_due
 from incidents.timeline import record as _record
 from incidents.timeline import record_many
@@ -541,3 +542,16 @@ def saved_filter_save(*, user: AnyUser, name: str, params: Mapping[str, Any]) ->
 
 def saved_filter_delete(*, saved: SavedFilter) -> None:
     saved.delete()
+
+
+# --- SLA policy -----------------------------------------------------------------------------------------------
+
+def sla_policy_defaults_ensure(*, national: Organisation) -> int:
+    """The national policy rows, from the built-in targets, where none exist yet; returns how many were made."""
+    made = 0
+    for severity, targets in DEFAULT_TARGETS.items():
+        _, created = SlaPolicy.objects.get_or_create(organisation=national, severity=severity, defaults={
+            "acknowledge_minutes": targets.acknowledge_minutes, "contain_minutes": targets.contain_minutes,
+            "resolve_minutes": targets.resolve_minutes})
+        made += created
+    return made

@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from incidents.models import Incident, Severity, SlaPolicy, Status
-from incidents.services import incident_create
+from incidents.services import incident_create, sla_policy_defaults_ensure
 from incidents.sla import DEFAULT_TARGETS, due_after
 from tests.conftest import Cast
 from tests.incidents.conftest import Api
@@ -146,3 +146,10 @@ def test_intake_can_carry_evidence_and_bad_evidence_files_nothing(cast: Cast, ap
     assert bad.status_code == 200 and good.status_code == 302
     incident = Incident.objects.get()
     assert [a.name for a in incident.attachments.all()] == ["defaced.png"]
+
+
+def test_the_national_policy_rows_are_made_once_from_the_built_in_targets(cast: Cast) -> None:
+    assert sla_policy_defaults_ensure(national=cast.national) == 4
+    assert sla_policy_defaults_ensure(national=cast.national) == 0
+    row = SlaPolicy.objects.get(organisation=cast.national, severity=Severity.CRITICAL)
+    assert row.acknowledge_minutes == DEFAULT_TARGETS[Severity.CRITICAL].acknowledge_minutes

@@ -11,6 +11,7 @@ from collectors.models import Collector
 from collectors.services import collector_create
 from detection.models import DetectionRule, RuleKind
 from incidents.models import Category, Severity
+from incidents.services import sla_policy_defaults_ensure
 from organisations.models import Organisation, Role
 from organisations.services import organisation_tree_ensure, user_with_role
 
@@ -50,7 +51,7 @@ class Command(BaseCommand):
                             help="where to write the demo collector's credential")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        organisation_tree_ensure()
+        sla_policy_defaults_ensure(national=organisation_tree_ensure())
         for username, code, role in DEMO_USERS:
             user_with_role(username=username, password=opts["password"],
                            organisation=Organisation.objects.get(code=code), role=role)

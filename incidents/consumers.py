@@ -27,6 +27,11 @@ class IncidentFeedConsumer(AsyncJsonWebsocketConsumer):
     Messages are sent to the object's organisation and all its ancestors
     (soc.live.groups_for), so joining one's own organisations is exactly the
     visible scope: the national SOC sees all, a province its own subtree.
+
+    It also joins the user's own group (organisations.services.user_group) for
+    personal messages; ``membership.revoked`` there closes the socket, so a
+    removed user stops receiving a province's updates at once (the console
+    reconnects and joins whatever groups remain).
     """
 
     groups_joined: list[str]

@@ -235,7 +235,7 @@ def _finish(plan: Plan, outcome: Outcome, now: datetime, began: float) -> RuleRu
                   hits=outcome.hits, gap_seconds=plan.gap_seconds, backfill_capped=plan.backfill_capped,
                   error=outcome.error)
     failed = bool(outcome.error)
-    if not failed:
+    if not failed and outcome.findings:
         try:
             with transaction.atomic():  # a savepoint: a failed write leaves no half-made alert rows
                 run.alerts, run.alert_cap_hit = _write_findings(rule, outcome.findings)

@@ -19,11 +19,12 @@ def run_due_rules() -> int:
     ids = due_rule_ids(now=timezone.now())
     kinds = dict(DetectionRule.objects.filter(pk__in=ids).values_list("pk", "kind"))
     batched = [i for i in ids if kinds.get(i) in BATCHED_KINDS]
-    for start in range(0, len(batched), BATCH):
-        run_rules.apply_async(args=(batched[start : start + BATCH],), queue=Queue.DETECTION, expires=60)
+    # Single rules first: each is one short task, so a cycle's large batches never delay them.
     for rule_id in ids:
         if rule_id not in batched:
             run_rules.apply_async(args=([rule_id],), queue=Queue.DETECTION, expires=60)
+    for start in range(0, len(batched), BATCH):
+        run_rules.apply_async(args=(batched[start : start + BATCH],), queue=Queue.DETECTION, expires=60)
     return len(ids)
 
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils import timezone
 
@@ -22,6 +22,7 @@ from incidents.models import (
     RequestForAction,
     RequestForActionQuerySet,
     SavedFilter,
+    Severity,
     TimelineEntry,
 )
 from incidents.observables import pivot_query
@@ -55,7 +56,12 @@ def incident_list(*, user: AnyUser, filters: Mapping[str, Any] | None = None) ->
     elif breached in ("false", "0", "no"):
         incidents = incidents.exclude(pk__in=Incident.objects.sla_breached(timezone.now()).values("pk"))
     ordering = filters.get("ordering")
-    if ordering in ORDERINGS:
+    if ordering in ("severity", "-severity"):
+        # By rank, not by name: "critical" sorts above "high", not before it alphabetically.
+        rank = Case(*(When(severity=value, then=Value(n)) for n, value in enumerate(Severity.values)),
+                    output_field=IntegerField())
+        incidents = incidents.alias(severity_rank=rank).order_by(ordering.replace("severity", "severity_rank"), "-id")
+    elif ordering in ORDERINGS:
         incidents = incidents.order_by(ordering, "-id")
     return incidents
 

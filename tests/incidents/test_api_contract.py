@@ -105,3 +105,14 @@ def test_errors_share_one_body_shape(cast: Cast, api: Callable[..., Api]) -> Non
 
     for body in (missing, invalid, forbidden):
         assert set(body) == {"error"} and {"code", "message"} <= set(body["error"])
+
+
+def test_ordering_by_severity_follows_rank_not_spelling(cast: Cast, api: Callable[..., Api],
+                                                        make_incidents: Callable[..., list[Incident]]) -> None:
+    for severity in ("medium", "critical", "low", "high"):
+        make_incidents(1, severity=severity)
+    analyst = api(cast.analyst)
+
+    worst_first = [r["severity"] for r in analyst.get("/api/v1/incidents/", ordering="-severity").json()["results"]]
+
+    assert worst_first == ["critical", "high", "medium", "low"]

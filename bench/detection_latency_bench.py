@@ -102,20 +102,37 @@ def attack(log: Path, trial: int) -> str:
     return ip
 
 
-async def trials(port: int, cookie: str, log: Path) -> list[float]:
+async def trials(port: int, cookie: str, log: Path) -> tuple[list[float], int]:
+    """Latencies of the trials, and how often the console had to reconnect (reported, never hidden)."""
+    latencies: list[float] = []
+    reconnects = 0
+    while len(latencies) < TRIALS:
+        try:
+            await _session(port, cookie, log, latencies, first=reconnects == 0)
+        except ConnectionError as exc:
+            reconnects += 1
+            print(f"console connection lost ({exc}); reconnecting", flush=True)
+            if reconnects > 3:
+                raise
+    return latencies, reconnects
+
+
+async def _session(port: int, cookie: str, log: Path, latencies: list[float], first: bool) -> None:
     import websockets
 
-    latencies: list[float] = []
     url, origin = f"ws://127.0.0.1:{port}/ws/incidents/", f"http://127.0.0.1:{port}"
-    async with websockets.connect(url, additional_headers={"Cookie": cookie}, origin=origin) as ws:  # type: ignore[arg-type]
-        await asyncio.sleep(INTERVAL * 2)  # the agent and the first detection cycles are up
-        for trial in range(TRIALS):
-            written = time.monotonic()
-            ip = attack(log, trial)
-            latencies.append(await _wait_for(ws, ip) - written)
-            print(f"trial {trial}: {latencies[-1]:.2f}s", flush=True)
-            await asyncio.sleep(1 + trial % 4)  # writes land at different points of the 5 s cycle
-    return latencies
+    try:
+        async with websockets.connect(url, additional_headers={"Cookie": cookie}, origin=origin) as ws:  # type: ignore[arg-type]
+            await asyncio.sleep(INTERVAL * 2 if first else 1)  # the agent and the first cycles are up
+            while len(latencies) < TRIALS:
+                trial = len(latencies) + 1000 * (0 if first else 1)
+                written = time.monotonic()
+                ip = attack(log, trial)
+                latencies.append(await _wait_for(ws, ip) - written)
+                print(f"trial {len(latencies) - 1}: {latencies[-1]:.2f}s", flush=True)
+                await asyncio.sleep(1 + len(latencies) % 4)  # writes land at different points of the cycle
+    except websockets.exceptions.ConnectionClosed as exc:
+        raise ConnectionError(str(exc)) from exc
 
 
 async def _wait_for(ws: Any, ip: str, timeout: float = 60) -> float:
@@ -136,10 +153,10 @@ def main() -> None:
         log, secret_file = work / "auth.log", work / "secret"
         log.write_text("")
         secret_file.write_text(secret)
-        procs = Processes(work / "logs")
+        procs = Processes(Path(tempfile.gettempdir()) / "detection-latency-bench-logs")
         try:
             start(procs, port, log, secret_file, work / "state")
-            latencies = asyncio.run(trials(port, cookie, log))
+            latencies, reconnects = asyncio.run(trials(port, cookie, log))
         finally:
             procs.stop()
     from detection.models import DetectionRule
@@ -147,7 +164,7 @@ def main() -> None:
     enabled = DetectionRule.objects.filter(enabled=True).count()  # every enabled rule shares the workers
     report("detection latency (log line -> incident on WebSocket, 5 s interval)",
            {"trials": len(latencies), **summary_ms(latencies), "max_ms": round(max(latencies) * 1000, 1),
-            "enabled_rules": enabled} | machine(), target="p95 <= 10000 ms")
+            "enabled_rules": enabled, "console_reconnects": reconnects} | machine(), target="p95 <= 10000 ms")
 
 
 if __name__ == "__main__":

@@ -103,6 +103,9 @@ class Tracked:
     matched: bool = True
     last_growth: float = field(default_factory=time.monotonic)
     size: int = 0
+    # The file's first bytes as seen when its lines were read (not when they are committed: by then
+    # the file may have been truncated and rewritten, and a head taken late would hide that).
+    head_seen: bytes = b""
 
 
 def expand(patterns: list[str]) -> list[str]:
@@ -212,6 +215,8 @@ class FileInput:
         self._discover()
         lines: list[Line] = []
         for key in list(self.files):
+            if len(lines) >= limit:
+                break  # the rest wait for the next poll; none of them is judged idle meanwhile
             tracked = self.files[key]
             if self._truncated(tracked):
                 self._handle_truncation(tracked)
@@ -219,8 +224,6 @@ class FileInput:
             lines += got
             if not got and not tracked.matched:
                 lines += self._maybe_close(tracked)
-            if len(lines) >= limit:
-                break
         return lines
 
     def _truncated(self, tracked: Tracked) -> bool:
@@ -270,6 +273,8 @@ class FileInput:
         entry, fh = tracked.entry, tracked.fh
         offset, size = entry.offset, 0
         lines: list[Line] = []
+        if len(entry.head) < HEAD_BYTES * 2:
+            tracked.head_seen = _read_head(fh)
         fh.seek(offset)
         while len(lines) < limit and size < max_bytes:
             raw = fh.readline(MAX_LINE_BYTES + 1)
@@ -286,6 +291,8 @@ class FileInput:
             return []
         tracked.fh.seek(tracked.entry.offset)
         rest = tracked.fh.read(MAX_LINE_BYTES)
+        if b"\n" in rest:
+            return []  # complete lines still to read (a read that found none was cut short): not idle
         if rest:
             entry = tracked.entry
             return [Line(entry.id, entry.offset, entry.offset + len(rest), rest.decode("utf-8", "replace"),
@@ -304,8 +311,10 @@ class FileInput:
             if tracked is None or tracked.entry.id != line.file_id:
                 continue
             tracked.entry.offset = max(tracked.entry.offset, line.end)
-            if len(tracked.entry.head) < HEAD_BYTES * 2:
-                tracked.entry.head = _read_head(tracked.fh)[: tracked.entry.offset].hex()
+            known = tracked.entry.head_bytes
+            seen = tracked.head_seen[: tracked.entry.offset]
+            if len(seen) > len(known) and seen.startswith(known):
+                tracked.entry.head = seen.hex()
         if lines:
             self.store.save()
 

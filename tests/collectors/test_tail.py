@@ -198,3 +198,22 @@ def test_compressed_rotations_are_ignored(tmp_path: Path) -> None:
     (tmp_path / "app.log.2.gz").write_bytes(b"\x1f\x8b\x08\x00binary")
 
     assert len(drain(tailer(tmp_path, "app.log*"))) == 1
+
+
+def test_a_rotated_file_with_lines_left_is_never_shipped_as_one_blob(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tail, "IDLE_CLOSE_SECONDS", 0.0)
+    log = tmp_path / "app.log"
+    write(log, range(3))
+    files = tailer(tmp_path, "app.log")
+    drain(files)
+    write(log, range(3, 50))
+    os.rename(log, tmp_path / "app.log.1")
+    write(log, range(50, 60))
+
+    got: list[Line] = []
+    while batch := files.poll(5):  # a small budget: the rotated file is visited with none left
+        files.commit(batch)
+        got += batch
+
+    assert sorted(texts(got)) == sorted(line(n) for n in range(3, 60))

@@ -10,7 +10,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, User
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
@@ -97,12 +97,12 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def api_token_create(*, user: User, name: str, actor: Actor) -> tuple[ApiToken, str]:
+def api_token_create(*, user: AbstractBaseUser, name: str, actor: Actor) -> tuple[ApiToken, str]:
     """The secret is returned once and never stored; only its sha256 is."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
-        token = ApiToken.objects.create(user=user, name=name, prefix=secret[:8], digest=_digest(secret))
-        home = Organisation.objects.filter(memberships__user=user).order_by("path").first()
+        token = ApiToken.objects.create(user_id=user.pk, name=name, prefix=secret[:8], digest=_digest(secret))
+        home = Organisation.objects.filter(memberships__user_id=user.pk).order_by("path").first()
         if home is not None:
             audit_record(actor=actor, action="api_token.created", object_type="api_token",
                          object_ref=str(token.pk), organisation=home,

@@ -41,6 +41,9 @@ from soc.queues import Queue
 
 MENTION = re.compile(r"(?<![\w@])@([\w.\-]{1,150})")
 MAX_REDIRECTS = 3
+# Kinds pushed live to the user's open consoles. A new incident already reaches every console in scope as
+# "incident.created", and the incident app pushes "comment.mention" itself: no second live message for those.
+LIVE_KINDS = frozenset({Kind.ASSIGNED, Kind.REQUEST, Kind.SLA_SOON, Kind.SLA_BREACHED})
 WEBHOOK_TIMEOUT = urllib3.Timeout(connect=5, read=10)
 
 
@@ -56,7 +59,7 @@ def notify(*, kind: str, incident: Incident, recipients: Iterable[User],
         note = Notification.objects.create(user=user, kind=kind, incident=incident, text=text,
                                            read_at=None if in_app else timezone.now())
         created.append(note)
-        if in_app:
+        if in_app and kind in LIVE_KINDS:
             user_notify_after_commit(user_id=user.pk, message={
                 "kind": "notification", "notification": {"kind": kind, "text": text, "incident": incident.key}})
         if email and user.email:

@@ -125,3 +125,21 @@ def test_alerts_are_listed_only_within_the_users_province(es: Elasticsearch, cas
 
     assert provinces == ["HNI"]
     assert len(as_user(cast.analyst).get("/api/v1/alerts/").json()["results"]) == 2
+
+
+def test_the_import_sigma_command_prints_each_file_imported_or_why_not(orgs: None, tmp_path: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    (tmp_path / "good.yml").write_text(WHOAMI)
+    (tmp_path / "bad.yml").write_text("title: x\nlogsource: {product: aws, service: cloudtrail}\n"
+                                      "detection:\n  s: {a: b}\n  condition: s\n")
+    out = StringIO()
+
+    call_command("import_sigma", str(tmp_path), stdout=out)
+
+    lines = out.getvalue().splitlines()
+    assert any(line.startswith("imported") and "good.yml" in line for line in lines)
+    assert any(line.startswith("rejected") and "bad.yml" in line and "aws" in line for line in lines)
+    assert lines[-1].startswith("1 of 2 rules imported")

@@ -143,3 +143,20 @@ def test_the_import_sigma_command_prints_each_file_imported_or_why_not(orgs: Non
     assert any(line.startswith("imported") and "good.yml" in line for line in lines)
     assert any(line.startswith("rejected") and "bad.yml" in line and "aws" in line for line in lines)
     assert lines[-1].startswith("1 of 2 rules imported")
+
+
+def test_the_import_indicators_command_stores_good_lines_and_prints_bad_ones(orgs: None, tmp_path: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from detection.models import Indicator
+
+    feed = tmp_path / "feed.csv"
+    feed.write_text("type,value\nip,192.0.2.9\ndomain,Bad.Example.\nip,999.1.1.1\n")
+    out = StringIO()
+
+    call_command("import_indicators", str(feed), "--format", "csv", "--source", "cert-feed", stdout=out)
+
+    assert sorted(Indicator.objects.values_list("value", flat=True)) == ["192.0.2.9", "bad.example"]
+    assert "line 4" in out.getvalue() and "2 created, 0 refreshed, 1 skipped" in out.getvalue()

@@ -15,6 +15,7 @@ confirmed it stored (see runner.py).
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import logging
 import os
@@ -50,6 +51,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (ConfigError, OSError, ValueError, TypeError) as exc:
         print(f"soc-agent: cannot start: {exc}", file=sys.stderr)
         return 2
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints every thread's stack to stderr
     signal.signal(signal.SIGTERM, lambda *_: agent.stop.set())
     signal.signal(signal.SIGINT, lambda *_: agent.stop.set())
     agent.run(once=args.once)

@@ -5,13 +5,26 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from detection.sigma import import_folder
 
 
+def test_it_imports_the_sigmahq_linux_and_web_rules_our_data_can_match(sigma_rules: Path) -> None:
+    report = import_folder(sigma_rules / "web")
+    report.results += import_folder(sigma_rules / "linux" / "builtin").results
+
+    # Everything not imported is a log source no collector feeds (web proxies), never a field or a bug.
+    assert len(report.imported) >= 30, report.summary()
+    assert len(report.imported) + report.reasons()["logsource"] == len(report.results), report.summary()
+
+
+@pytest.mark.slow
 def test_it_imports_the_sigmahq_rules_our_data_can_match(sigma_rules: Path) -> None:
-    started = time.monotonic()
+    # CPU time, not wall time: the budget is about our conversion cost, not about a busy machine.
+    started = time.process_time()
     report = import_folder(sigma_rules)
-    elapsed = time.monotonic() - started
+    elapsed = time.process_time() - started
     reasons = report.reasons()
     assert len(report.results) >= 3000
     # Rejections are log sources we do not collect (cloud, macOS, auditd...) plus a handful of
@@ -20,7 +33,7 @@ def test_it_imports_the_sigmahq_rules_our_data_can_match(sigma_rules: Path) -> N
     assert len(report.imported) + reasons["logsource"] >= 3100, report.summary()
     assert reasons["yaml"] == 0 and reasons["invalid"] == 0, report.summary()
     assert reasons["field"] + reasons["conversion"] <= 20, report.summary()
-    assert elapsed < 40, f"import took {elapsed:.1f}s"
+    assert elapsed < 40, f"import took {elapsed:.1f}s of CPU"
 
 
 def test_it_says_why_each_broken_file_is_rejected(tmp_path: Path) -> None:

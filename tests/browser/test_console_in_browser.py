@@ -6,6 +6,7 @@ import json
 import re
 import urllib.request
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -82,6 +83,12 @@ def test_event_search_with_a_drill_down(server: Server, cast: Cast, hni_collecto
     expect(page.locator("#hit-count")).to_contain_text(str(expected))
     assert page.locator("tr.event-row").count() == expected
     screenshot(page, "event-search")
+    with page.expect_download() as download:
+        page.click("#export-link")
+    rows = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 1 + expected and rows[0].startswith("@timestamp,")
+    expect(page.locator("#export-progress")).to_have_attribute("data-state", "done")
+    expect(page.locator("#export-progress")).to_contain_text(str(expected))
     watch.assert_clean()
 
 

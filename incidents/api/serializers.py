@@ -27,7 +27,7 @@ from incidents.models import (
 
 class IncidentSerializer(serializers.ModelSerializer[Incident]):
     province = serializers.CharField(source="province.code", read_only=True)
-    assignee = serializers.CharField(source="assignee.username", read_only=True, default=None)
+    assignee = serializers.CharField(source="assignee.username", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = Incident
@@ -100,7 +100,7 @@ class TimelineEntrySerializer(serializers.ModelSerializer[TimelineEntry]):
 
 
 class CommentSerializer(serializers.ModelSerializer[Comment]):
-    author = serializers.CharField(source="author.username", read_only=True, default=None)
+    author = serializers.CharField(source="author.username", read_only=True, default=None, allow_null=True)
     mentions: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         many=True, read_only=True, slug_field="username")
 

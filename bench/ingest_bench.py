@@ -67,8 +67,8 @@ def agent_phase(es: Any, events: str, port: int, tmp: Path, secret: str) -> tupl
     start = time.monotonic()
     agent = subprocess.Popen([sys.executable, "-m", "collectors.agent", "run", "--url",
                               f"http://127.0.0.1:{port}/api/v1", "--secret-file", str(tmp / "secret"),
-                              "--path", str(tmp / "*.log"), "--state-dir", str(tmp / "state"), "--batch", "1000", "--senders", "4",
-                              "--poll", "0.05"], cwd=ROOT, env=bench_env(), stdout=subprocess.DEVNULL,
+                              "--path", str(tmp / "*.log"), "--state-dir", str(tmp / "state"), "--batch", "1000",
+                              "--senders", "4", "--poll", "0.05"], cwd=ROOT, env=bench_env(), stdout=subprocess.DEVNULL,
                              stderr=(tmp / "agent.log").open("w"), text=True)
     wait_searchable(es, events, LINES)
     return time.monotonic() - start, agent

@@ -39,3 +39,34 @@ class PublishedPeriodSerializer(serializers.ModelSerializer[PublishedPeriod]):
         model = PublishedPeriod
         fields = ["start", "end", "published_at"]
         read_only_fields = ["published_at"]
+
+
+class RankingResponseSerializer(serializers.Serializer[object]):
+    day = serializers.DateField()
+    results = DayRankingRowSerializer(many=True)
+
+
+class TrendPointSerializer(serializers.Serializer[object]):
+    period = serializers.DateField()
+    score = serializers.FloatField()
+    days = serializers.IntegerField()
+
+
+class TrendsSerializer(serializers.Serializer[object]):
+    week = TrendPointSerializer(many=True)
+    month = TrendPointSerializer(many=True)
+
+
+class ScorecardResponseSerializer(ScorecardSerializer):
+    trends = TrendsSerializer(read_only=True)
+
+    class Meta(ScorecardSerializer.Meta):
+        fields = [*ScorecardSerializer.Meta.fields, "trends"]
+        read_only_fields = fields
+
+
+class PublicSummarySerializer(serializers.Serializer[object]):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    published_at = serializers.DateTimeField()
+    results = PublicRowSerializer(many=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,7 +15,10 @@ from organisations.actors import Actor
 from readiness.api.serializers import (
     DayRankingRowSerializer,
     PublicRowSerializer,
+    PublicSummarySerializer,
     PublishedPeriodSerializer,
+    RankingResponseSerializer,
+    ScorecardResponseSerializer,
     ScorecardSerializer,
 )
 from readiness.models import PublishedPeriod
@@ -30,10 +34,14 @@ from readiness.services import ReadinessError, period_publish
 from readiness.views import parse_day
 from soc.api import error_body
 
+DAY = OpenApiParameter("day", str, description="YYYY-MM-DD (default: the latest computed day)")
+
 
 class RankingApi(APIView):
     """GET ?day=YYYY-MM-DD&sort=-connected: every province's score, level and dimension scores."""
 
+    @extend_schema(responses=RankingResponseSerializer, parameters=[
+        DAY, OpenApiParameter("sort", str, description="a column, - for descending")])
     def get(self, request: Request) -> Response:
         day = parse_day(request.query_params.get("day")) or latest_day()
         if day is None:
@@ -45,6 +53,7 @@ class RankingApi(APIView):
 class ScorecardApi(APIView):
     """GET ?day=: one province's full scorecard; another province's is 404 like a missing one."""
 
+    @extend_schema(responses=ScorecardResponseSerializer, parameters=[DAY])
     def get(self, request: Request, code: str) -> Response:
         snapshot = scorecard_get(user=request.user, code=code, day=parse_day(request.query_params.get("day")))
         trends = {grain: trend(snapshot=snapshot, grain=grain, periods=12) for grain in ("week", "month")}
@@ -54,6 +63,8 @@ class ScorecardApi(APIView):
 class PublicSummaryApi(APIView):
     """GET ?start=&end=: the ranking of a published period (the latest by default), scores and levels only."""
 
+    @extend_schema(responses=PublicSummarySerializer, parameters=[
+        OpenApiParameter("start", str, description="YYYY-MM-DD"), OpenApiParameter("end", str)])
     def get(self, request: Request) -> Response:
         period = published_period_get(start=parse_day(request.query_params.get("start")),
                                       end=parse_day(request.query_params.get("end")))

@@ -41,6 +41,8 @@ def incident_list(*, user: AnyUser, filters: Mapping[str, Any] | None = None) ->
     """Scoped, filtered and ordered; unknown filter values simply match nothing."""
     incidents = Incident.objects.visible_to(user).select_related("province", "assignee")
     filters = filters or {}
+    if _unstorable(filters):
+        return incidents.none()
     for name in FILTERS:
         if filters.get(name):
             incidents = incidents.filter(**{name: filters[name]})
@@ -66,7 +68,14 @@ def incident_list(*, user: AnyUser, filters: Mapping[str, Any] | None = None) ->
     return incidents
 
 
+def _unstorable(filters: Mapping[str, Any]) -> bool:
+    """A NUL character can be in no stored value (PostgreSQL refuses it): such a filter matches nothing."""
+    return any("\x00" in str(value) for value in filters.values())
+
+
 def incident_get(*, user: AnyUser, key: str) -> Incident:
+    if "\x00" in key:
+        raise Http404("No such incident")
     try:
         return incident_list(user=user).get(key=key)
     except Incident.DoesNotExist as exc:
@@ -107,6 +116,8 @@ def observable_list(*, user: AnyUser, incident: Incident) -> list[Observable]:
 def request_list(*, user: AnyUser, filters: Mapping[str, Any] | None = None) -> RequestForActionQuerySet:
     requests = RequestForAction.objects.visible_to(user).select_related("incident", "province", "created_by")
     filters = filters or {}
+    if _unstorable(filters):
+        return requests.none()
     if filters.get("status"):
         requests = requests.filter(status=filters["status"])
     if filters.get("incident"):

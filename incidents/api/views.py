@@ -108,10 +108,9 @@ class IncidentListApi(generics.ListCreateAPIView[Incident], IncidentScoped):
 
 class IncidentDetailApi(generics.RetrieveAPIView[Incident], IncidentScoped):
     serializer_class = s.IncidentSerializer
-    lookup_field = "key"
 
-    def get_queryset(self) -> IncidentQuerySet:
-        return incident_list(user=self.request.user)
+    def get_object(self) -> Incident:
+        return self.incident()
 
     @extend_schema(request=s.IncidentUpdateSerializer, responses=s.IncidentSerializer)
     def patch(self, request: Request, key: str) -> Response:

@@ -116,3 +116,13 @@ def test_ordering_by_severity_follows_rank_not_spelling(cast: Cast, api: Callabl
     worst_first = [r["severity"] for r in analyst.get("/api/v1/incidents/", ordering="-severity").json()["results"]]
 
     assert worst_first == ["critical", "high", "medium", "low"]
+
+
+def test_a_nul_character_in_a_filter_or_key_matches_nothing_instead_of_failing(
+        cast: Cast, api: Callable[..., Api], make_incidents: Callable[..., list[Incident]]) -> None:
+    make_incidents(1)
+    analyst = api(cast.analyst)
+
+    assert analyst.get("/api/v1/incidents/", status="new\x00").json()["count"] == 0
+    assert analyst.get("/api/v1/requests/", incident="x\x00").json()["count"] == 0
+    assert analyst.get("/api/v1/incidents/HNI-2026-0001%00/").status_code == 404

@@ -11,6 +11,7 @@ from its write to the first search that finds it; p50/p95.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -115,6 +116,8 @@ def lag_phase(es: Any, events: str, tmp: Path) -> list[float]:
 
 
 def main() -> None:
+    # Its own index prefix: the indices it deletes and fills are never another benchmark's.
+    os.environ["SOC_ES_PREFIX"] = "bench-ingest-"
     django_setup()
     from django.conf import settings
 

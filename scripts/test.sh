@@ -24,6 +24,8 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 trap 'scripts/services.sh stop' EXIT
+# Fault tests may restart the services this run started (and only those: services.sh restart exits 3 otherwise).
+export SOC_TEST_OWNS_SERVICES=1
 scripts/services.sh start test
 if [ -d locale ]; then .venv/bin/python manage.py compilemessages -v 0; fi
 

@@ -171,4 +171,4 @@ def test_kill_9_everywhere_loses_nothing_and_doubles_nothing(
     assert drained and total == LINES and doubled == 0, platform.logs()
     assert opened and len(keys) == len(attackers), platform.logs()
     assert max(keys.values()) == 1
-    assert {k.rsplit("=", 1)[1] for k in keys} == attackers
+    assert {k.rsplit(":", 1)[1] for k in keys} == attackers  # entity:<province>:<kind>:<ip>

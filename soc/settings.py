@@ -191,6 +191,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "IncidentStatusEnum": "incidents.models.Status",
         "RequestStatusEnum": "incidents.models.RequestStatus",
+        "RuleKindEnum": "detection.models.RuleKind",
+        "ObservableKindEnum": "incidents.models.ObservableKind",
+        "NotificationKindEnum": "notifications.models.Kind",
+        "OrganisationKindEnum": "organisations.models.Kind",
     },
 }
 

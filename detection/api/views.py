@@ -10,6 +10,8 @@ from dataclasses import asdict
 from typing import Any
 
 from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
@@ -60,9 +62,11 @@ class RuleListApi(generics.ListAPIView[DetectionRule]):
 
 
 class RuleDetailApi(APIView):
+    @extend_schema(responses=s.RuleSerializer)
     def get(self, request: Request, pk: int) -> Response:
         return Response(s.RuleSerializer(rule_get(user=request.user, pk=pk)).data)
 
+    @extend_schema(request=s.RuleInputSerializer, responses=s.RuleSerializer)
     def patch(self, request: Request, pk: int) -> Response:
         rule = rule_get(user=request.user, pk=pk)
         _require_manager(request)
@@ -73,6 +77,7 @@ class RuleDetailApi(APIView):
             return _invalid(exc)
         return Response(s.RuleSerializer(rule).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, pk: int) -> Response:
         rule = rule_get(user=request.user, pk=pk)
         _require_manager(request)
@@ -96,6 +101,7 @@ class RuleVersionListApi(generics.ListAPIView[RuleVersion]):
 
 
 class RuleTestRunApi(APIView):
+    @extend_schema(request=s.TestRunSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, pk: int) -> Response:
         rule = rule_get(user=request.user, pk=pk)
         _require_manager(request)
@@ -107,6 +113,7 @@ class RuleTestRunApi(APIView):
 
 
 class SigmaImportApi(APIView):
+    @extend_schema(request=s.SigmaImportSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
         _require_manager(request)
         data = _valid(s.SigmaImportSerializer, request)
@@ -118,6 +125,7 @@ class SigmaImportApi(APIView):
 
 
 class IndicatorImportApi(APIView):
+    @extend_schema(request=s.IndicatorImportSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
         _require_manager(request)
         data = _valid(s.IndicatorImportSerializer, request)

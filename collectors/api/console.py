@@ -6,6 +6,7 @@ collector outside them is a 404, exactly like a missing one.
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -34,6 +35,7 @@ class CollectorDetailApi(generics.RetrieveAPIView):
 
 
 class CollectorConfigApi(APIView):
+    @extend_schema(request=CollectorConfigSerializer, responses=CollectorSerializer)
     def put(self, request: Request, uid: str) -> Response:
         collector = collector_get_to_manage(user=request.user, uid=uid)
         body = CollectorConfigSerializer(data=request.data)

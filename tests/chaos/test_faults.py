@@ -19,55 +19,16 @@ import subprocess
 import threading
 import time
 from collections import Counter
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import pytest
-from django.conf import settings
-
-from detection.models import DetectionRule, RuleKind
 from incidents.models import Incident
-from organisations.management.commands.seed_demo import SSH_BRUTE_FORCE
+from tests.chaos.workload import LINES, start_attack, stored_lines, wait_until
 from tests.conftest import EnrolledCollector
 from tests.processes import Platform, wait_http
 
-LINES = int(os.environ.get("SOC_CHAOS_LINES", "3000"))
 KILLS = int(os.environ.get("SOC_CHAOS_KILLS", "8"))
-RATE = float(os.environ.get("SOC_CHAOS_RATE", "400"))  # lines per second written at the source
-ATTACK_EVERY = 50  # one attacker burst per this many lines
 TARGETS = ("agent", "web", "worker", "worker-child", "beat")
-
-
-def attacker(n: int) -> str:
-    return f"198.18.{n // 250}.{n % 250 + 1}"
-
-
-def workload() -> tuple[list[str], set[str]]:
-    """Line bodies (the pid field numbers every line) and the attackers among them."""
-    bodies: list[str] = []
-    attackers: set[str] = set()
-    while len(bodies) < LINES:
-        seq = len(bodies)
-        if seq % ATTACK_EVERY == 0 and LINES - seq >= 6:
-            ip = attacker(len(attackers))
-            attackers.add(ip)
-            bodies += [f"sshd[{seq + i}]: Failed password for root from {ip} port 22 ssh2" for i in range(6)]
-        else:
-            bodies.append(f"sshd[{seq}]: Accepted publickey for deploy from 10.20.0.{seq % 250 + 1} port 22 ssh2")
-    return bodies, attackers
-
-
-def write(path: Path, bodies: list[str], done: threading.Event) -> None:
-    tz = ZoneInfo("Asia/Ho_Chi_Minh")
-    with path.open("a", encoding="utf-8") as fh:
-        for start in range(0, len(bodies), 50):
-            stamp = datetime.now(tz).strftime("%b %e %H:%M:%S")
-            fh.write("".join(f"{stamp} hni-app-01 {body}\n" for body in bodies[start:start + 50]))
-            fh.flush()
-            time.sleep(50 / RATE)
-    done.set()
 
 
 class Chaos:
@@ -113,50 +74,14 @@ class Chaos:
         until.wait()
 
 
-def stored_lines(es: Any) -> tuple[int, int]:
-    """(events stored, lines stored more than once); the pid field numbers every line."""
-    index = f"{settings.ES_INDEX_PREFIX}events-*"
-    es.indices.refresh(index=index, allow_no_indices=True)
-    resp = es.search(index=index, size=0, track_total_hits=True, allow_no_indices=True,
-                     aggs={"twice": {"terms": {"field": "process.pid", "min_doc_count": 2, "size": 100}}})
-    return resp["hits"]["total"]["value"], len(resp["aggregations"]["twice"]["buckets"])
-
-
-def wait_until(check: Any, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(1)
-    return False
-
-
-@pytest.fixture
-def platform(transactional_db: None, es: Any, tmp_path: Path) -> Any:
-    running = Platform(tmp_path)
-    running.start()
-    yield running
-    running.stop()
-
-
 def test_kill_9_everywhere_loses_nothing_and_doubles_nothing(
         platform: Platform, es: Any, hni_collector: EnrolledCollector, tmp_path: Path) -> None:
-    DetectionRule.objects.create(name="SSH brute force", kind=RuleKind.THRESHOLD, params=SSH_BRUTE_FORCE,
-                                 severity="high", category="intrusion_attempts", interval_seconds=1)
-    bodies, attackers = workload()
-    secret = tmp_path / "secret"
-    secret.write_text(hni_collector.secret)
-    log = tmp_path / "auth.log"
-    log.touch()
-    platform.spawn("agent", "-m", "collectors.agent", "run", "--url", f"{platform.base}/api/v1",
-                   "--secret-file", str(secret), "--path", str(log), "--state-dir", str(tmp_path / "state"))
-    written = threading.Event()
-    writer = threading.Thread(target=write, args=(log, bodies, written))
+    attack = start_attack(platform, hni_collector, tmp_path)
+    attackers = attack.attackers
     chaos = Chaos(platform, [])
     began = time.monotonic()
-    writer.start()
-    chaos.run(written, random.Random(int(os.environ.get("SOC_CHAOS_SEED", "7"))))
-    writer.join()
+    chaos.run(attack.written, random.Random(int(os.environ.get("SOC_CHAOS_SEED", "7"))))
+    attack.writer.join()
 
     drained = wait_until(lambda: stored_lines(es)[0] >= LINES, timeout=60 + LINES / 200)
     opened = wait_until(lambda: Incident.objects.count() >= len(attackers), timeout=60)

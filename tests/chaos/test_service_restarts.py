@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -20,10 +19,8 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from detection.models import DetectionRule, RuleKind
 from incidents.models import Incident
-from organisations.management.commands.seed_demo import SSH_BRUTE_FORCE
-from tests.chaos.test_faults import stored_lines, wait_until, workload, write
+from tests.chaos.workload import start_attack, stored_lines, wait_until
 from tests.conftest import EnrolledCollector
 from tests.processes import ROOT, Platform
 
@@ -42,28 +39,10 @@ def restart(name: str) -> float:
     return time.monotonic() - began
 
 
-@pytest.fixture
-def platform(transactional_db: None, es: Any, tmp_path: Path) -> Any:
-    running = Platform(tmp_path)
-    running.start()
-    yield running
-    running.stop()
-
-
 def test_restarting_redis_postgres_and_elasticsearch_loses_nothing(
         platform: Platform, es: Any, hni_collector: EnrolledCollector, tmp_path: Path) -> None:
-    DetectionRule.objects.create(name="SSH brute force", kind=RuleKind.THRESHOLD, params=SSH_BRUTE_FORCE,
-                                 severity="high", category="intrusion_attempts", interval_seconds=1)
-    bodies, attackers = workload()
-    secret = tmp_path / "secret"
-    secret.write_text(hni_collector.secret)
-    log = tmp_path / "auth.log"
-    log.touch()
-    platform.spawn("agent", "-m", "collectors.agent", "run", "--url", f"{platform.base}/api/v1",
-                   "--secret-file", str(secret), "--path", str(log), "--state-dir", str(tmp_path / "state"))
-    written = threading.Event()
-    writer = threading.Thread(target=write, args=(log, bodies, written))
-    writer.start()
+    attack = start_attack(platform, hni_collector, tmp_path)
+    bodies, attackers, writer = attack.bodies, attack.attackers, attack.writer
     downtime: dict[str, float] = {"redis": 0.0, "postgres": 0.0, "es": 0.0}
     for _ in range(REDIS_RESTARTS):
         time.sleep(0.5)

@@ -18,6 +18,7 @@ need=()
 command -v chromium >/dev/null || need+=(chromium)
 command -v msgfmt >/dev/null || need+=(gettext)
 command -v logger >/dev/null || need+=(bsdutils)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)  # Vietnamese in PDFs
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]}"
   apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null

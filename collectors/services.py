@@ -14,8 +14,10 @@ from collectors.agent.config import ConfigError, central_overrides
 from collectors.models import Collector, EnrollmentToken
 from incidents.models import Category, Severity
 from incidents.services import incident_open_or_touch_for_detection
+from organisations.actors import Actor
 from organisations.models import Organisation
 from organisations.selectors import AnyUser
+from organisations.services import audit_record
 from soc import es
 
 
@@ -28,14 +30,19 @@ def digest(secret: str) -> str:
 
 
 def enrollment_token_create(
-    *, organisation: Organisation, created_by: AnyUser | None, ttl: timedelta = timedelta(hours=24)
+    *, organisation: Organisation, created_by: AnyUser | None, ttl: timedelta = timedelta(hours=24),
+    actor: Actor | None = None,
 ) -> str:
-    """Returns the token once; only its digest is kept."""
+    """Returns the token once; only its digest is kept (the audit entry holds its id and expiry, never it)."""
     token = "enr_" + secrets.token_urlsafe(32)
-    EnrollmentToken.objects.create(
-        organisation=organisation, token_hash=digest(token), expires_at=timezone.now() + ttl,
-        created_by_id=created_by.pk if created_by is not None and created_by.is_authenticated else None,
-    )
+    with transaction.atomic():
+        enrollment = EnrollmentToken.objects.create(
+            organisation=organisation, token_hash=digest(token), expires_at=timezone.now() + ttl,
+            created_by_id=created_by.pk if created_by is not None and created_by.is_authenticated else None,
+        )
+        audit_record(actor=actor or Actor.system(), action="collector.enrollment_token_created",
+                     object_type="enrollment_token", object_ref=str(enrollment.pk), organisation=organisation,
+                     after={"expires_at": enrollment.expires_at.isoformat()})
     return token
 
 
@@ -62,11 +69,18 @@ def collector_enroll(*, token: str, name: str, version: str = "") -> tuple[Colle
     return collector, secret
 
 
-def collector_create(*, organisation: Organisation, name: str, version: str = "") -> tuple[Collector, str]:
+def collector_create(
+    *, organisation: Organisation, name: str, version: str = "", actor: Actor | None = None,
+) -> tuple[Collector, str]:
+    """A new collector and its credential (returned once). ``actor`` defaults to the system (enrollment, seeding)."""
     secret = "col_" + secrets.token_urlsafe(32)
-    collector = Collector.objects.create(
-        organisation=organisation, name=name, version=version, secret_hash=digest(secret)
-    )
+    with transaction.atomic():
+        collector = Collector.objects.create(
+            organisation=organisation, name=name, version=version, secret_hash=digest(secret)
+        )
+        audit_record(actor=actor or Actor.system(), action="collector.created", object_type="collector",
+                     object_ref=str(collector.uid), organisation=organisation,
+                     after={"name": name, "version": version})
     return collector, secret
 
 
@@ -81,9 +95,13 @@ def collector_authenticate(*, secret: str) -> Collector | None:
     )
 
 
-def collector_revoke(*, collector: Collector) -> None:
-    collector.revoked_at = timezone.now()
-    collector.save(update_fields=["revoked_at"])
+def collector_revoke(*, collector: Collector, actor: Actor) -> None:
+    with transaction.atomic():
+        collector.revoked_at = timezone.now()
+        collector.save(update_fields=["revoked_at"])
+        audit_record(actor=actor, action="collector.revoked", object_type="collector",
+                     object_ref=str(collector.uid), organisation=collector.organisation,
+                     after={"revoked_at": collector.revoked_at.isoformat()})
 
 
 def collector_mark_seen(*, collector: Collector) -> None:
@@ -128,7 +146,7 @@ def _bounded_report(report: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def collector_configure(*, collector: Collector, config: dict[str, Any]) -> Collector:
+def collector_configure(*, collector: Collector, config: dict[str, Any], actor: Actor) -> Collector:
     """Set the central configuration; checked with the agent's own rules so it is never half-applied."""
     try:
         checked = central_overrides(config)
@@ -136,9 +154,14 @@ def collector_configure(*, collector: Collector, config: dict[str, Any]) -> Coll
         raise ValueError(str(exc)) from exc
     if set(config) - set(checked):
         raise ValueError(f"unknown key(s): {', '.join(sorted(set(config) - set(checked)))}")
-    collector.config = checked
-    collector.config_version += 1
-    collector.save(update_fields=["config", "config_version"])
+    before = {"config": collector.config, "config_version": collector.config_version}
+    with transaction.atomic():
+        collector.config = checked
+        collector.config_version += 1
+        collector.save(update_fields=["config", "config_version"])
+        audit_record(actor=actor, action="collector.configured", object_type="collector",
+                     object_ref=str(collector.uid), organisation=collector.organisation, before=before,
+                     after={"config": checked, "config_version": collector.config_version})
     return collector
 
 

@@ -22,6 +22,7 @@ from collectors.selectors import (
     organisations_to_enroll_in,
 )
 from collectors.services import collector_revoke, enrollment_token_create
+from organisations.actors import Actor
 
 
 def _page(request: HttpRequest, token: str = "", token_org: str = "") -> HttpResponse:
@@ -45,7 +46,8 @@ def enrollment_token_create_view(request: HttpRequest) -> HttpResponse:
     organisation = organisations_to_enroll_in(user=request.user).filter(code=request.POST.get("organisation")).first()
     if organisation is None:
         raise PermissionDenied("you may not enroll collectors there")
-    token = enrollment_token_create(organisation=organisation, created_by=request.user)
+    token = enrollment_token_create(organisation=organisation, created_by=request.user,
+                                    actor=Actor.from_request(request))
     return _page(request, token=token, token_org=organisation.code)
 
 
@@ -53,6 +55,6 @@ def enrollment_token_create_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def collector_revoke_view(request: HttpRequest, uid: str) -> HttpResponse:
     collector = collector_get_to_manage(user=request.user, uid=uid)
-    collector_revoke(collector=collector)
+    collector_revoke(collector=collector, actor=Actor.from_request(request))
     messages.success(request, f"{collector.name} revoked")
     return redirect("collectors:list")

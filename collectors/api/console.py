@@ -16,6 +16,7 @@ from collectors.api.serializers import CollectorConfigSerializer, CollectorSeria
 from collectors.models import CollectorQuerySet
 from collectors.selectors import collector_get_to_manage, collector_list
 from collectors.services import collector_configure
+from organisations.actors import Actor
 from soc.api import error_body
 
 
@@ -41,7 +42,8 @@ class CollectorConfigApi(APIView):
         body = CollectorConfigSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            collector_configure(collector=collector, config=body.validated_data["config"])
+            collector_configure(collector=collector, config=body.validated_data["config"],
+                                actor=Actor.from_request(request))
         except ValueError as exc:
             return Response(error_body("invalid_config", str(exc)), status=status.HTTP_400_BAD_REQUEST)
         return Response(CollectorSerializer(collector).data)

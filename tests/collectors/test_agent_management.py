@@ -17,6 +17,7 @@ from elasticsearch import Elasticsearch
 
 from collectors.models import Collector
 from collectors.services import collector_authenticate, collector_configure, enrollment_token_create
+from organisations.actors import Actor
 from tests.collectors.platform import ROOT, Agent, Platform, count, free_port, wait_count
 from tests.conftest import Cast, EnrolledCollector
 
@@ -99,7 +100,7 @@ def test_central_configuration_is_applied_without_a_restart(
     wait_count(es, 1, timeout=30, why=agent.logs())
     pid = agent.proc.pid if agent.proc else 0
 
-    collector_configure(collector=hni_collector.collector, config={
+    collector_configure(collector=hni_collector.collector, actor=Actor.system(), config={
         "batch_size": 50, "inputs": [{"type": "file", "name": "b", "paths": [str(tmp_path / "b.log")]}]})
 
     wait_count(es, 3, timeout=30, why=agent.logs())

@@ -10,6 +10,7 @@ from django.test import Client
 
 from collectors.models import Collector
 from collectors.services import collector_configure, collector_revoke
+from organisations.actors import Actor
 from tests.conftest import EnrolledCollector
 
 URL = "/api/v1/collectors/heartbeat"
@@ -41,7 +42,7 @@ def test_a_heartbeat_is_stored_on_the_collector(client: Client, hni_collector: E
 
 
 def test_the_answer_carries_the_central_configuration(client: Client, hni_collector: EnrolledCollector) -> None:
-    collector_configure(collector=hni_collector.collector, config={
+    collector_configure(collector=hni_collector.collector, actor=Actor.system(), config={
         "batch_size": 200, "rate_limit": 50,
         "inputs": [{"type": "file", "name": "auth", "paths": ["/var/log/auth.log*"]}]})
 
@@ -66,7 +67,7 @@ def test_a_hostile_report_is_reduced_to_known_fields_of_known_types(
 
 
 def test_a_revoked_or_unknown_collector_is_refused(client: Client, hni_collector: EnrolledCollector) -> None:
-    collector_revoke(collector=hni_collector.collector)
+    collector_revoke(collector=hni_collector.collector, actor=Actor.system())
 
     assert beat(client, hni_collector, REPORT).status_code == 401
 

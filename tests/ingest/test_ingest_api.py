@@ -12,6 +12,7 @@ from django.test import Client
 from elasticsearch import Elasticsearch
 
 from collectors.services import collector_revoke
+from organisations.actors import Actor
 from tests.conftest import EnrolledCollector
 
 URL = "/api/v1/ingest/events"
@@ -112,7 +113,7 @@ def test_a_malformed_request_is_a_clear_400_and_writes_nothing(
 def test_unknown_and_revoked_credentials_are_refused(
         client: Client, es: Elasticsearch, hni_collector: EnrolledCollector) -> None:
     assert post(client, {"events": []}, None).status_code == 401
-    collector_revoke(collector=hni_collector.collector)
+    collector_revoke(collector=hni_collector.collector, actor=Actor.system())
 
     resp = post(client, {"events": [{"id": "r:1", "raw": SSHD}]}, hni_collector)
 

@@ -155,7 +155,7 @@ def _correlation(client: Elasticsearch, index: str, compiled: dict[str, Any], wi
                       spec.count)
     must_not = [{"bool": {"must_not": list(window.exceptions)}}] if window.exceptions else []
     matches = evaluate_correlation(client, index, spec, window.start, window.end,
-                                   scope=[*window.scope, *must_not])
+                                   scope=[*window.scope, *must_not], time_field=window.time_field)
     return [Finding(group={k: str(v) for k, v in m.group.items()}, first=m.window_start, last=m.window_end,
                     count=m.count, key=m.window_start.isoformat(), details={"rules": m.rule_counts})
             for m in matches]

@@ -66,18 +66,21 @@ def evaluate_correlation(
     scope: Sequence[Query] = (),
     new_since: datetime | None = None,
     max_events_per_rule: int = 200_000,
+    time_field: str = "@timestamp",
 ) -> list[CorrelationMatch]:
     """Matches of ``correlation`` among events of ``index`` in [start, end].
 
     A scheduler calls it over [checkpoint - timespan, now - ingest delay] and passes
     ``new_since=checkpoint`` so windows already reported by the previous run are not repeated.
     ``scope`` are extra filter clauses (e.g. the caller's tenancy filter on organization.id).
+    ``time_field`` is the clock everything runs on (range, order, window span): ``event.ingested``
+    for rules on ingest time, so an event stamped long ago but stored now is still correlated.
     """
-    base = [{"range": {"@timestamp": {"gte": start.isoformat(), "lte": end.isoformat()}}}, *scope]
+    base = [{"range": {time_field: {"gte": start.isoformat(), "lte": end.isoformat()}}}, *scope]
     candidates = _candidate_groups(es, index, correlation, base)
     if not candidates:
         return []
-    events = _scan_events(es, index, correlation, base, candidates, max_events_per_rule)
+    events = _scan_events(es, index, correlation, base, candidates, max_events_per_rule, time_field)
     matches = [m for key, evs in events.items() for m in _slide(correlation, key, sorted(evs))]
     if new_since is not None:
         matches = [m for m in matches if m.window_end >= new_since]
@@ -122,13 +125,14 @@ def _group_counts(es: Any, index: str, rule: CorrelatedRule, base: list[Query]) 
 # --- step 2: scan the candidates' events in time order -------------------------------------------
 
 def _scan_events(
-    es: Any, index: str, spec: CorrelationSpec, base: list[Query], candidates: set[GroupKey], limit: int
+    es: Any, index: str, spec: CorrelationSpec, base: list[Query], candidates: set[GroupKey], limit: int,
+    time_field: str,
 ) -> dict[GroupKey, list[_Event]]:
     events: dict[GroupKey, list[_Event]] = {}
     pit = es.open_point_in_time(index=index, keep_alive="2m")["id"]
     try:
         for position, rule in enumerate(spec.rules):
-            for key, event in _rule_events(es, pit, rule, position, base, candidates, limit):
+            for key, event in _rule_events(es, pit, rule, position, base, candidates, limit, time_field):
                 if key in candidates:
                     events.setdefault(key, []).append(event)
     finally:
@@ -138,22 +142,22 @@ def _scan_events(
 
 def _rule_events(
     es: Any, pit: str, rule: CorrelatedRule, position: int, base: list[Query],
-    candidates: set[GroupKey], limit: int,
+    candidates: set[GroupKey], limit: int, time_field: str,
 ) -> Iterator[tuple[GroupKey, _Event]]:
     filters = [*base, lucene_filter(rule.lucene), *_candidate_filter(rule, candidates)]
-    wanted = [{"field": "@timestamp", "format": "epoch_millis"}, *rule.group_fields]
+    wanted = [{"field": time_field, "format": "epoch_millis"}, *rule.group_fields]
     if rule.value_field:
         wanted.append(rule.value_field)
     seen, after = 0, None
     while seen < limit:
         page = es.search(
             pit={"id": pit, "keep_alive": "2m"}, size=PAGE, query={"bool": {"filter": filters}},
-            sort=[{"@timestamp": "asc"}, {"_shard_doc": "asc"}], source=False, fields=wanted,
+            sort=[{time_field: "asc"}, {"_shard_doc": "asc"}], source=False, fields=wanted,
             track_total_hits=False, **({"search_after": after} if after else {}),
         )
         hits = page["hits"]["hits"]
         for hit in hits:
-            yield _hit_to_event(hit, rule, position)
+            yield _hit_to_event(hit, rule, position, time_field)
         seen += len(hits)
         if len(hits) < PAGE:
             return
@@ -168,11 +172,12 @@ def _candidate_filter(rule: CorrelatedRule, candidates: set[GroupKey]) -> list[Q
     return [{"terms": {rule.group_fields[0]: sorted({str(key[0]) for key in candidates})}}]
 
 
-def _hit_to_event(hit: dict[str, Any], rule: CorrelatedRule, position: int) -> tuple[GroupKey, _Event]:
+def _hit_to_event(hit: dict[str, Any], rule: CorrelatedRule, position: int,
+                  time_field: str) -> tuple[GroupKey, _Event]:
     fields = hit.get("fields", {})
     key = tuple(_first(fields.get(name)) for name in rule.group_fields)
     value = _first(fields.get(rule.value_field)) if rule.value_field else None
-    return key, _Event(int(float(_first(fields["@timestamp"]))), position, value)
+    return key, _Event(int(float(_first(fields[time_field]))), position, value)
 
 
 def _first(values: list[Any] | None) -> Any:

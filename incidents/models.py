@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from organisations.models import Organisation
 from organisations.selectors import scope_to_provinces
@@ -18,21 +19,21 @@ if TYPE_CHECKING:
 
 
 class Severity(models.TextChoices):
-    LOW = "low", "Low"
-    MEDIUM = "medium", "Medium"
-    HIGH = "high", "High"
-    CRITICAL = "critical", "Critical"
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+    CRITICAL = "critical", _("Critical")
 
 
 class Status(models.TextChoices):
-    NEW = "new", "New"
-    TRIAGED = "triaged", "Triaged"
-    IN_PROGRESS = "in_progress", "In progress"
-    CONTAINED = "contained", "Contained"
-    RESOLVED = "resolved", "Resolved"
-    CLOSED = "closed", "Closed"
-    FALSE_POSITIVE = "false_positive", "False positive"
-    DUPLICATE = "duplicate", "Duplicate"
+    NEW = "new", _("New")
+    TRIAGED = "triaged", _("Triaged")
+    IN_PROGRESS = "in_progress", _("In progress")
+    CONTAINED = "contained", _("Contained")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+    FALSE_POSITIVE = "false_positive", _("False positive")
+    DUPLICATE = "duplicate", _("Duplicate")
 
 
 OPEN_STATUSES = (Status.NEW, Status.TRIAGED, Status.IN_PROGRESS, Status.CONTAINED)
@@ -58,30 +59,30 @@ RESOLVED_OR_LATER = frozenset({Status.RESOLVED, Status.CLOSED, Status.FALSE_POSI
 
 
 class Owner(models.TextChoices):
-    CENTRAL = "central", "Central SOC"
-    PROVINCE = "province", "Province"
+    CENTRAL = "central", _("Central SOC")
+    PROVINCE = "province", _("Province")
 
 
 class Category(models.TextChoices):
     """National-CERT taxonomy, modelled on the reference classification CSIRTs use."""
 
-    MALICIOUS_CODE = "malicious_code", "Malicious code"
-    AVAILABILITY = "availability", "Availability"
-    INFORMATION_GATHERING = "information_gathering", "Information gathering"
-    INTRUSION_ATTEMPTS = "intrusion_attempts", "Intrusion attempts"
-    INTRUSIONS = "intrusions", "Intrusions"
-    INFORMATION_CONTENT_SECURITY = "information_content_security", "Information content security"
-    FRAUD = "fraud", "Fraud"
-    VULNERABLE = "vulnerable", "Vulnerable"
-    OTHER = "other", "Other"
+    MALICIOUS_CODE = "malicious_code", _("Malicious code")
+    AVAILABILITY = "availability", _("Availability")
+    INFORMATION_GATHERING = "information_gathering", _("Information gathering")
+    INTRUSION_ATTEMPTS = "intrusion_attempts", _("Intrusion attempts")
+    INTRUSIONS = "intrusions", _("Intrusions")
+    INFORMATION_CONTENT_SECURITY = "information_content_security", _("Information content security")
+    FRAUD = "fraud", _("Fraud")
+    VULNERABLE = "vulnerable", _("Vulnerable")
+    OTHER = "other", _("Other")
 
 
 class TLP(models.TextChoices):
-    CLEAR = "clear", "TLP:CLEAR"
-    GREEN = "green", "TLP:GREEN"
-    AMBER = "amber", "TLP:AMBER"
-    AMBER_STRICT = "amber_strict", "TLP:AMBER+STRICT"
-    RED = "red", "TLP:RED"
+    CLEAR = "clear", _("TLP:CLEAR")
+    GREEN = "green", _("TLP:GREEN")
+    AMBER = "amber", _("TLP:AMBER")
+    AMBER_STRICT = "amber_strict", _("TLP:AMBER+STRICT")
+    RED = "red", _("TLP:RED")
 
 
 class IncidentQuerySet(models.QuerySet["Incident"]):
@@ -230,13 +231,13 @@ class Comment(models.Model):
 
 
 class ObservableKind(models.TextChoices):
-    IP = "ip", "IP address"
-    DOMAIN = "domain", "Domain"
-    URL = "url", "URL"
-    HASH = "hash", "File hash"
-    ACCOUNT = "account", "Account"
-    HOST = "host", "Host"
-    EMAIL = "email", "E-mail address"
+    IP = "ip", _("IP address")
+    DOMAIN = "domain", _("Domain")
+    URL = "url", _("URL")
+    HASH = "hash", _("File hash")
+    ACCOUNT = "account", _("Account")
+    HOST = "host", _("Host")
+    EMAIL = "email", _("E-mail address")
 
 
 class Observable(models.Model):
@@ -257,18 +258,18 @@ class Observable(models.Model):
 
 
 class Priority(models.TextChoices):
-    LOW = "low", "Low"
-    NORMAL = "normal", "Normal"
-    HIGH = "high", "High"
-    URGENT = "urgent", "Urgent"
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
 
 
 class RequestStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    ACKNOWLEDGED = "acknowledged", "Acknowledged"
-    IN_PROGRESS = "in_progress", "In progress"
-    HELP_REQUESTED = "help_requested", "Help requested"
-    DONE = "done", "Done"
+    OPEN = "open", _("Open")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    IN_PROGRESS = "in_progress", _("In progress")
+    HELP_REQUESTED = "help_requested", _("Help requested")
+    DONE = "done", _("Done")
 
 
 class RequestForActionQuerySet(models.QuerySet["RequestForAction"]):

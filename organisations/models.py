@@ -12,24 +12,25 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 
 class Kind(models.TextChoices):
-    NATIONAL = "national", "National SOC"
-    PROVINCE = "province", "Province"
-    SITE = "site", "Agency or site"
+    NATIONAL = "national", _("National SOC")
+    PROVINCE = "province", _("Province")
+    SITE = "site", _("Agency or site")
 
 
 class Role(models.TextChoices):
-    CENTRAL_LEAD = "central_lead", "Central lead"
-    CENTRAL_ANALYST = "central_analyst", "Central analyst"
-    PROVINCIAL_RESPONDER = "provincial_responder", "Provincial responder"
-    PROVINCIAL_ADMIN = "provincial_admin", "Provincial admin"
-    AUDITOR = "auditor", "Auditor"
-    SERVICE = "service", "Service account"
+    CENTRAL_LEAD = "central_lead", _("Central lead")
+    CENTRAL_ANALYST = "central_analyst", _("Central analyst")
+    PROVINCIAL_RESPONDER = "provincial_responder", _("Provincial responder")
+    PROVINCIAL_ADMIN = "provincial_admin", _("Provincial admin")
+    AUDITOR = "auditor", _("Auditor")
+    SERVICE = "service", _("Service account")
 
 
 CENTRAL_ROLES = frozenset({Role.CENTRAL_LEAD, Role.CENTRAL_ANALYST, Role.AUDITOR})

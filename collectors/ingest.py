@@ -6,6 +6,12 @@ the edge). The Elasticsearch ``_id`` is ``<collector uid>:<item id>`` written
 with ``op_type: create``: a resend after a lost answer is a no-op, never a
 duplicate, and one collector cannot overwrite another's events.
 
+Clock skew: the agent measures its host's clock against ours (``server_time``
+in our answers) and sends the offset with every batch; an offset of at least
+``CLOCK_TOLERANCE`` seconds moves each event's ``@timestamp`` to our clock, and
+the shift applied is kept in ``soc.clock_offset_seconds``. Edge timestamps come
+from the host's clock (its log lines), so they are wrong by the same amount.
+
 Every item gets an answer: ``created``, ``duplicate`` (already stored),
 ``rejected`` (invalid or refused by the mapping; kept in the dead-letter
 index with the reason) or ``retry`` (not stored; the collector must resend).
@@ -17,7 +23,7 @@ import json
 import re
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -30,6 +36,8 @@ from soc import es
 _ID = re.compile(r"^[A-Za-z0-9._:\-]{1,200}$")
 _RETRYABLE = {429, 500, 502, 503, 504}
 _ATTEMPTS = 3
+CLOCK_TOLERANCE = 2.0  # seconds; below this the agent's measurement (half a round trip) is noise
+MAX_CLOCK_OFFSET = 7 * 86400.0  # a larger "offset" is a broken clock or a broken agent: not applied
 
 
 @dataclass
@@ -53,13 +61,15 @@ class BatchError(ValueError):
     """The whole request is malformed; nothing of it is stored."""
 
 
-def ingest_batch(*, collector: Collector, payload: Any) -> list[ItemResult]:
+def ingest_batch(*, collector: Collector, payload: Any, clock_offset: float = 0.0) -> list[ItemResult]:
+    """``clock_offset``: our clock minus the collector host's, in seconds, as the agent measured it."""
     items = _items(payload)
     now = datetime.now(UTC)
+    shift = clock_offset if CLOCK_TOLERANCE <= abs(clock_offset) <= MAX_CLOCK_OFFSET else 0.0
     results: dict[int, ItemResult] = {}
     prepared: dict[int, Prepared] = {}
     for pos, item in enumerate(items):
-        outcome = _prepare(collector, item, now)
+        outcome = _prepare(collector, item, now, shift)
         if isinstance(outcome, ItemResult):
             results[pos] = outcome
         else:
@@ -82,7 +92,7 @@ def _items(payload: Any) -> list[Any]:
     return items
 
 
-def _prepare(collector: Collector, item: Any, now: datetime) -> Prepared | ItemResult:
+def _prepare(collector: Collector, item: Any, now: datetime, shift: float) -> Prepared | ItemResult:
     item_id = item.get("id") if isinstance(item, dict) else None
     if not isinstance(item_id, str) or not _ID.match(item_id):
         return ItemResult(id=item_id if isinstance(item_id, str) else "", status="rejected",
@@ -94,6 +104,7 @@ def _prepare(collector: Collector, item: Any, now: datetime) -> Prepared | ItemR
     if isinstance(doc, str):
         return ItemResult(id=item_id, status="rejected", error=doc)
     _enrich(doc, collector, now)
+    _correct_clock(doc, shift)
     return Prepared(item_id=item_id, es_id=f"{collector.uid}:{item_id}", doc=doc)
 
 
@@ -125,6 +136,21 @@ def _enrich(doc: dict[str, Any], collector: Collector, now: datetime) -> None:
     doc["agent"] = {"id": str(collector.uid), "name": collector.name, "type": "soc-collector"}
     put(doc, "event.ingested", isoformat_utc(now))
     doc.setdefault("ecs", {"version": ECS_VERSION})
+
+
+def _correct_clock(doc: dict[str, Any], shift: float) -> None:
+    """Move ``@timestamp`` by ``shift`` seconds (0: leave it); the collector may not claim a shift itself."""
+    soc = doc.get("soc")
+    if isinstance(soc, dict):
+        soc.pop("clock_offset_seconds", None)
+    moment = _parse_ts(doc["@timestamp"]) if isinstance(doc.get("@timestamp"), str) else None
+    if not shift or moment is None:
+        return
+    try:
+        doc["@timestamp"] = isoformat_utc(moment + timedelta(seconds=shift))
+    except OverflowError:  # a date at the edge of the calendar: kept as sent
+        return
+    put(doc, "soc.clock_offset_seconds", round(shift, 3))
 
 
 def _store(collector: Collector, prepared: dict[int, Prepared], now: datetime) -> dict[int, ItemResult]:

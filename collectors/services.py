@@ -122,7 +122,8 @@ def collector_record_heartbeat(*, collector: Collector, report: dict[str, Any]) 
     return collector.config
 
 
-_REPORT_NUMBERS = ("events_per_second", "oldest_unsent_age", "drops", "errors", "uptime")
+# clock_offset_seconds: central time minus the collector host's, as the agent measured it (clock skew).
+_REPORT_NUMBERS = ("events_per_second", "oldest_unsent_age", "drops", "errors", "uptime", "clock_offset_seconds")
 
 
 def _bounded_report(report: dict[str, Any]) -> dict[str, Any]:

@@ -59,6 +59,7 @@ class Agent:
         self.listeners: dict[str, tuple[dict[str, Any], SyslogInput, Sequence]] = {}
         self.counters = Counters()
         self.stop = threading.Event()
+        self.clock_checked = threading.Event()  # set after the first heartbeat: the clock offset is known then
         self.input_lock = threading.Lock()
         self.limiter = RateLimiter(config.rate_limit)
         self.pool = ThreadPoolExecutor(max_workers=max(1, config.senders), thread_name_prefix="send")
@@ -256,6 +257,7 @@ class Agent:
             "counters": {"read": c.read, "sent": c.sent, "created": c.created, "duplicate": c.duplicate,
                          "rejected": c.rejected, "retried": c.retried, "gaps": c.gaps},
             "config": {"batch_size": self.config.batch_size, "rate_limit": self.config.rate_limit},
+            "clock_offset_seconds": self.client.clock_offset,
         }
 
     def heartbeat_once(self) -> None:
@@ -270,6 +272,7 @@ class Agent:
             self.apply_central(answer.get("config") if isinstance(answer, dict) else None)
         except TransportError as exc:
             stats["central"] = {"ok": False, "error": str(exc)}
+        self.clock_checked.set()
         self.write_status(stats)
 
     def apply_central(self, payload: Any) -> None:
@@ -316,9 +319,13 @@ class Agent:
         self.stop.wait(self.config.heartbeat_seconds)
         return 1
 
+    def _sender_loop(self) -> None:
+        # The first batches wait for the first heartbeat (bounded), so they carry this host's clock offset.
+        self.clock_checked.wait(self.client.timeout + 5)
+        self._loop(self.send_once, self.config.poll_seconds)
+
     def run(self, *, once: bool = False) -> None:
-        threads = [threading.Thread(target=self._loop, args=(self.send_once, self.config.poll_seconds),
-                                    name="sender", daemon=True),
+        threads = [threading.Thread(target=self._sender_loop, name="sender", daemon=True),
                    threading.Thread(target=self._loop, args=(self._heartbeat_step, 1.0),
                                     name="heartbeat", daemon=True)]
         for thread in threads:
@@ -336,6 +343,7 @@ class Agent:
 
     def shutdown(self, threads: list[threading.Thread]) -> None:
         self.stop.set()
+        self.clock_checked.set()
         for thread in threads:
             thread.join(timeout=10)
         with self.input_lock:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import random
 import ssl
 import threading
@@ -23,6 +24,15 @@ from typing import Any
 from collectors.agent import __version__
 
 STORED = frozenset({"created", "duplicate", "rejected"})
+CLOCK_HEADER = "X-SOC-Clock-Offset"
+# Tests simulate a host whose clock is wrong by this many seconds (tests/chaos/test_clock_skew.py).
+_TEST_CLOCK_SKEW = float(os.environ.get("SOC_AGENT_TEST_CLOCK_SKEW", "0") or 0)
+_MAX_CLOCK_RTT = 10.0  # a slower answer measures the offset too loosely (error up to half the round trip)
+
+
+def agent_clock() -> float:
+    """This host's clock (UNIX seconds), which may be wrong: the central side's is the reference."""
+    return time.time() + _TEST_CLOCK_SKEW
 
 
 class TransportError(Exception):
@@ -75,6 +85,9 @@ class Client:
         self.secret = secret
         self.timeout = timeout
         self.context = ssl.create_default_context(cafile=ca_file or None) if self.base.startswith("https") else None
+        # Central time minus ours, from the last answer that carried ``server_time`` (NTP-style midpoint);
+        # sent with every request so the ingest can put events at the right UTC time.
+        self.clock_offset: float | None = None
 
     def post(self, path: str, payload: Any, *, compress: bool = False) -> Any:
         body = json.dumps(payload, ensure_ascii=False).encode()
@@ -84,14 +97,25 @@ class Client:
             headers["Content-Encoding"] = "gzip"
         if self.secret:
             headers["Authorization"] = f"Bearer {self.secret}"
+        if self.clock_offset is not None:
+            headers[CLOCK_HEADER] = f"{self.clock_offset:.3f}"
         request = urllib.request.Request(self.base + path, data=body, method="POST", headers=headers)  # noqa: S310
         try:
+            sent_at = agent_clock()
             with urllib.request.urlopen(request, timeout=self.timeout, context=self.context) as resp:  # noqa: S310
-                return json.load(resp)
+                answer = json.load(resp)
+            self._measure_clock(answer, sent_at, agent_clock())
+            return answer
         except urllib.error.HTTPError as exc:
             raise TransportError(_describe(exc), status=exc.code, retry_after=_retry_after(exc)) from exc
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+
+    def _measure_clock(self, answer: Any, sent_at: float, received_at: float) -> None:
+        central = answer.get("server_time") if isinstance(answer, dict) else None
+        if isinstance(central, int | float) and not isinstance(central, bool) and \
+                received_at - sent_at <= _MAX_CLOCK_RTT:
+            self.clock_offset = round(float(central) - (sent_at + received_at) / 2, 3)
 
     def send_events(self, events: list[dict[str, Any]]) -> dict[str, str]:
         """Per-event answers by id. Raises TransportError when the request got none."""

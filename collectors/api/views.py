@@ -9,6 +9,8 @@ authentication is the collector's own credential, never a user session
 from __future__ import annotations
 
 import json
+import math
+import time
 import zlib
 
 from django.conf import settings
@@ -77,6 +79,15 @@ def _authenticated(request: HttpRequest) -> Collector | None:
     return collector_authenticate(secret=_bearer(request))
 
 
+def _clock_offset(request: HttpRequest) -> float:
+    """The agent's measured offset of its host clock (X-SOC-Clock-Offset); 0 when absent or unreadable."""
+    try:
+        offset = float(request.META.get("HTTP_X_SOC_CLOCK_OFFSET", "0"))
+    except ValueError:
+        return 0.0
+    return offset if math.isfinite(offset) else 0.0
+
+
 @csrf_exempt
 @require_POST
 def ingest_events_view(request: HttpRequest) -> JsonResponse:
@@ -94,7 +105,7 @@ def ingest_events_view(request: HttpRequest) -> JsonResponse:
         return json_error(429, "rate_limited", "ingest rate limit of this collector or province reached; "
                           f"resend in {verdict.retry_after}s", Retry_After=str(verdict.retry_after))
     try:
-        results = ingest.ingest_batch(collector=collector, payload=payload)
+        results = ingest.ingest_batch(collector=collector, payload=payload, clock_offset=_clock_offset(request))
     except ingest.BatchError as exc:
         return json_error(400, "invalid_batch", str(exc))
     collector_mark_seen(collector=collector)
@@ -117,7 +128,7 @@ def heartbeat_view(request: HttpRequest) -> JsonResponse:
         return json_error(400, "invalid", "heartbeat must be a JSON object")
     config = collector_record_heartbeat(collector=collector, report=report)
     return JsonResponse({"collector_id": str(collector.uid), "config": config,
-                         "config_version": collector.config_version})
+                         "config_version": collector.config_version, "server_time": time.time()})
 
 
 @csrf_exempt

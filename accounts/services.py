@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Preference, UserSession
+from organisations.services import user_notify_after_commit
 
 TOTP_STEP = 30
 
@@ -39,8 +40,14 @@ def session_register(*, user: User, session_key: str) -> None:
     UserSession.objects.get_or_create(session_key=session_key, defaults={"user": user})
 
 
+# Sent to the user's own group; the console socket closes on it (incidents.consumers), so a signed-out or
+# deactivated user stops receiving live updates at once, not when the socket next reconnects.
+SESSION_ENDED = {"kind": "session.ended"}
+
+
 def sessions_end_all(*, user_id: int) -> int:
-    """End every session the user logged in with, wherever the session backend keeps them."""
+    """End every session the user logged in with, wherever the session backend keeps them, and their sockets."""
+    user_notify_after_commit(user_id=user_id, message=SESSION_ENDED)
     store_class = import_module(settings.SESSION_ENGINE).SessionStore
     keys = list(UserSession.objects.filter(user_id=user_id).values_list("session_key", flat=True))
     for key in keys:

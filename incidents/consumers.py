@@ -13,6 +13,8 @@ from soc.live import org_group
 
 # Close code sent when the user's scope changed: the console reconnects and gets the new scope.
 SCOPE_CHANGED = 4403
+# Close code when the user signed out or was deactivated: the console must not reconnect.
+SIGNED_OUT = 4401
 
 
 @database_sync_to_async
@@ -39,7 +41,7 @@ class IncidentFeedConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
-            await self.close(code=4401)
+            await self.close(code=SIGNED_OUT)
             return
         self.groups_joined = [*await _membership_groups(user.pk), user_group(user.pk)]
         for group in self.groups_joined:
@@ -58,3 +60,5 @@ class IncidentFeedConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(message)
         if message.get("kind") == "membership.revoked":
             await self.close(code=SCOPE_CHANGED)
+        elif message.get("kind") == "session.ended":  # logout or deactivation (accounts.services)
+            await self.close(code=SIGNED_OUT)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -72,9 +73,12 @@ class WebhookTarget(models.Model):
         return f"{self.organisation.code}/{self.name}"
 
     def clean(self) -> None:
-        from notifications.ssrf import webhook_url_check
+        from notifications.ssrf import UnsafeUrl, webhook_url_check
 
-        webhook_url_check(self.url, allow_private=self.allow_private)
+        try:
+            webhook_url_check(self.url, allow_private=self.allow_private)
+        except UnsafeUrl as exc:  # a form error on the field, not a server error
+            raise ValidationError({"url": str(exc)}) from exc
 
 
 class IncidentNotice(models.Model):

@@ -34,9 +34,11 @@ from notifications.models import (
     WebhookDelivery,
     WebhookTarget,
 )
+from notifications.selectors import unread_count
 from notifications.ssrf import UnsafeUrl, webhook_url_check
+from organisations.actors import Actor
 from organisations.models import Membership, Organisation, Role
-from organisations.services import user_notify_after_commit
+from organisations.services import audit_record, user_notify_after_commit
 from soc.queues import Queue
 
 MENTION = re.compile(r"(?<![\w@])@([\w.\-]{1,150})")
@@ -62,6 +64,8 @@ def notify(*, kind: str, incident: Incident, recipients: Iterable[User],
         if in_app and kind in LIVE_KINDS:
             user_notify_after_commit(user_id=user.pk, message={
                 "kind": "notification", "notification": {"kind": kind, "text": text, "incident": incident.key}})
+        if in_app:
+            unread_push_after_commit(user=user)
         if email and user.email:
             _on_commit_task("notifications.tasks.send_notification_email", note.pk)
     webhooks_dispatch(kind=kind, incident=incident)
@@ -111,17 +115,81 @@ def mentioned_users(text: str) -> list[User]:
     return list(get_user_model().objects.filter(username__in=names, is_active=True)) if names else []
 
 
+def unread_push_after_commit(*, user: User) -> None:
+    """Send the user's consoles their unread count (the header badge), counted once the change has committed.
+
+    Counted after commit, not now: two transactions adding notices at once must not leave a stale badge. Inside
+    the commit hook there is no open transaction, so ``user_notify_after_commit`` sends at once.
+    """
+    def push() -> None:
+        user_notify_after_commit(user_id=user.pk, message={"kind": "notifications.unread",
+                                                           "unread": unread_count(user=user)})
+
+    transaction.on_commit(push, robust=True)
+
+
 def notification_mark_read(*, user: User, ids: Iterable[int] | None = None) -> int:
     unread = Notification.objects.filter(user_id=user.pk, read_at__isnull=True)
     if ids is not None:
         unread = unread.filter(pk__in=list(ids))
-    return unread.update(read_at=timezone.now())
+    changed = unread.update(read_at=timezone.now())
+    if changed:
+        unread_push_after_commit(user=user)
+    return changed
 
 
-def channel_preference_set(*, user: User, kind: str, in_app: bool, email: bool) -> ChannelPreference:
-    pref, _ = ChannelPreference.objects.update_or_create(user=user, kind=Kind(kind),
-                                                         defaults={"in_app": in_app, "email": email})
+def _home(user_id: int) -> Organisation | None:
+    """The organisation an audit entry about a user's own settings is filed under (who may read it)."""
+    return Organisation.objects.filter(memberships__user_id=user_id).order_by("path").first()
+
+
+def channel_preference_set(*, user: User, kind: str, in_app: bool, email: bool, actor: Actor) -> ChannelPreference:
+    """Set one kind's channels; a real change is audited (who turned off SLA e-mails matters after a breach)."""
+    with transaction.atomic():
+        before = ChannelPreference.objects.filter(user_id=user.pk, kind=kind).first()
+        old = {"in_app": before.in_app, "email": before.email} if before else {
+            "in_app": ChannelPreference.DEFAULT_IN_APP, "email": ChannelPreference.DEFAULT_EMAIL}
+        pref, _ = ChannelPreference.objects.update_or_create(user=user, kind=Kind(kind),
+                                                             defaults={"in_app": in_app, "email": email})
+        new = {"in_app": in_app, "email": email}
+        home = _home(user.pk)
+        if new != old and home is not None:
+            audit_record(actor=actor, action="notification_preference.changed", object_type="notification_preference",
+                         object_ref=f"{user.pk}:{kind}", organisation=home,
+                         before={"user": user.get_username(), **old}, after={"user": user.get_username(), **new})
     return pref
+
+
+WEBHOOK_AUDITED = ("name", "url", "enabled", "kinds", "allow_private", "organisation_id")
+
+
+def _webhook_state(target: WebhookTarget) -> dict[str, Any]:
+    # The secret is never written to the audit log; that it changed is (see webhook_target_save).
+    return {field: getattr(target, field) for field in WEBHOOK_AUDITED}
+
+
+def webhook_target_save(*, target: WebhookTarget, actor: Actor) -> WebhookTarget:
+    """Create or change a webhook target (validated against SSRF first) and audit the change."""
+    target.full_clean()
+    with transaction.atomic():
+        previous = WebhookTarget.objects.filter(pk=target.pk).first() if target.pk else None
+        before = _webhook_state(previous) if previous else {}
+        target.save()
+        after = _webhook_state(target)
+        if previous is not None and previous.secret != target.secret:
+            after["secret"] = "changed"  # noqa: S105 - a marker, not a secret
+        if before != after:
+            audit_record(actor=actor, action="webhook_target.changed" if previous else "webhook_target.created",
+                         object_type="webhook_target", object_ref=str(target.pk), organisation=target.organisation,
+                         before=before, after=after)
+    return target
+
+
+def webhook_target_delete(*, target: WebhookTarget, actor: Actor) -> None:
+    with transaction.atomic():
+        audit_record(actor=actor, action="webhook_target.deleted", object_type="webhook_target",
+                     object_ref=str(target.pk), organisation=target.organisation, before=_webhook_state(target))
+        target.delete()
 
 
 def webhook_payload(*, kind: str, incident: Incident) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from notifications.models import Kind
 from notifications.selectors import channel_preferences, notification_list
 from notifications.services import channel_preference_set, notification_mark_read
+from organisations.actors import Actor
 
 
 @login_required
@@ -32,7 +33,8 @@ def notification_read_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def preferences_view(request: HttpRequest) -> HttpResponse:
     assert isinstance(request.user, User)
+    actor = Actor.from_request(request)
     for kind in Kind.values:
         channel_preference_set(user=request.user, kind=kind, in_app=f"{kind}:in_app" in request.POST,
-                               email=f"{kind}:email" in request.POST)
+                               email=f"{kind}:email" in request.POST, actor=actor)
     return redirect("notifications:list")

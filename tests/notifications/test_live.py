@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.db import transaction
 
 from incidents.services import incident_create
+from notifications.services import notification_mark_read
 from organisations.services import user_group
 from tests.conftest import Cast
 
@@ -42,13 +45,38 @@ def test_an_assignment_is_pushed_live_to_the_assignee(cast: Cast, django_capture
         incident = incident_create(province=cast.hni, title="<b>t</b>", severity="low")
         incident.assignee = cast.hni_responder
         incident.save()
-    [message] = received(channel)
+    message, badge = received(channel)
     assert message["kind"] == "notification"
     assert message["notification"]["incident"] == incident.key and "<b>t</b>" in message["notification"]["text"]
+    assert badge == {"kind": "notifications.unread", "unread": 1}
 
 
-def test_a_new_high_incident_is_not_pushed_twice(cast: Cast, django_capture_on_commit_callbacks: Any) -> None:
+def test_a_new_high_incident_only_updates_the_unread_badge(cast: Cast,
+                                                         django_capture_on_commit_callbacks: Any) -> None:
+    """The incident itself reaches the console as "incident.created"; the user's group only gets the count."""
     channel = listen(cast.hni_responder.pk)
     with django_capture_on_commit_callbacks(execute=True):
         incident_create(province=cast.hni, title="t", severity="critical")
-    assert received(channel) == []
+    assert received(channel) == [{"kind": "notifications.unread", "unread": 1}]
+
+
+def test_reading_notifications_sends_the_new_unread_count(cast: Cast, django_capture_on_commit_callbacks: Any) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        incident_create(province=cast.hni, title="t", severity="critical")
+        incident_create(province=cast.hni, title="u", severity="critical")
+    channel = listen(cast.hni_responder.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert notification_mark_read(user=cast.hni_responder) == 2
+        assert notification_mark_read(user=cast.hni_responder) == 0
+    assert received(channel) == [{"kind": "notifications.unread", "unread": 0}]
+
+
+def test_the_unread_count_is_not_sent_when_the_change_rolls_back(
+        cast: Cast, django_capture_on_commit_callbacks: Any) -> None:
+    channel = listen(cast.hni_responder.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            incident_create(province=cast.hni, title="t", severity="critical")
+            raise RuntimeError("rolled back")
+        incident_create(province=cast.hni, title="u", severity="critical")
+    assert received(channel) == [{"kind": "notifications.unread", "unread": 1}]

@@ -9,6 +9,7 @@ from incidents.services import incident_create
 from notifications.models import ChannelPreference, Kind, Notification
 from notifications.services import channel_preference_set, mentioned_users, notify
 from notifications.tasks import send_notification_email
+from organisations.actors import Actor
 from tests.conftest import Cast
 
 
@@ -46,7 +47,8 @@ def test_mentions_name_existing_active_users(cast: Cast) -> None:
 
 
 def test_a_user_who_turned_a_kind_off_is_not_told(cast: Cast) -> None:
-    channel_preference_set(user=cast.hni_responder, kind=Kind.HIGH_INCIDENT, in_app=False, email=False)
+    channel_preference_set(user=cast.hni_responder, kind=Kind.HIGH_INCIDENT, in_app=False, email=False,
+                           actor=Actor.system())
     incident_create(province=cast.hni, title="t", severity="critical")
     assert "hni.responder" not in told(Kind.HIGH_INCIDENT)
 

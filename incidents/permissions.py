@@ -15,7 +15,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
-from incidents.models import Status
+from incidents.models import Owner, Status
 from organisations.models import Organisation, Role
 from organisations.selectors import AnyUser, user_grants
 
@@ -54,6 +54,39 @@ ROLE_ACTIONS: dict[str, frozenset[Action]] = {
     Role.SERVICE: frozenset({Action.VIEW, Action.FILE, Action.COMMENT, Action.OBSERVE}),
 }
 
+# Ownership moves who drives an incident. Handed to its province, the province
+# triages, edits and may hand it back; a central analyst then watches it
+# (comments, requests for action, taking it back) instead of working it. The
+# central lead keeps every right whoever owns it.
+OWNED_BY_PROVINCE_GAINS: dict[str, frozenset[Action]] = {
+    Role.PROVINCIAL_RESPONDER: frozenset({Action.EDIT, Action.TRIAGE, Action.HANDOVER}),
+    Role.PROVINCIAL_ADMIN: frozenset({Action.EDIT, Action.TRIAGE, Action.HANDOVER}),
+}
+OWNED_BY_PROVINCE_LOSSES: dict[str, frozenset[Action]] = {
+    Role.CENTRAL_ANALYST: frozenset({Action.EDIT, Action.TRIAGE, Action.PROGRESS}),
+}
+
+
+def role_allows(role: str, action: Action, owner: str | None = None) -> bool:
+    """``owner`` None asks whether the role could ever do it (for showing bulk tools)."""
+    if owner == Owner.PROVINCE and action in OWNED_BY_PROVINCE_LOSSES.get(role, frozenset()):
+        return False
+    if action in ROLE_ACTIONS.get(role, frozenset()):
+        return True
+    return owner != Owner.CENTRAL and action in OWNED_BY_PROVINCE_GAINS.get(role, frozenset())
+
+
+def _role_scope(role: str, action: Action, path: str, field: str) -> Q:
+    """The rows one grant allows ``action`` on, ownership included, as a filter."""
+    inside = Q(**{f"{field}__path__startswith": path})
+    province_owned = Q(owner=Owner.PROVINCE)
+    if action in ROLE_ACTIONS.get(role, frozenset()):
+        lost = action in OWNED_BY_PROVINCE_LOSSES.get(role, frozenset())
+        return inside & ~province_owned if lost else inside
+    if action in OWNED_BY_PROVINCE_GAINS.get(role, frozenset()):
+        return inside & province_owned
+    return Q(pk__in=[])
+
 
 class Permissions:
     """A user's grants, read once per request (never across requests)."""
@@ -61,36 +94,45 @@ class Permissions:
     def __init__(self, user: AnyUser) -> None:
         self.grants = user_grants(user)
 
-    def can(self, action: Action, organisation: Organisation | None = None) -> bool:
-        """``organisation`` is the object's province; None asks "anywhere in my scope"."""
+    def can(self, action: Action, organisation: Organisation | None = None, owner: str | None = None) -> bool:
+        """``organisation`` is the object's province (None: "anywhere in my scope"); ``owner`` an incident's.
+
+        An object named without an owner is judged as centrally owned: ownership only ever adds rights on
+        incidents whose owner the caller passed, so forgetting it cannot widen a province's rights.
+        """
+        if organisation is not None and owner is None:
+            owner = Owner.CENTRAL
         return any(
-            action in ROLE_ACTIONS.get(role, frozenset())
-            and (organisation is None or organisation.path.startswith(path))
+            role_allows(role, action, owner) and (organisation is None or organisation.path.startswith(path))
             for path, role in self.grants
         )
 
-    def require(self, action: Action, organisation: Organisation | None = None) -> None:
-        if not self.can(action, organisation):
+    def require(self, action: Action, organisation: Organisation | None = None, owner: str | None = None) -> None:
+        if not self.can(action, organisation, owner):
             raise PermissionDenied(f"Your role does not allow '{action}' here")
 
-    def require_any(self, actions: tuple[Action, ...], organisation: Organisation | None = None) -> None:
+    def require_any(self, actions: tuple[Action, ...], organisation: Organisation | None = None,
+                    owner: str | None = None) -> None:
         """For forms whose exact action depends on the input: refuse early, before validating it."""
-        if not any(self.can(action, organisation) for action in actions):
+        if not any(self.can(action, organisation, owner) for action in actions):
             raise PermissionDenied("Your role does not allow this here")
 
-    def restrict(self, queryset: QuerySet[Any], action: Action, field: str = "province") -> QuerySet[Any]:
-        """Only the rows whose province this user holds ``action`` in (for bulk changes)."""
+    def restrict(self, queryset: QuerySet[Any], action: Action, field: str = "province",
+                 owned: bool = False) -> QuerySet[Any]:
+        """Only the rows this user holds ``action`` on (bulk changes); ``owned`` rows carry an incident owner."""
         scope = Q(pk__in=[])
         for path, role in self.grants:
-            if action in ROLE_ACTIONS.get(role, frozenset()):
+            if owned:
+                scope |= _role_scope(role, action, path, field)
+            elif action in ROLE_ACTIONS.get(role, frozenset()):
                 scope |= Q(**{f"{field}__path__startswith": path})
         return queryset.filter(scope)
 
     def allowed_anywhere(self) -> frozenset[Action]:
         return frozenset(action for action in Action if self.can(action))
 
-    def allowed(self, organisation: Organisation) -> frozenset[Action]:
-        return frozenset(action for action in Action if self.can(action, organisation))
+    def allowed(self, organisation: Organisation, owner: str | None = None) -> frozenset[Action]:
+        return frozenset(action for action in Action if self.can(action, organisation, owner))
 
 
 def require(user: AnyUser, action: Action, organisation: Organisation | None = None) -> None:

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from urllib.parse import parse_qsl
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from incidents import forms, services
 from incidents.evidence import evidence_check
-from incidents.models import Incident, Status
+from incidents.models import Incident, SavedFilter, Severity, Status
 from incidents.permissions import BULK_ACTIONS, STATUS_ACTIONS, Action, Permissions, status_action
 from incidents.selectors import (
     attachment_get,
@@ -58,7 +59,7 @@ def incident_action(action: Action | None) -> Callable[[IncidentView], Callable[
             incident = incident_get(user=request.user, key=key)
             permissions = Permissions(request.user)
             if action is not None:
-                permissions.require(action, incident.province)
+                permissions.require(action, incident.province, incident.owner)
             try:
                 return view(request, incident, permissions)
             except ValidationError as exc:
@@ -71,19 +72,33 @@ def incident_action(action: Action | None) -> Callable[[IncidentView], Callable[
 @login_required
 @require_GET
 def incident_list_view(request: HttpRequest) -> HttpResponse:
+    if request.GET.get("view"):  # a saved view picked on the queue (works without JS: a GET form)
+        view = request.GET["view"]
+        saved = saved_filter_get(user=request.user, filter_id=int(view) if view.isdigit() else 0)
+        return HttpResponseRedirect(f"{reverse('incidents:list')}?{saved.query}")
     page = Paginator(incident_list(user=request.user, filters=request.GET), PAGE_SIZE).get_page(request.GET.get("page"))
+    saved_filters = list(saved_filter_list(user=request.user))
+    permissions = Permissions(request.user)
     return render(request, "incidents/list.html", {
         "incidents": page, "page": page, "statuses": Status.choices, "filters": request.GET,
-        "saved_filters": saved_filter_list(user=request.user),
-        "can_bulk": bool(Permissions(request.user).allowed_anywhere() & set(BULK_ACTIONS)),
+        "saved_filters": saved_filters, "active_view": _active_view(saved_filters, request.GET),
+        "can_bulk": bool(permissions.allowed_anywhere() & set(BULK_ACTIONS)),
+        "staff": central_staff() if Action.ASSIGN in permissions.allowed_anywhere() else [],
+        "labels": {"severity": dict(Severity.choices), "status": dict(Status.choices)},  # for rows added live
     })
+
+
+def _active_view(saved_filters: list[SavedFilter], params: QueryDict) -> int | None:
+    """The saved view whose filters are exactly the ones shown (page and order of keys aside)."""
+    shown = {(key, value) for key, value in params.items() if key != "page" and value}
+    return next((f.pk for f in saved_filters if set(parse_qsl(f.query)) == shown), None)
 
 
 @login_required
 @require_GET
 def incident_detail_view(request: HttpRequest, key: str) -> HttpResponse:
     incident = incident_get(user=request.user, key=key)
-    allowed = Permissions(request.user).allowed(incident.province)
+    allowed = Permissions(request.user).allowed(incident.province, incident.owner)
     return render(request, "incidents/detail.html", {
         "incident": incident, "allowed": {action.value for action in allowed},
         "alerts": linked_alerts(incident=incident),
@@ -111,11 +126,11 @@ def _done(request: HttpRequest, incident: Incident, note: str) -> HttpResponse:
 
 @incident_action(None)
 def incident_status_view(request: HttpRequest, incident: Incident, permissions: Permissions) -> HttpResponse:
-    permissions.require_any(STATUS_ACTIONS, incident.province)
+    permissions.require_any(STATUS_ACTIONS, incident.province, incident.owner)
     form = forms.StatusForm(request.POST)
     if not form.is_valid():
         raise ValidationError(_errors(form))
-    permissions.require(status_action(form.cleaned_data["status"]), incident.province)
+    permissions.require(status_action(form.cleaned_data["status"]), incident.province, incident.owner)
     services.incident_change_status(incident=incident, actor=Actor.from_request(request), **form.cleaned_data)
     return _done(request, incident, "Status changed.")
 
@@ -222,15 +237,16 @@ def bulk_apply(*, user: AnyUser, actor: Actor, keys: list[str], action: str, sta
     scoped = incident_get_many(user=user, keys=keys)
     if action == "assign":
         permissions.require(Action.ASSIGN)
-        return services.incident_bulk_assign(incidents=permissions.restrict(scoped, Action.ASSIGN),
+        return services.incident_bulk_assign(incidents=permissions.restrict(scoped, Action.ASSIGN, owned=True),
                                              assignee_id=assignee, actor=actor)
     target = Status.CLOSED if action == "close" else status
     if not target:
         raise ValidationError("Choose the new status.")
     needed = status_action(target)
     permissions.require(needed)
-    return services.incident_bulk_change_status(incidents=permissions.restrict(scoped, needed), status=target,
-                                                actor=actor, resolution_summary=resolution_summary or "")
+    return services.incident_bulk_change_status(incidents=permissions.restrict(scoped, needed, owned=True),
+                                                status=target, actor=actor,
+                                                resolution_summary=resolution_summary or "")
 
 
 @login_required

@@ -67,7 +67,7 @@ class IncidentScoped:
     def incident(self, action: Action | None = Action.VIEW) -> Incident:
         incident = incident_get(user=self.request.user, key=self.kwargs["key"])
         if action is not None:
-            Permissions(self.request.user).require(action, incident.province)
+            Permissions(self.request.user).require(action, incident.province, incident.owner)
         return incident
 
     def actor(self) -> Actor:
@@ -125,9 +125,9 @@ class IncidentStatusApi(APIView, IncidentScoped):
     @extend_schema(request=s.StatusChangeSerializer, responses=s.IncidentSerializer)
     def post(self, request: Request, key: str) -> Response:
         incident = self.incident()
-        Permissions(request.user).require_any(STATUS_ACTIONS, incident.province)
+        Permissions(request.user).require_any(STATUS_ACTIONS, incident.province, incident.owner)
         data = _valid(s.StatusChangeSerializer, request)
-        Permissions(request.user).require(status_action(data["status"]), incident.province)
+        Permissions(request.user).require(status_action(data["status"]), incident.province, incident.owner)
         with service_errors():
             incident = services.incident_change_status(incident=incident, actor=self.actor(), **data)
         return Response(s.IncidentSerializer(incident).data)

@@ -115,7 +115,43 @@ def test_ownership_is_handed_to_the_province_and_back(cast: Cast, api: Callable[
     analyst = api(cast.analyst)
     path = f"/api/v1/incidents/{incident.key}/handover/"
 
+    assert api(cast.hni_responder).post(path, {"owner": "province"}).status_code == 403
     assert analyst.post(path, {"owner": "province"}).json()["owner"] == "province"
-    assert api(cast.hni_responder).post(path, {"owner": "central"}).status_code == 403
+    assert api(cast.hni_responder).post(path, {"owner": "central"}).json()["owner"] == "central"
+    assert analyst.post(path, {"owner": "province"}).json()["owner"] == "province"
     assert analyst.post(path, {"owner": "central"}).json()["owner"] == "central"
-    assert [e.after["owner"] for e in incident.timeline.filter(kind="incident.handed_over")] == ["province", "central"]
+    assert [e.after["owner"] for e in incident.timeline.filter(kind="incident.handed_over")] == [
+        "province", "central", "province", "central"]
+
+
+def test_the_owner_drives_the_incident_and_the_other_side_watches(
+        cast: Cast, api: Callable[..., Api], make_incidents: Callable[..., list[Incident]]) -> None:
+    incident = make_incidents(1)[0]
+    analyst, responder = api(cast.analyst), api(cast.hni_responder)
+    detail, status = f"/api/v1/incidents/{incident.key}/", f"/api/v1/incidents/{incident.key}/status/"
+
+    assert responder.post(status, {"status": "triaged"}).status_code == 403
+    assert responder.patch(detail, {"severity": "high"}).status_code == 403
+    analyst.post(f"{detail}handover/", {"owner": "province"})
+
+    assert responder.post(status, {"status": "triaged"}).json()["status"] == "triaged"
+    assert responder.patch(detail, {"severity": "high"}).json()["severity"] == "high"
+    assert analyst.post(status, {"status": "in_progress"}).status_code == 403
+    assert analyst.patch(detail, {"title": "taken over"}).status_code == 403
+    assert analyst.post(f"{detail}comments/", {"body": "watching"}).status_code == 201
+    assert api(cast.hcm_responder).post(status, {"status": "in_progress"}).status_code == 404
+    assert api(cast.lead).post(status, {"status": "in_progress"}).json()["status"] == "in_progress"
+    assert responder.post(status, {"status": "closed", "resolution_summary": "done"}).status_code == 403
+
+
+def test_a_responder_bulk_triages_only_what_their_province_owns(
+        cast: Cast, api: Callable[..., Api], make_incidents: Callable[..., list[Incident]]) -> None:
+    owned, central = make_incidents(3), make_incidents(2)
+    for incident in owned:
+        api(cast.analyst).post(f"/api/v1/incidents/{incident.key}/handover/", {"owner": "province"})
+
+    result = api(cast.hni_responder).post("/api/v1/incidents/bulk/", {
+        "keys": [i.key for i in owned + central], "action": "status", "status": "triaged"}).json()
+
+    assert sorted(result["changed"]) == sorted(i.key for i in owned)
+    assert set(Incident.objects.filter(pk__in=[i.pk for i in central]).values_list("status", flat=True)) == {"new"}

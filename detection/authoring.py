@@ -18,10 +18,11 @@ from django.utils import timezone
 from collectors.agent.parsers.base import isoformat_utc
 from detection.alerts import alert_uid, entity_of
 from detection.kinds import RuleInvalid, exceptions_check, rule_compile
-from detection.models import DetectionRule, RuleKind, RuleVersion
+from detection.models import DetectionRule, RuleKind, RuleProvinceState, RuleVersion
 from detection.services import rule_evaluate, rule_window
 from organisations.actors import Actor
-from organisations.models import Organisation
+from organisations.models import Kind, Organisation
+from organisations.services import audit_record
 
 # What an author may set; checkpoint, state and version are the engine's.
 EDITABLE = ("name", "kind", "enabled", "description", "organisation", "params", "severity", "category",
@@ -46,6 +47,7 @@ def _save(rule: DetectionRule, *, actor: Actor, data: dict[str, Any], created: b
     if unknown:
         raise RuleInvalid([{"field": name, "message": "this field cannot be set"} for name in sorted(unknown)])
     logic_before = (rule.kind, rule.params, rule.exceptions)
+    before = {} if created else rule_snapshot(rule)
     for name, value in data.items():
         setattr(rule, name, value)
     _check_basics(rule)
@@ -61,9 +63,45 @@ def _save(rule: DetectionRule, *, actor: Actor, data: dict[str, Any], created: b
             rule.save()
         except IntegrityError as exc:
             raise RuleInvalid([{"field": "name", "message": "a rule with this name already exists"}]) from exc
-        RuleVersion.objects.create(rule=rule, version=rule.version, snapshot=rule_snapshot(rule),
-                                   author=actor.user)
+        after = rule_snapshot(rule)
+        RuleVersion.objects.create(rule=rule, version=rule.version, snapshot=after, author=actor.user)
+        changed = [name for name in after if before.get(name) != after[name]]
+        _audit(rule, actor=actor, action="rule.created" if created else "rule.updated",
+               before={name: before[name] for name in changed if name in before},
+               after={"version": rule.version, **{name: after[name] for name in changed}})
     return rule
+
+
+def rule_delete(*, rule: DetectionRule, actor: Actor) -> None:
+    """The rule, its versions, runs and alerts go; the audit log keeps what it was."""
+    with transaction.atomic():
+        _audit(rule, actor=actor, action="rule.deleted", before={"version": rule.version, **rule_snapshot(rule)})
+        rule.delete()
+
+
+def rule_province_set(*, rule: DetectionRule, province: Organisation, enabled: bool, actor: Actor) -> None:
+    """Switch a national rule off (or back on) for one province; its runs leave that province's events out."""
+    if rule.organisation is not None:
+        raise RuleInvalid([{"field": "province", "message": "only a national rule is switched per province"}])
+    if province.kind != Kind.PROVINCE:
+        raise RuleInvalid([{"field": "province", "message": f"{province.code} is not a province"}])
+    with transaction.atomic():
+        state = RuleProvinceState.objects.select_for_update().filter(rule=rule, province=province).first()
+        was = True if state is None else state.enabled
+        if was == enabled:
+            return
+        RuleProvinceState.objects.update_or_create(rule=rule, province=province, defaults={"enabled": enabled})
+        _audit(rule, actor=actor, action="rule.province_enabled" if enabled else "rule.province_disabled",
+               before={"province": province.code, "enabled": was}, after={"province": province.code,
+                                                                          "enabled": enabled})
+
+
+def _audit(rule: DetectionRule, *, actor: Actor, action: str, before: dict[str, Any],
+           after: dict[str, Any] | None = None) -> None:
+    """Recorded in the rule's own organisation; a national rule's changes in the national one."""
+    organisation = rule.organisation or Organisation.objects.national()
+    audit_record(actor=actor, action=action, object_type="detection_rule", object_ref=str(rule.pk),
+                 organisation=organisation, before=before, after=after)
 
 
 def _check_basics(rule: DetectionRule) -> None:

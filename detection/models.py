@@ -64,6 +64,19 @@ class DetectionRule(models.Model):
         return self.name
 
 
+class RuleProvinceState(models.Model):
+    """A national rule switched off (or back on) for one province: its events are left out of every run."""
+
+    rule = models.ForeignKey(DetectionRule, on_delete=models.CASCADE, related_name="province_states")
+    province = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    enabled = models.BooleanField(default=True)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["province__path"]
+        constraints = [models.UniqueConstraint(fields=["rule", "province"], name="one_state_per_rule_province")]
+
+
 class RuleVersion(models.Model):
     """Every saved edit of a rule, as it was: who changed what, and what ran when."""
 

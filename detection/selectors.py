@@ -6,20 +6,65 @@ within its subtree. Alerts follow their province, exactly like incidents.
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
+
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from detection.models import Alert, DetectionRule, RuleRun
+from detection.models import Alert, DetectionRule, RuleProvinceState, RuleRun
 from organisations.models import Organisation, Role
-from organisations.selectors import AnyUser, scope_to_provinces, user_grants
+from organisations.selectors import AnyUser, scope_to_provinces, user_grants, visible_org_codes
 
 
 def rule_list(*, user: AnyUser) -> QuerySet[DetectionRule]:
+    """National rules and the user's provinces' own; for a province, not a national rule switched off there."""
     visible = Organisation.objects.visible_to(user)
     if not visible.exists():
         return DetectionRule.objects.none()
-    return (DetectionRule.objects.filter(Q(organisation__isnull=True) | Q(organisation__in=visible))
-            .select_related("organisation").order_by("name"))
+    rules = (DetectionRule.objects.filter(Q(organisation__isnull=True) | Q(organisation__in=visible))
+             .select_related("organisation").order_by("name"))
+    provinces = user_provinces(user)
+    if provinces is None:
+        return rules
+    off = Counter(RuleProvinceState.objects.filter(province__in=provinces, enabled=False)
+                  .values_list("rule_id", flat=True))
+    return rules.exclude(pk__in=[rule_id for rule_id, n in off.items() if n >= len(provinces)])
+
+
+def user_provinces(user: AnyUser) -> list[Organisation] | None:
+    """The provinces a user works in (a site member: the site's province); None for national scope."""
+    if visible_org_codes(user) is None:
+        return None
+    homes = Organisation.objects.filter(memberships__user_id=int(user.pk or 0)).select_related("parent")
+    found = {home.province for home in homes}
+    return sorted((p for p in found if p is not None), key=lambda p: p.path)
+
+
+def user_sees_rule_totals(user: AnyUser, rule: DetectionRule) -> bool:
+    """Run totals of a national rule count every province's events: only national scope may read them."""
+    if visible_org_codes(user) is None:
+        return True
+    return rule.organisation is not None and Organisation.objects.visible_to(user).filter(
+        pk=rule.organisation.pk).exists()
+
+
+def rule_province_states(*, user: AnyUser, rule: DetectionRule) -> list[tuple[Organisation, bool]]:
+    """(province, rule on there?) for each province the user may see; empty for a province's own rule."""
+    if rule.organisation is not None:
+        return []
+    provinces = user_provinces(user)
+    if provinces is None:
+        provinces = list(Organisation.objects.provinces().order_by("path"))
+    off = set(RuleProvinceState.objects.filter(rule=rule, enabled=False).values_list("province_id", flat=True))
+    return [(province, province.pk not in off) for province in provinces]
+
+
+def rule_last_runs(*, rules: list[DetectionRule]) -> dict[int, RuleRun]:
+    """The latest run of each rule, in one query."""
+    latest = (RuleRun.objects.filter(rule__in=rules).order_by("rule_id", "-started_at", "-pk")
+              .distinct("rule_id"))
+    return {run.rule_id: run for run in latest}
 
 
 def rule_get(*, user: AnyUser, pk: int) -> DetectionRule:
@@ -41,3 +86,21 @@ def alert_list(*, user: AnyUser) -> QuerySet[Alert]:
 def user_manages_rules(user: AnyUser) -> bool:
     """Rules run for the whole country: only a central lead (a lead at the national level) edits them."""
     return any(role == Role.CENTRAL_LEAD and path.count("/") == 1 for path, role in user_grants(user))
+
+
+@dataclass
+class RuleRow:
+    """One line of the rules page: the rule, its latest run, and where it is on."""
+
+    rule: DetectionRule
+    last_run: RuleRun | None
+    provinces_off: int  # national scope: provinces where a national rule is switched off
+    on_here: bool  # province scope: the rule runs on this user's province
+
+
+def rule_rows(*, user: AnyUser) -> list[RuleRow]:
+    rules = list(rule_list(user=user))
+    last = rule_last_runs(rules=rules)
+    off = Counter(RuleProvinceState.objects.filter(rule__in=rules, enabled=False).values_list("rule_id", flat=True))
+    return [RuleRow(rule=rule, last_run=last.get(rule.pk), provinces_off=off[rule.pk], on_here=rule.enabled)
+            for rule in rules]

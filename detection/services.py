@@ -28,7 +28,7 @@ from detection import matching
 from detection.alerts import alert_raise
 from detection.engine import Finding, Window, evaluate_sequence, evaluate_threshold, exception_clauses, group_key
 from detection.kinds import correlation_from_compiled
-from detection.models import DetectionRule, GroupState, Indicator, RuleKind, RuleRun
+from detection.models import DetectionRule, GroupState, Indicator, RuleKind, RuleProvinceState, RuleRun
 from detection.sigma import evaluate_correlation
 from detection.terms import evaluate_new_term, evaluate_silence
 from organisations.models import Organisation
@@ -118,8 +118,23 @@ def rule_window(rule: DetectionRule, start: datetime, end: datetime) -> Window:
         subtree = Organisation.objects.filter(path__startswith=rule.organisation.path)
         codes = list(subtree.values_list("code", flat=True))
         scope = tuple(es.scope_filter(codes))
+    exceptions = exception_clauses(rule.exceptions)
+    switched_off = _switched_off_codes(rule)
+    if switched_off:
+        exceptions += ({"terms": {"organization.id": switched_off}},)
     return Window(start=start, end=end, time_field="event.ingested" if rule.use_ingest_time else "@timestamp",
-                  scope=scope, exceptions=exception_clauses(rule.exceptions))
+                  scope=scope, exceptions=exceptions)
+
+
+def _switched_off_codes(rule: DetectionRule) -> list[str]:
+    """Organisation codes of every province (and its sites) where the rule was switched off."""
+    paths = list(RuleProvinceState.objects.filter(rule=rule, enabled=False).values_list("province__path", flat=True))
+    if not paths:
+        return []
+    under = Q()
+    for path in paths:
+        under |= Q(path__startswith=path)
+    return sorted(Organisation.objects.filter(under).values_list("code", flat=True))
 
 
 def _kind_span(rule: DetectionRule) -> timedelta:

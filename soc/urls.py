@@ -28,6 +28,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("readiness/", include("readiness.urls")),
     path("collectors/", include("collectors.urls")),
+    path("rules/", include("detection.urls")),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
 ]

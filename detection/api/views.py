@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from detection.api import serializers as s
-from detection.authoring import rule_create, rule_test_run, rule_update, sigma_text_import
+from detection.authoring import rule_create, rule_delete, rule_test_run, rule_update, sigma_text_import
 from detection.indicators import indicators_import
 from detection.kinds import RuleInvalid
 from detection.models import Alert, DetectionRule, RuleRun, RuleVersion
@@ -81,7 +81,7 @@ class RuleDetailApi(APIView):
     def delete(self, request: Request, pk: int) -> Response:
         rule = rule_get(user=request.user, pk=pk)
         _require_manager(request)
-        rule.delete()
+        rule_delete(rule=rule, actor=Actor.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -36,7 +36,8 @@ bench: $(STAMP)
 ## make chaos: the fault suite at size (1,000,000 lines, 25 kills); the short version runs in make test
 chaos: $(STAMP)
 	SOC_CHAOS_LINES=$${SOC_CHAOS_LINES:-1000000} SOC_CHAOS_KILLS=$${SOC_CHAOS_KILLS:-25} \
-	  SOC_CHAOS_RATE=$${SOC_CHAOS_RATE:-5000} scripts/test.sh tests/chaos -s
+	  SOC_CHAOS_RATE=$${SOC_CHAOS_RATE:-5000} SOC_CUTOFF_LINES=$${SOC_CUTOFF_LINES:-360000} \
+	  scripts/test.sh tests/chaos -s
 
 ## make audit: known vulnerabilities in the pinned dependencies
 audit: $(STAMP)

@@ -109,4 +109,5 @@ def test_a_cut_off_collector_spools_an_hour_and_drains_it_faster_than_real_time_
     print(f"\ncut-off: {LINES} lines over an hour, connections {dict(proxy.connections)}, "
           f"drained in {drain:.1f}s ({LINES / drain:.0f} lines/s, {HOUR / drain:.0f}x real time)")
     assert drained and total == LINES and doubled == 0, web.logs()
-    assert time_span(es) == pytest.approx(HOUR * (LINES - 1) / LINES, abs=2)  # each line at its own time, not at the drain's
+    # each line at its own time, not at the drain's
+    assert time_span(es) == pytest.approx(HOUR * (LINES - 1) / LINES, abs=2)

@@ -21,7 +21,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from collectors.agent import __version__
+from collectors.agent import __version__, jsonfast
 
 STORED = frozenset({"created", "duplicate", "rejected"})
 CLOCK_HEADER = "X-SOC-Clock-Offset"
@@ -90,10 +90,11 @@ class Client:
         self.clock_offset: float | None = None
 
     def post(self, path: str, payload: Any, *, compress: bool = False) -> Any:
-        body = json.dumps(payload, ensure_ascii=False).encode()
+        body = jsonfast.dumps(payload)
         headers = {"Content-Type": "application/json", "User-Agent": f"soc-agent/{__version__}"}
         if compress:
-            body = gzip.compress(body, compresslevel=5)
+            # Level 1: a third of the CPU of level 5 for a body only ~15% larger (log lines compress well).
+            body = gzip.compress(body, compresslevel=1)
             headers["Content-Encoding"] = "gzip"
         if self.secret:
             headers["Authorization"] = f"Bearer {self.secret}"
@@ -103,7 +104,7 @@ class Client:
         try:
             sent_at = agent_clock()
             with urllib.request.urlopen(request, timeout=self.timeout, context=self.context) as resp:  # noqa: S310
-                answer = json.load(resp)
+                answer = jsonfast.loads(resp.read())
             self._measure_clock(answer, sent_at, agent_clock())
             return answer
         except urllib.error.HTTPError as exc:

@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from collectors.agent import jsonfast
+
 log = logging.getLogger("soc-agent.spool")
 
 _HEADER = struct.Struct("<II")
@@ -92,7 +94,7 @@ class SpoolStats:
 
 def frame(event: dict[str, Any], appended_at: float | None = None) -> bytes:
     stamp = int((time.time() if appended_at is None else appended_at) * 1000)
-    body = _STAMP.pack(stamp) + json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+    body = _STAMP.pack(stamp) + jsonfast.dumps(event)
     return _HEADER.pack(len(body), zlib.crc32(body)) + body
 
 
@@ -110,7 +112,7 @@ def read_frame(fh: Any, segment: int, offset: int) -> Record | None:
     if len(body) < length or zlib.crc32(body) != crc:
         raise CorruptRecord("checksum mismatch" if len(body) == length else "partial body")
     try:
-        event = json.loads(body[_STAMP.size:])
+        event = jsonfast.loads(body[_STAMP.size:])
     except ValueError as exc:
         raise CorruptRecord("body is not JSON") from exc
     (stamp,) = _STAMP.unpack(body[:_STAMP.size])

@@ -14,11 +14,12 @@ import time
 import zlib
 
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from collectors import ingest
+from collectors.agent import jsonfast
 from collectors.models import Collector
 from collectors.ratelimit import ingest_admit
 from collectors.services import (
@@ -53,7 +54,7 @@ def _read_json(request: HttpRequest, limit: int = 0) -> object:
     if request.META.get("HTTP_CONTENT_ENCODING", "").lower() == "gzip":
         raw = _gunzip(raw, limit)
     try:
-        return json.loads(raw)
+        return jsonfast.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BodyError(400, "malformed_json", f"body is not valid JSON: {exc}") from exc
 
@@ -90,7 +91,7 @@ def _clock_offset(request: HttpRequest) -> float:
 
 @csrf_exempt
 @require_POST
-def ingest_events_view(request: HttpRequest) -> JsonResponse:
+def ingest_events_view(request: HttpRequest) -> HttpResponse:
     collector = _authenticated(request)
     if collector is None:
         return json_error(401, "unauthenticated", "unknown or revoked collector credential",
@@ -109,7 +110,7 @@ def ingest_events_view(request: HttpRequest) -> JsonResponse:
     except ingest.BatchError as exc:
         return json_error(400, "invalid_batch", str(exc))
     collector_mark_seen(collector=collector)
-    return JsonResponse({"results": [r.as_dict() for r in results]})
+    return HttpResponse(jsonfast.dumps({"results": [r.as_dict() for r in results]}), content_type="application/json")
 
 
 @csrf_exempt

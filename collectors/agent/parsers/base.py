@@ -63,12 +63,25 @@ class JsonSource(Protocol):
     def parse_record(self, record: Mapping[str, Any], ctx: ParseContext) -> Doc: ...
 
 
+_PATHS: dict[str, tuple[tuple[str, ...], str]] = {}  # "a.b.c" -> (("a", "b"), "c"): put runs ~20 times per event
+
+
+def _path(dotted: str) -> tuple[tuple[str, ...], str]:
+    found = _PATHS.get(dotted)
+    if found is None:
+        *parents, leaf = dotted.split(".")
+        found = (tuple(parents), leaf)
+        if len(_PATHS) < 4096:  # field names come from code and parsers; bounded anyway against odd input
+            _PATHS[dotted] = found
+    return found
+
+
 def put(doc: Doc, dotted: str, value: Any) -> None:
     """Set ``a.b.c`` in a nested ECS document; empty values are skipped."""
     if value is None or value == "":
         return
     node = doc
-    *parents, leaf = dotted.split(".")
+    parents, leaf = _path(dotted)
     for key in parents:
         child = node.setdefault(key, {})
         if not isinstance(child, dict):  # a scalar already sits there: keep it, drop the new value

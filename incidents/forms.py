@@ -88,3 +88,22 @@ class IntakeForm(forms.Form):
     def __init__(self, *args: object, provinces: list[tuple[str, str]], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["province"].choices = provinces  # type: ignore[attr-defined]
+
+
+class SlaPolicyClearForm(forms.Form):
+    organisation = forms.CharField(max_length=16)
+    severity = forms.ChoiceField(choices=Severity.choices)
+
+
+class SlaPolicyForm(SlaPolicyClearForm):
+    acknowledge_minutes = forms.IntegerField(min_value=1)
+    contain_minutes = forms.IntegerField(min_value=1)
+    resolve_minutes = forms.IntegerField(min_value=1)
+    business_hours_only = forms.BooleanField(required=False)
+    business_day_start = forms.TimeField(required=False)
+    business_day_end = forms.TimeField(required=False)
+
+    def values(self) -> dict[str, object]:
+        """The row's values; empty business-day bounds keep the ones in force."""
+        return {name: value for name, value in self.cleaned_data.items()
+                if name not in ("organisation", "severity") and value is not None}

@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
 from incidents.models import Owner, Status
-from organisations.models import Organisation, Role
+from organisations.models import Kind, Organisation, Role
 from organisations.selectors import AnyUser, user_grants
 
 
@@ -38,6 +38,8 @@ class Action(StrEnum):
     SAVE_FILTER = "save_filter"    # keep named list filters (auditors write nothing, not even these)
     AUDIT_VIEW = "audit_view"
     MEMBERS_MANAGE = "members_manage"
+    ORGANISATIONS_MANAGE = "organisations_manage"  # sites below a province; provinces only nationally
+    SLA_MANAGE = "sla_manage"
 
 
 _CENTRAL_WORK = {Action.VIEW, Action.SAVE_FILTER, Action.FILE, Action.EDIT, Action.TRIAGE, Action.PROGRESS,
@@ -49,7 +51,7 @@ ROLE_ACTIONS: dict[str, frozenset[Action]] = {
     Role.CENTRAL_LEAD: frozenset(set(Action)),
     Role.CENTRAL_ANALYST: frozenset(_CENTRAL_WORK),
     Role.PROVINCIAL_RESPONDER: frozenset(_PROVINCE_WORK),
-    Role.PROVINCIAL_ADMIN: frozenset(_PROVINCE_WORK | {Action.MEMBERS_MANAGE}),
+    Role.PROVINCIAL_ADMIN: frozenset(_PROVINCE_WORK | {Action.MEMBERS_MANAGE, Action.ORGANISATIONS_MANAGE}),
     Role.AUDITOR: frozenset({Action.VIEW, Action.AUDIT_VIEW}),
     Role.SERVICE: frozenset({Action.VIEW, Action.FILE, Action.COMMENT, Action.OBSERVE}),
 }
@@ -150,3 +152,10 @@ def status_action(status: str) -> Action:
 
 STATUS_ACTIONS = (Action.TRIAGE, Action.PROGRESS, Action.CLOSE)
 BULK_ACTIONS = (Action.TRIAGE, Action.PROGRESS, Action.CLOSE, Action.ASSIGN)
+
+
+def require_organisation_manage(user: AnyUser, *, kind: str, place: Organisation) -> None:
+    """Provincial admins manage the sites in their province (``place``: the site, or the parent of a new one);
+    provinces and the national SOC are managed nationally."""
+    target = place if kind == Kind.SITE else Organisation.objects.national()
+    Permissions(user).require(Action.ORGANISATIONS_MANAGE, target)

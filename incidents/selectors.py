@@ -23,10 +23,12 @@ from incidents.models import (
     RequestForActionQuerySet,
     SavedFilter,
     Severity,
+    SlaPolicy,
     TimelineEntry,
 )
 from incidents.observables import pivot_query
-from organisations.models import Kind, Role
+from incidents.sla import DEFAULT_TARGETS
+from organisations.models import Kind, Organisation, Role
 from organisations.selectors import AnyUser
 from soc.es import scoped_search
 
@@ -183,3 +185,28 @@ def incident_events(*, user: AnyUser, incident: Incident, limit: int = 100) -> l
         return []
     found = scoped_search(user=user, query={"ids": {"values": ids}}, size=limit, sort=[{"@timestamp": "asc"}])
     return [hit["_source"] for hit in found["hits"]["hits"]]
+
+
+def sla_policy_table(*, user: AnyUser) -> list[dict[str, Any]]:
+    """Per organisation the user sees, the targets in force per severity and where they come from
+    (``origin``: ``national``, ``override`` or ``built-in``). Three queries whatever the number of provinces."""
+    organisations = list(Organisation.objects.visible_to(user).exclude(kind=Kind.SITE).order_by("path"))
+    national = Organisation.objects.national()
+    rows = {(p.organisation_id, p.severity): p
+            for p in SlaPolicy.objects.filter(organisation__in=[national, *organisations])}
+    table = []
+    for organisation in organisations:
+        cells = []
+        for severity in Severity.values:
+            own = rows.get((organisation.pk, severity))
+            inherited = rows.get((national.pk, severity))
+            policy = own or inherited
+            origin = ("national" if organisation.pk == national.pk or own is None else "override") if policy \
+                else "built-in"
+            targets = policy or DEFAULT_TARGETS[severity]
+            cells.append({"severity": severity, "origin": origin, "policy": own,
+                          "acknowledge_minutes": targets.acknowledge_minutes,
+                          "contain_minutes": targets.contain_minutes, "resolve_minutes": targets.resolve_minutes,
+                          "business_hours_only": bool(getattr(policy, "business_hours_only", False))})
+        table.append({"organisation": organisation, "cells": cells})
+    return table

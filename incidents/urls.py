@@ -9,6 +9,7 @@ urlpatterns = [
     path("bulk/", views.incident_bulk_view, name="bulk"),
     path("filters/", views.saved_filter_save_view, name="filter-save"),
     path("filters/<int:filter_id>/delete/", views.saved_filter_delete_view, name="filter-delete"),
+    path("sla/", views.sla_policy_view, name="sla"),
     path("requests/", views.request_list_view, name="requests"),
     path("requests/<int:request_id>/", views.request_detail_view, name="request"),
     path("attachments/<int:attachment_id>/download/", views.attachment_download_view, name="attachment-download"),

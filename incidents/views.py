@@ -35,11 +35,12 @@ from incidents.selectors import (
     request_list,
     saved_filter_get,
     saved_filter_list,
+    sla_policy_table,
     timeline_list,
 )
 from organisations.actors import Actor
 from organisations.models import Organisation
-from organisations.selectors import AnyUser
+from organisations.selectors import AnyUser, organisation_get
 
 PAGE_SIZE = 50
 IncidentView = Callable[[HttpRequest, Incident, Permissions], HttpResponse]
@@ -343,3 +344,38 @@ def incident_events_view(request: HttpRequest, key: str) -> HttpResponse:
     events = [{"timestamp": event.get("@timestamp"), **event}
               for event in incident_events(user=request.user, incident=incident)]
     return render(request, "incidents/events.html", {"incident": incident, "events": events})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sla_policy_view(request: HttpRequest) -> HttpResponse:
+    """The SLA targets in force per organisation; the central lead sets national targets and overrides."""
+    can_manage = Permissions(request.user).can(Action.SLA_MANAGE)
+    if request.method == "POST":
+        Permissions(request.user).require(Action.SLA_MANAGE)
+        clearing = bool(request.POST.get("clear"))
+        form = (forms.SlaPolicyClearForm if clearing else forms.SlaPolicyForm)(request.POST)
+        try:
+            _sla_apply(request, form)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, "Saved. The new targets apply to incidents opened from now on.")
+        return redirect("incidents:sla")
+    return render(request, "incidents/sla.html", {
+        "table": sla_policy_table(user=request.user), "severities": Severity.choices, "can_manage": can_manage,
+        "form": forms.SlaPolicyForm(),
+    })
+
+
+def _sla_apply(request: HttpRequest, form: forms.SlaPolicyClearForm) -> None:
+    if not form.is_valid():
+        raise ValidationError(_errors(form))
+    organisation = organisation_get(user=request.user, code=form.cleaned_data["organisation"])
+    Permissions(request.user).require(Action.SLA_MANAGE, organisation)
+    actor = Actor.from_request(request)
+    if not isinstance(form, forms.SlaPolicyForm):
+        services.sla_policy_clear(organisation=organisation, severity=form.cleaned_data["severity"], actor=actor)
+    else:
+        services.sla_policy_set(organisation=organisation, severity=form.cleaned_data["severity"],
+                                values=form.values(), actor=actor)

@@ -68,3 +68,15 @@ def membership_get(*, user: AnyUser, membership_id: int) -> Membership:
 
 def audit_list(*, user: AnyUser) -> AuditLogQuerySet:
     return AuditLog.objects.visible_to(user)
+
+
+def organisation_list(*, user: AnyUser) -> QuerySet[Organisation]:
+    """The user's subtree, parents before children."""
+    return Organisation.objects.visible_to(user).select_related("parent").order_by("path")
+
+
+def organisation_get(*, user: AnyUser, code: str) -> Organisation:
+    try:
+        return organisation_list(user=user).get(code=code)
+    except Organisation.DoesNotExist as exc:
+        raise Http404("No such organisation") from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import Iterable
 from typing import Any
@@ -11,6 +12,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -30,6 +32,45 @@ def organisation_tree_ensure() -> Organisation:
             Organisation.objects.get_or_create(
                 code=code, defaults={"name": name, "kind": Kind.PROVINCE, "parent": national})
     return national
+
+
+CODE_FORMAT = re.compile(r"[A-Z][A-Z0-9-]{1,15}")
+# What may sit below what: provinces below the national SOC, agencies and sites below a province or a site.
+CHILD_KINDS: dict[str, set[str]] = {Kind.NATIONAL: {Kind.PROVINCE}, Kind.PROVINCE: {Kind.SITE}, Kind.SITE: {Kind.SITE}}
+
+
+def organisation_create(*, parent: Organisation, code: str, name: str, kind: str, actor: Actor) -> Organisation:
+    """A province below the national SOC, or an agency or site below a province; the code is permanent
+    because it is written on every event and incident id of that organisation."""
+    code, name = code.strip().upper(), name.strip()
+    if not CODE_FORMAT.fullmatch(code):
+        raise ValidationError("The code is 2 to 16 capital letters, digits or dashes, starting with a letter.")
+    if not name:
+        raise ValidationError("Give the organisation a name.")
+    if kind not in CHILD_KINDS.get(parent.kind, set()):
+        raise ValidationError(f"A {Kind(kind).label if kind in Kind.values else kind} cannot sit below "
+                              f"{parent.code}.")
+    with transaction.atomic():
+        if Organisation.objects.filter(code=code).exists():
+            raise ValidationError(f"The code {code} is taken.")
+        organisation = Organisation.objects.create(code=code, name=name[:200], kind=kind, parent=parent)
+        audit_record(actor=actor, action="organisation.created", object_type="organisation", object_ref=code,
+                     organisation=organisation, after={"name": organisation.name, "kind": kind,
+                                                       "parent": parent.code})
+    return organisation
+
+
+def organisation_rename(*, organisation: Organisation, name: str, actor: Actor) -> Organisation:
+    name = name.strip()[:200]
+    if not name:
+        raise ValidationError("Give the organisation a name.")
+    with transaction.atomic():
+        before = {"name": organisation.name}
+        organisation.name = name
+        organisation.save(update_fields=["name"])
+        audit_record(actor=actor, action="organisation.renamed", object_type="organisation",
+                     object_ref=organisation.code, organisation=organisation, before=before, after={"name": name})
+    return organisation
 
 
 def membership_grant(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -24,6 +26,8 @@ def json_error(status: int, code: str, message: str, **headers: str) -> JsonResp
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DjangoValidationError):  # a service refusing the input is the client's fault: 400
+        exc = ValidationError({"detail": " ".join(exc.messages)})
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

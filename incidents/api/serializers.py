@@ -160,3 +160,29 @@ class SavedFilterSerializer(serializers.ModelSerializer[SavedFilter]):
         model = SavedFilter
         fields = ["id", "name", "query", "params", "created_at"]
         read_only_fields = ["id", "query", "created_at"]
+
+
+class SlaCellSerializer(serializers.Serializer[dict[str, Any]]):
+    severity = serializers.CharField()
+    origin = serializers.ChoiceField(choices=["national", "override", "built-in"],
+                                     help_text="Where the targets in force come from")
+    acknowledge_minutes = serializers.IntegerField()
+    contain_minutes = serializers.IntegerField()
+    resolve_minutes = serializers.IntegerField()
+    business_hours_only = serializers.BooleanField()
+
+
+class SlaRowSerializer(serializers.Serializer[dict[str, Any]]):
+    organisation = serializers.CharField(source="organisation.code")
+    cells = SlaCellSerializer(many=True)
+
+
+class SlaPolicySerializer(serializers.Serializer[dict[str, Any]]):
+    """Minutes per clock; a partial body keeps the other values of the row in force."""
+
+    acknowledge_minutes = serializers.IntegerField(min_value=1, required=False)
+    contain_minutes = serializers.IntegerField(min_value=1, required=False)
+    resolve_minutes = serializers.IntegerField(min_value=1, required=False)
+    business_hours_only = serializers.BooleanField(required=False)
+    business_day_start = serializers.TimeField(required=False, help_text="Local time, e.g. 08:00")
+    business_day_end = serializers.TimeField(required=False, help_text="Local time, e.g. 17:00")

@@ -36,11 +36,13 @@ from incidents.selectors import (
     request_list,
     saved_filter_get,
     saved_filter_list,
+    sla_policy_table,
     timeline_list,
 )
 from incidents.views import bulk_apply
 from organisations.actors import Actor
 from organisations.models import Organisation
+from organisations.selectors import organisation_get
 
 
 @contextmanager
@@ -319,3 +321,40 @@ class IncidentEventsApi(APIView, IncidentScoped):
     def get(self, request: Request, key: str) -> Response:
         """The ECS events behind the incident's alerts (up to 100), read from Elasticsearch in your scope."""
         return Response({"events": incident_events(user=request.user, incident=self.incident())})
+
+
+class SlaPolicyListApi(APIView):
+    @extend_schema(responses=s.SlaRowSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        """The SLA targets in force for each organisation you see, per severity, and where they come from."""
+        rows: Any = sla_policy_table(user=request.user)
+        return Response(s.SlaRowSerializer(rows, many=True).data)
+
+
+class SlaPolicyDetailApi(APIView):
+    def _organisation(self, request: Request, code: str) -> Organisation:
+        organisation = organisation_get(user=request.user, code=code)
+        Permissions(request.user).require(Action.SLA_MANAGE, organisation)
+        return organisation
+
+    @extend_schema(request=s.SlaPolicySerializer, responses=s.SlaRowSerializer)
+    def put(self, request: Request, code: str, severity: str) -> Response:
+        """Set the national targets (code of the national SOC) or a province's override, for new incidents."""
+        organisation = self._organisation(request, code)
+        data = _valid(s.SlaPolicySerializer, request)
+        services.sla_policy_set(organisation=organisation, severity=severity, values=data,
+                                actor=Actor.from_request(request._request))
+        return Response(_sla_row(request, organisation))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, code: str, severity: str) -> Response:
+        """Remove a province's override: the national targets apply to its new incidents again."""
+        organisation = self._organisation(request, code)
+        services.sla_policy_clear(organisation=organisation, severity=severity,
+                                  actor=Actor.from_request(request._request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _sla_row(request: Request, organisation: Organisation) -> Any:
+    row = next(r for r in sla_policy_table(user=request.user) if r["organisation"].pk == organisation.pk)
+    return s.SlaRowSerializer(row).data

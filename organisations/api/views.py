@@ -15,13 +15,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from incidents.permissions import Action, Permissions
+from incidents.permissions import Action, Permissions, require_organisation_manage
 from organisations.actors import Actor
-from organisations.api.serializers import AuditLogSerializer, MembershipGrantSerializer, MembershipSerializer
+from organisations.api.serializers import (
+    AuditLogSerializer,
+    MembershipGrantSerializer,
+    MembershipSerializer,
+    OrganisationCreateSerializer,
+    OrganisationRenameSerializer,
+    OrganisationSerializer,
+)
 from organisations.exports import audit_csv_rows
 from organisations.models import CENTRAL_ROLES, AuditLog, Membership, Organisation
-from organisations.selectors import audit_list, membership_get, membership_list
-from organisations.services import membership_grant, membership_revoke
+from organisations.selectors import audit_list, membership_get, membership_list, organisation_get, organisation_list
+from organisations.services import membership_grant, membership_revoke, organisation_create, organisation_rename
 
 
 class MembershipListApi(generics.ListAPIView[Membership]):
@@ -88,3 +95,40 @@ class AuditLogExportApi(APIView):
                                          content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
         return response
+
+
+class OrganisationListApi(generics.ListAPIView[Organisation]):
+    serializer_class = OrganisationSerializer
+
+    def get_queryset(self) -> Any:
+        return organisation_list(user=self.request.user)
+
+    @extend_schema(request=OrganisationCreateSerializer, responses={201: OrganisationSerializer})
+    def post(self, request: Request) -> Response:
+        """Add an agency or site below a province (or, nationally, a province)."""
+        Permissions(request.user).require(Action.ORGANISATIONS_MANAGE)
+        body = OrganisationCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        parent = organisation_get(user=request.user, code=body.validated_data["parent_code"])
+        require_organisation_manage(request.user, kind=body.validated_data["kind"], place=parent)
+        organisation = organisation_create(parent=parent, code=body.validated_data["code"],
+                                           name=body.validated_data["name"], kind=body.validated_data["kind"],
+                                           actor=Actor.from_request(request._request))
+        return Response(OrganisationSerializer(organisation).data, status=status.HTTP_201_CREATED)
+
+
+class OrganisationDetailApi(generics.RetrieveAPIView[Organisation]):
+    serializer_class = OrganisationSerializer
+
+    def get_object(self) -> Organisation:
+        return organisation_get(user=self.request.user, code=self.kwargs["code"])
+
+    @extend_schema(request=OrganisationRenameSerializer, responses=OrganisationSerializer)
+    def patch(self, request: Request, code: str) -> Response:
+        organisation = self.get_object()
+        require_organisation_manage(request.user, kind=organisation.kind, place=organisation)
+        body = OrganisationRenameSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        organisation = organisation_rename(organisation=organisation, name=body.validated_data["name"],
+                                           actor=Actor.from_request(request._request))
+        return Response(OrganisationSerializer(organisation).data)

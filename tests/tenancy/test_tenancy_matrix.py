@@ -69,6 +69,8 @@ OBJECT_OF: dict[str, Callable[[Province], Any]] = {
     "uid": lambda p: p.collector.uid,
     "code": lambda p: p.org.code,
     "filter_id": lambda p: p.saved_filter.pk,  # owned by that province's responder
+    # SLA rows are named by organisation code and severity: the code carries the province.
+    "severity": lambda p: "high",
     # Publication periods of the readiness reports are dates, the same for every province.
     "start": lambda p: "2026-01-01",
     "end": lambda p: "2026-12-31",
@@ -76,11 +78,12 @@ OBJECT_OF: dict[str, Callable[[Province], Any]] = {
 # A generic name (pk, id) means a different object under each prefix: say which, per prefix.
 OBJECT_UNDER: dict[tuple[str, str], Callable[[Province], Any]] = {
     ("api/v1/rules/", "pk"): lambda p: p.rule.pk,
+    ("rules/", "pk"): lambda p: p.rule.pk,
 }
 MISSING: dict[str, Any] = {
     "key": "HNI-2099-9999", "request_id": 987654321, "attachment_id": 987654321, "membership_id": 987654321,
     "uid": uuid.UUID(int=7), "code": "ZZZ", "start": "1999-01-01", "end": "1999-12-31", "pk": 987654321,
-    "filter_id": 987654321,
+    "filter_id": 987654321, "severity": "high",
 }
 
 

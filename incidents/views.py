@@ -217,10 +217,10 @@ def incident_bulk_view(request: HttpRequest) -> HttpResponse:
     """Hundreds of incidents in one request: the service runs one UPDATE for all of them."""
     Permissions(request.user).require_any(BULK_ACTIONS)
     form = forms.BulkForm(request.POST)
-    keys = request.POST.getlist("keys")[: forms.BULK_MAX]
+    keys = request.POST.getlist("keys")
     back = reverse("incidents:list")
-    if not form.is_valid() or not keys:
-        messages.error(request, _errors(form) or "Select at least one incident.")
+    if not form.is_valid() or not keys or len(keys) > forms.BULK_MAX:
+        messages.error(request, _errors(form) or f"Select between 1 and {forms.BULK_MAX} incidents.")
         return HttpResponseRedirect(back)
     try:
         result = bulk_apply(user=request.user, actor=Actor.from_request(request), keys=keys, **form.cleaned_data)

@@ -203,6 +203,8 @@ INGEST_MAX_BODY_BYTES = env_int("SOC_INGEST_MAX_BODY_BYTES", 10 * 1024 * 1024)
 INGEST_MAX_EVENTS = env_int("SOC_INGEST_MAX_EVENTS", 5000)
 INGEST_MAX_EVENT_BYTES = env_int("SOC_INGEST_MAX_EVENT_BYTES", 256 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES
+# The console's bulk form posts one field per checked incident (up to incidents.forms.BULK_MAX = 5,000).
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 5_100
 # No request body larger than this is read at all (soc/asgi_limits.py): the
 # largest legitimate one is an evidence upload or an ingest batch.
 MAX_REQUEST_BYTES = env_int("SOC_MAX_REQUEST_BYTES", 30 * 1024 * 1024)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from incidents.models import Incident, Status, TimelineEntry
 from organisations.models import AuditLog
@@ -107,3 +108,21 @@ def test_the_console_bulk_form_closes_the_checked_incidents(
 
     assert response.status_code == 302
     assert set(Incident.objects.filter(key__in=keys).values_list("status", flat=True)) == {Status.CLOSED}
+
+
+def test_the_console_bulk_form_takes_more_than_a_thousand_incidents_and_refuses_too_many(
+        cast: Cast, api: Callable[..., Api]) -> None:
+    now = timezone.now()
+    Incident.objects.bulk_create(Incident(key=f"HNI-2026-B{n:04d}", title=f"bulk {n}", province=cast.hni,
+                                          last_seen_at=now) for n in range(1200))
+    keys = [f"HNI-2026-B{n:04d}" for n in range(1200)]
+    lead = api(cast.lead).client
+
+    closed = lead.post("/incidents/bulk/", {"keys": keys, "action": "close", "resolution_summary": "cleanup"},
+                       follow=True)
+    too_many = lead.post("/incidents/bulk/", {"keys": (keys * 5)[:5001], "action": "close", "resolution_summary": "x"},
+                         follow=True)
+
+    assert "1200 changed" in closed.content.decode()
+    assert Incident.objects.filter(key__in=keys, status=Status.CLOSED).count() == 1200
+    assert "Select between 1 and 5000 incidents" in too_many.content.decode()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from organisations.models import Organisation
@@ -55,3 +56,19 @@ class EnrollmentToken(models.Model):
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
     collector = models.OneToOneField(Collector, null=True, blank=True, on_delete=models.SET_NULL)
+
+
+class ProvinceRetention(models.Model):
+    """How many days a province's events are kept, where it differs from the national default.
+
+    ``settings.EVENT_RETENTION_DAYS`` applies to every province without a row.
+    Days are a floor: see ``collectors.services.event_indices_delete_expired``.
+    """
+
+    organisation = models.OneToOneField(Organisation, on_delete=models.CASCADE, related_name="event_retention",
+                                        limit_choices_to={"kind": "province"})
+    days = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(3650)])
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.organisation.code}: {self.days} days"

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from collectors.models import Collector, CollectorQuerySet
+from collectors.models import Collector, CollectorQuerySet, ProvinceRetention
 from organisations.models import Kind, Organisation, Role
 from organisations.selectors import AnyUser, user_grants
 
@@ -75,3 +75,16 @@ def organisations_to_enroll_in(*, user: AnyUser) -> QuerySet[Organisation]:
     for path in paths:
         scope |= Q(path__startswith=path)
     return Organisation.objects.visible_to(user).filter(scope).exclude(kind=Kind.NATIONAL).order_by("code")
+
+
+def retention_days_by_org_code(*, default_days: int) -> dict[str, int]:
+    """Days to keep the events of every organisation (by code): its province's setting, else the default.
+
+    A system read for the retention task (no user scope). Events carry the code of the
+    collector's organisation, which may be a site below a province.
+    """
+    by_path = {r.organisation.path: r.days for r in ProvinceRetention.objects.select_related("organisation")}
+    days: dict[str, int] = {}
+    for code, path in Organisation.objects.values_list("code", "path"):
+        days[code] = next((d for prefix, d in by_path.items() if path.startswith(prefix)), default_days)
+    return days

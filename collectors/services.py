@@ -7,11 +7,14 @@ import secrets
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from elasticsearch import ApiError
 
 from collectors.agent.config import ConfigError, central_overrides
 from collectors.models import Collector, EnrollmentToken
+from collectors.selectors import retention_days_by_org_code
 from incidents.models import Category, Severity
 from incidents.services import incident_open_or_touch_for_detection
 from organisations.actors import Actor
@@ -193,14 +196,22 @@ def collector_clear_silent(*, collector: Collector) -> None:
     collector.silent_since = None
 
 
-def event_indices_delete_expired(*, now: datetime, days: int) -> list[str]:
-    """Delete whole daily event and dead-letter indices older than ``days``; returns their names.
+def event_indices_delete_expired(*, now: datetime, days: int | None = None) -> list[str]:
+    """Delete whole daily event and dead-letter indices past retention; returns their names.
 
-    Retention is global: events of every province share each day's index, and
-    this Elasticsearch build has no delete-by-query (it lives in the reindex
-    module), so dropping one province's days would need per-province indices.
+    ``days`` is the national default (``settings.EVENT_RETENTION_DAYS``); a province may set its
+    own (``ProvinceRetention``). Design, within this core-only Elasticsearch build: there is no
+    delete-by-query (it lives in the reindex module), so only whole indices can go. Per-province
+    daily indices would let each province's days go on time, but 34 provinces x 180 days is
+    ~6,000 shards, six times a node's default limit (``cluster.max_shards_per_node``). So the
+    provinces share each day's index, and a day is deleted once every province with events in
+    it is past its own retention (one terms aggregation per candidate index). Retention is
+    therefore a floor: a province's events are never deleted early, and may be kept longer while
+    they share days with a province that keeps more. Events without a province use the default.
     """
-    cutoff = (now - timedelta(days=days)).date()
+    default = days if days is not None else settings.EVENT_RETENTION_DAYS
+    by_code = retention_days_by_org_code(default_days=default)
+    shortest = min([default, *by_code.values()])
     expired: list[str] = []
     for kind in ("events", "deadletter"):
         names = es.client().indices.get(index=es.index_pattern(kind), allow_no_indices=True,
@@ -208,11 +219,33 @@ def event_indices_delete_expired(*, now: datetime, days: int) -> list[str]:
         prefix = es.index_pattern(kind)[:-1]
         for name in names:
             day = _index_day(name[len(prefix):])
-            if day is not None and day < cutoff:
+            if day is None or day >= (now - timedelta(days=shortest)).date():
+                continue
+            keep = [d for d in _retention_days_in(name, by_code, default) if day >= (now - timedelta(days=d)).date()]
+            if not keep:
                 expired.append(name)
     for name in sorted(expired):
         es.client().options(ignore_status=404).indices.delete(index=name)
     return sorted(expired)
+
+
+def _retention_days_in(index: str, by_code: dict[str, int], default: int) -> list[int]:
+    """The retention days of every organisation with events in ``index``; the index lives to the longest."""
+    longest = max([default, *by_code.values()])
+    try:
+        answer = es.client().search(index=index, size=0, aggs={
+            "orgs": {"terms": {"field": "organization.id", "size": 10_000}},
+            "none": {"missing": {"field": "organization.id"}},
+        })
+    except ApiError:  # closed or broken: who is in it is unknown, so it is kept as long as anyone's would be
+        return [longest]
+    aggs = answer["aggregations"]
+    found = [by_code.get(bucket["key"], default) for bucket in aggs["orgs"]["buckets"]]
+    if aggs["orgs"]["sum_other_doc_count"]:
+        found.append(longest)
+    if aggs["none"]["doc_count"]:
+        found.append(default)
+    return found
 
 
 def _index_day(suffix: str) -> date | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.conf import settings
 from django.utils import timezone
 
 from collectors.selectors import Health, collector_health, collectors_to_check
@@ -31,4 +30,4 @@ def check_collector_health() -> int:
 @shared_task(queue=Queue.DEFAULT, acks_late=True, ignore_result=True,
              autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
 def delete_expired_event_indices() -> list[str]:
-    return event_indices_delete_expired(now=timezone.now(), days=settings.EVENT_RETENTION_DAYS)
+    return event_indices_delete_expired(now=timezone.now())

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 from . import (
     apache_error,
+    firewall,
     ftpd,
     login,
     nginx_error,
@@ -34,7 +35,7 @@ from .syslog import SyslogHeader, base_doc, parse_header
 __all__ = ["ParseContext", "Parsed", "parse", "parse_json_record", "parse_line"]
 
 TEXT_SOURCES: tuple[ModuleType, ...] = (
-    sshd, su, sudo, shadow, login, ftpd, web_access, apache_error, nginx_error, system,
+    sshd, su, sudo, shadow, login, ftpd, web_access, apache_error, nginx_error, firewall, system,
 )
 JSON_SOURCES: tuple[ModuleType, ...] = (windows, suricata)
 

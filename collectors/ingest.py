@@ -20,6 +20,7 @@ index with the reason) or ``retry`` (not stored; the collector must resend).
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from dataclasses import dataclass
@@ -34,11 +35,15 @@ from collectors.agent.parsers.base import ECS_VERSION, ParseContext, isoformat_u
 from collectors.models import Collector
 from soc import es
 
+logger = logging.getLogger(__name__)
 _ID = re.compile(r"^[A-Za-z0-9._:\-]{1,200}$")
 _RETRYABLE = {429, 500, 502, 503, 504}
 _ATTEMPTS = 3
 CLOCK_TOLERANCE = 2.0  # seconds; below this the agent's measurement (half a round trip) is noise
 MAX_CLOCK_OFFSET = 7 * 86400.0  # a larger "offset" is a broken clock or a broken agent: not applied
+# A batch that resent events already stored leaves one count behind in the ``ingest`` indices (readiness:
+# duplicate-resend ratio), apart from the events so that searches and counts of events stay exact.
+DUPLICATE_ACTION = "duplicates-refused"
 
 
 @dataclass
@@ -79,6 +84,7 @@ def ingest_batch(*, collector: Collector, payload: Any, clock_offset: float = 0.
     results.update(_store(collector, prepared, now))
     rejected = {pos: r for pos, r in results.items() if r.status == "rejected" and r.id}
     _dead_letter(collector, {pos: items[pos] for pos in rejected}, rejected, now)
+    _report_duplicates(collector, sum(1 for r in results.values() if r.status == "duplicate"), now)
     return [results[pos] for pos in range(len(items))]
 
 
@@ -227,3 +233,16 @@ def _dead_letter(collector: Collector, items: dict[int, Any], results: dict[int,
     for pos, entry in zip(items, response["items"], strict=True):
         if entry["create"].get("status") not in (200, 201, 409):
             results[pos].status, results[pos].error = "retry", "dead-letter index unavailable; resend"
+
+
+def _report_duplicates(collector: Collector, count: int, now: datetime) -> None:
+    """One small count per batch that carried resends. The resent events themselves are already safe, so a
+    failure here costs a measurement, not data: it is logged and the batch still answers."""
+    if not count:
+        return
+    doc = {"@timestamp": isoformat_utc(now), "organization": {"id": collector.organisation.code},
+           "agent": {"id": str(collector.uid)}, "event": {"action": DUPLICATE_ACTION, "count": count}}
+    try:
+        es.client().index(index=es.index_name("ingest", now), document=doc, refresh=False)
+    except Exception:  # any transport error: see the docstring
+        logger.warning("could not record %d duplicate resends of collector %s", count, collector.uid)

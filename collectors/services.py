@@ -197,7 +197,7 @@ def collector_clear_silent(*, collector: Collector) -> None:
 
 
 def event_indices_delete_expired(*, now: datetime, days: int | None = None) -> list[str]:
-    """Delete whole daily event and dead-letter indices past retention; returns their names.
+    """Delete whole daily event, dead-letter and ingest-count indices past retention; returns their names.
 
     ``days`` is the national default (``settings.EVENT_RETENTION_DAYS``); a province may set its
     own (``ProvinceRetention``). Design, within this core-only Elasticsearch build: there is no
@@ -213,7 +213,7 @@ def event_indices_delete_expired(*, now: datetime, days: int | None = None) -> l
     by_code = retention_days_by_org_code(default_days=default)
     shortest = min([default, *by_code.values()])
     expired: list[str] = []
-    for kind in ("events", "deadletter"):
+    for kind in ("events", "deadletter", "ingest"):
         names = es.client().indices.get(index=es.index_pattern(kind), allow_no_indices=True,
                                         ignore_unavailable=True, expand_wildcards="open,closed")
         prefix = es.index_pattern(kind)[:-1]

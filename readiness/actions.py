@@ -18,6 +18,7 @@ MAX_GENERIC_SHARE = 0.1
 MAX_FUTURE_SHARE = 0.01
 MIN_FIELD_SHARE = 0.9
 MAX_LAG_P95_S = 300.0
+MAX_DUPLICATE_SHARE = 0.01
 
 Action = dict[str, str]
 
@@ -62,6 +63,14 @@ def sufficient_actions(m: dict[str, Any]) -> list[Action]:
             for kind, v in m["kinds"].items() if v["share"] is not None and v["share"] < MIN_FIELD_SHARE]
 
 
+def clean_actions(m: dict[str, Any]) -> list[Action]:
+    share = m.get("duplicate_ratio")
+    if share is None or share <= MAX_DUPLICATE_SHARE:
+        return []
+    return [{"dimension": "clean", "text": f"{m['duplicates']} events ({pct(share)}) were sent again although "
+             "already stored: collectors are not getting answers in time; check their link and timeouts"}]
+
+
 def live_actions(m: dict[str, Any]) -> list[Action]:
     out: list[str] = []
     if m["lag_p95_s"] is not None and m["lag_p95_s"] > MAX_LAG_P95_S:
@@ -83,7 +92,7 @@ def response_actions(m: dict[str, Any]) -> list[Action]:
 
 ACTIONS: dict[str, Callable[[dict[str, Any]], list[Action]]] = {
     "connected": connected_actions, "correct": correct_actions, "sufficient": sufficient_actions,
-    "live": live_actions, "response": response_actions,
+    "clean": clean_actions, "live": live_actions, "response": response_actions,
 }
 
 

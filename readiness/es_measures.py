@@ -1,6 +1,6 @@
 """Event measures of provinces for one day, read from Elasticsearch in one ``_msearch``.
 
-Three searches per province, each scoped by ``organization.id`` through
+Four searches per province, each scoped by ``organization.id`` through
 ``soc.es.scope_filter`` (the province and the sites below it):
 
 1. aggregations over the day and the look-back week (datasets, checklist
@@ -10,7 +10,9 @@ Three searches per province, each scoped by ``organization.id`` through
    ``event.ingested`` doc values: this build has no scripting, so the lag
    (ingested - event time) cannot be aggregated in Elasticsearch; its
    percentiles and the clock-skew share are computed from the sample here;
-3. the day's dead letters (the ingest rejected them before they became events).
+3. the day's dead letters (the ingest rejected them before they became events);
+4. the day's resends of events already stored, as the ingest counted them
+   (``ingest`` indices, ``collectors.ingest.DUPLICATE_ACTION``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from collectors.ingest import DUPLICATE_ACTION
 from readiness.sources import GAP_ACTION, GAP_DATASET, GENERIC_DATASET, SOURCE_KINDS, complete_query, kind_query
 from readiness.windows import Window
 from soc import es
@@ -48,6 +51,7 @@ class EventMeasures:
     sources: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     gaps_reported: int = 0
     events_dropped: int = 0
+    duplicates: int = 0  # events resent although already stored (refused as duplicates)
     sample_size: int = 0
     lag_p50_s: float | None = None
     lag_p95_s: float | None = None
@@ -66,12 +70,13 @@ def event_measures(*, provinces: dict[str, list[str]], window: Window) -> dict[s
         return {}
     responses = es.client().msearch(searches=searches)["responses"]
     result: dict[str, EventMeasures] = {}
+    per = len(searches) // (2 * len(provinces))  # (header, body) pairs: four searches per province
     for pos, code in enumerate(provinces):
-        triple = responses[3 * pos: 3 * pos + 3]
-        for response in triple:
+        answers = responses[per * pos: per * pos + per]
+        for response in answers:
             if "error" in response:
                 raise RuntimeError(f"readiness search for {code} failed: {response['error']}")
-        result[code] = _parse(*triple)
+        result[code] = _parse(*answers)
     return result
 
 
@@ -100,8 +105,11 @@ def _province_searches(codes: list[str], window: Window) -> list[dict[str, Any]]
                             {"field": "event.ingested", "format": "epoch_millis"}],
     }
     dead_body = {"size": 0, "track_total_hits": True, "query": {"bool": {"filter": [*scope, day]}}}
+    resent_body = {"size": 0, "track_total_hits": False,
+                   "query": {"bool": {"filter": [*scope, day, {"term": {"event.action": DUPLICATE_ACTION}}]}},
+                   "aggs": {"resent": {"sum": {"field": "event.count"}}}}
     return [_header(es.events_pattern()), aggs_body, _header(es.events_pattern()), sample_body,
-            _header(es.index_pattern("deadletter")), dead_body]
+            _header(es.index_pattern("deadletter")), dead_body, _header(es.index_pattern("ingest")), resent_body]
 
 
 def _day_aggs(window: Window) -> dict[str, Any]:
@@ -129,9 +137,10 @@ def _sources_agg(day: dict[str, Any]) -> dict[str, Any]:
                                            "day": {"filter": day}}}}}
 
 
-def _parse(aggs_response: dict[str, Any], sample_response: dict[str, Any],
-           dead_response: dict[str, Any]) -> EventMeasures:
-    measures = EventMeasures(deadletters=dead_response["hits"]["total"]["value"])
+def _parse(aggs_response: dict[str, Any], sample_response: dict[str, Any], dead_response: dict[str, Any],
+           resent_response: dict[str, Any]) -> EventMeasures:
+    resent = resent_response.get("aggregations", {}).get("resent", {}).get("value") or 0
+    measures = EventMeasures(deadletters=dead_response["hits"]["total"]["value"], duplicates=int(resent))
     aggs = aggs_response.get("aggregations")
     if aggs:
         _parse_day(measures, aggs["day"])

@@ -102,8 +102,9 @@ def clean(events: EventMeasures) -> dict[str, Any]:
     received = events.events + events.deadletters
     malformed = events.deadletters + events.parser_errors
     return {
-        # The ingest answers "duplicate" to a resend but keeps no count of them (see docs/readiness.md).
-        "duplicate_ratio": None,
+        # Resent events the ingest refused as already stored, over everything that arrived on the day.
+        "duplicates": events.duplicates,
+        "duplicate_ratio": ratio(events.duplicates, events.events + events.duplicates),
         "deadletter_ratio": ratio(events.deadletters, received),
         "parser_errors": events.parser_errors,
         "malformed_per_million": round(1_000_000 * malformed / received, 1) if received else None,

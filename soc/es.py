@@ -117,6 +117,17 @@ DEADLETTER_MAPPINGS: dict[str, Any] = {
     },
 }
 
+# Counts the ingest keeps about what it received (e.g. resends of events already stored), per batch.
+INGEST_STATS_MAPPINGS: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {
+        "@timestamp": {"type": "date"},
+        "organization": {"properties": {"id": {"type": "keyword"}}},
+        "agent": {"properties": {"id": {"type": "keyword"}}},
+        "event": {"properties": {"action": {"type": "keyword"}, "count": {"type": "long"}}},
+    },
+}
+
 
 def ensure_templates(es: Elasticsearch | None = None) -> None:
     """Install (or update) the index templates; idempotent, run at start-up and in tests."""
@@ -134,6 +145,12 @@ def ensure_templates(es: Elasticsearch | None = None) -> None:
         index_patterns=[index_pattern("deadletter")],
         template={"settings": {"number_of_shards": 1, **replicas},
                   "mappings": DEADLETTER_MAPPINGS},
+        priority=100,
+    )
+    es.indices.put_index_template(
+        name=f"{settings.ES_INDEX_PREFIX}ingest",
+        index_patterns=[index_pattern("ingest")],
+        template={"settings": {"number_of_shards": 1, **replicas}, "mappings": INGEST_STATS_MAPPINGS},
         priority=100,
     )
 

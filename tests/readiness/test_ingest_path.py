@@ -57,3 +57,33 @@ def test_gap_reports_of_a_collector_count_as_dropped_events(es: Elasticsearch, c
     assert "collectors dropped 120 events in 1 gaps (spool full): enlarge the spool or the link" in [
         a["text"] for a in card.actions]
     assert [s["dataset"] for s in live["sources"]] == ["system.auth"]
+
+
+def test_resends_of_stored_events_are_counted_as_the_duplicate_ratio(es: Elasticsearch, cast: Cast,
+                                                                      hni_collector: EnrolledCollector) -> None:
+    first = [{"id": f"d:{n}", "raw": sshd_line_now()} for n in range(4)]
+    ingest_batch(collector=hni_collector.collector, payload={"events": first})
+    again = ingest_batch(collector=hni_collector.collector, payload={"events": [*first[:2], {"id": "d:9",
+                                                                                             "raw": sshd_line_now()}]})
+    es.indices.refresh(index=f"{soc_es.index_pattern('events')},{soc_es.index_pattern('ingest')}")
+
+    [card] = scorecards_compute(day=timezone.localdate(), provinces=[cast.hni])
+    clean = card.measures["clean"]
+
+    assert [r.status for r in again] == ["duplicate", "duplicate", "created"]
+    assert es.count(index=soc_es.index_pattern("events"))["count"] == 5
+    assert (clean["duplicates"], clean["duplicate_ratio"]) == (2, pytest.approx(2 / 7))
+    assert "2 events (29%) were sent again although already stored: collectors are not getting answers in time; " \
+           "check their link and timeouts" in [a["text"] for a in card.actions]
+
+
+def test_resends_in_another_province_do_not_count_here(es: Elasticsearch, cast: Cast,
+                                                       hni_collector: EnrolledCollector) -> None:
+    batch = {"events": [{"id": "d:1", "raw": sshd_line_now()}]}
+    ingest_batch(collector=hni_collector.collector, payload=batch)
+    ingest_batch(collector=hni_collector.collector, payload=batch)
+    es.indices.refresh(index=f"{soc_es.index_pattern('events')},{soc_es.index_pattern('ingest')}")
+
+    hni, hcm = scorecards_compute(day=timezone.localdate(), provinces=[cast.hni, cast.hcm])
+
+    assert hni.measures["clean"]["duplicates"] == 1 and hcm.measures["clean"]["duplicates"] == 0

@@ -71,7 +71,9 @@ def test_malformed_logs_lower_correct_and_clean(cards: dict[str, ReadinessSnapsh
     assert clean["malformed_per_million"] == pytest.approx(round(1_000_000 * 48 / 324, 1))
     # 0.5 x 0.5 parsed + 0.3 x (1 - 36/324) not dead-lettered + 0.2 x 1 sane clocks
     assert card.dimensions["correct"] == 71.7
-    assert card.dimensions["clean"] == 0.0
+    # 0.8 x 0 (48 malformed in 324 is past the floor) + 0.2 x (1 - 0 resends)
+    assert card.dimensions["clean"] == 20.0
+    assert (clean["duplicates"], clean["duplicate_ratio"]) == (0, 0.0)
     assert card.dimensions["sufficient"] == 100.0
     assert [(c["name"], c["events"], c["generic"]) for c in correct["collectors"]] == [
         ("DNG-FW-02", 72, 0), ("DNG-WEB-01", 216, 144)]
@@ -98,7 +100,7 @@ def test_the_ranking_order_and_levels_are_exact(cards: dict[str, ReadinessSnapsh
     ranked = sorted(cards.values(), key=lambda s: (-s.score, s.province.code))
 
     assert [(s.province.code, s.score, s.level) for s in ranked[:4]] == [
-        ("HNI", 100.0, Level.READY), ("DNG", 85.8, Level.PARTIAL),
+        ("HNI", 100.0, Level.READY), ("DNG", 87.8, Level.PARTIAL),
         ("HCM", 85.0, Level.PARTIAL), ("HUE", 81.5, Level.PARTIAL)]
     assert {(s.score, s.level) for s in ranked[4:]} == {(0.0, Level.NOT_READY)}
     assert len(ranked) == 34

@@ -33,11 +33,12 @@ stop:
 bench: $(STAMP)
 	scripts/with_services.sh $(PY) bench/run_all.py
 
-## make chaos: the fault suite at size (1,000,000 lines, 25 kills); the short version runs in make test
+## make chaos: the fault suite at size (1,000,000 lines, 25 kills, an hour cut off, parsers fuzzed at 20,000 examples
+## each); the short version runs in make test
 chaos: $(STAMP)
 	SOC_CHAOS_LINES=$${SOC_CHAOS_LINES:-1000000} SOC_CHAOS_KILLS=$${SOC_CHAOS_KILLS:-25} \
-	  SOC_CHAOS_RATE=$${SOC_CHAOS_RATE:-5000} SOC_CUTOFF_LINES=$${SOC_CUTOFF_LINES:-360000} \
-	  scripts/test.sh tests/chaos -s
+	  SOC_CHAOS_RATE=$${SOC_CHAOS_RATE:-5000} SOC_CUTOFF_LINES=$${SOC_CUTOFF_LINES:-360000} SOC_FUZZ_VOLUME=1 \
+	  scripts/test.sh tests/chaos tests/hostile/test_parser_volume.py -s
 
 ## make audit: known vulnerabilities in the pinned dependencies
 audit: $(STAMP)

@@ -9,7 +9,9 @@ Local file (``--config /etc/soc-agent/agent.json``)::
                 {"type": "file", "name": "eve", "paths": ["/var/log/suricata/eve.json"], "format": "json"},
                 {"type": "syslog", "name": "udp514", "protocol": "udp", "host": "0.0.0.0", "port": 514},
                 {"type": "syslog", "name": "tls6514", "protocol": "tcp", "port": 6514,
-                 "tls": {"cert": "/etc/soc-agent/tls.crt", "key": "/etc/soc-agent/tls.key"}}]}
+                 "tls": {"cert": "/etc/soc-agent/tls.crt", "key": "/etc/soc-agent/tls.key"}},
+                {"type": "evtx", "name": "exports", "paths": ["/srv/evtx/*.evtx"]},
+                {"type": "journald", "name": "journal"}]}
 
 The central side may answer a heartbeat with ``inputs``, ``batch_size`` and
 ``rate_limit`` (events/s, 0 for none): they replace the local values without a
@@ -71,13 +73,20 @@ def validate_inputs(inputs: Any) -> list[dict[str, Any]]:
                 raise ConfigError(f"file input {spec['name']}: paths must be a non-empty list of globs")
             if spec.get("format", "text") not in ("text", "json"):
                 raise ConfigError(f"file input {spec['name']}: format must be text or json")
+        elif kind == "evtx":
+            paths = spec.get("paths")
+            if not isinstance(paths, list) or not paths or not all(isinstance(p, str) for p in paths):
+                raise ConfigError(f"evtx input {spec['name']}: paths must be a non-empty list of globs")
+        elif kind == "journald":
+            if not isinstance(spec.get("directory", ""), str) or spec.get("from", "end") not in ("start", "end"):
+                raise ConfigError(f"journald input {spec['name']}: directory must be a path, from start or end")
         elif kind == "syslog":
             if spec.get("protocol", "udp") not in ("udp", "tcp"):
                 raise ConfigError(f"syslog input {spec['name']}: protocol must be udp or tcp")
             if not isinstance(spec.get("port", 514), int):
                 raise ConfigError(f"syslog input {spec['name']}: port must be an integer")
         else:
-            raise ConfigError(f"input {spec['name']}: type must be file or syslog")
+            raise ConfigError(f"input {spec['name']}: type must be file, syslog, evtx or journald")
     return inputs
 
 

@@ -37,6 +37,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     inputs: list[dict[str, Any]] = []
     if args.path:
         inputs.append({"type": "file", "name": "files", "paths": args.path, "format": args.format})
+    if args.evtx:
+        inputs.append({"type": "evtx", "name": "evtx", "paths": args.evtx})
+    if args.journald:
+        inputs.append({"type": "journald", "name": "journald"})
     for n, port in enumerate(args.syslog_udp or []):
         inputs.append({"type": "syslog", "name": f"udp{n}", "protocol": "udp", "host": args.listen, "port": port})
     for n, port in enumerate(args.syslog_tcp or []):
@@ -127,6 +131,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--state-dir")
     run.add_argument("--path", action="append", help="file or glob to tail; repeatable")
     run.add_argument("--format", choices=["text", "json"], default="text", help="of the --path files")
+    run.add_argument("--evtx", action="append", help="exported Windows .evtx files (glob); repeatable")
+    run.add_argument("--journald", action="store_true", help="read the systemd journal (off where there is none)")
     run.add_argument("--syslog-udp", type=int, action="append", help="listen for syslog on this UDP port")
     run.add_argument("--syslog-tcp", type=int, action="append", help="listen for syslog on this TCP port")
     run.add_argument("--listen", default="127.0.0.1", help="address of the syslog listeners")

@@ -15,6 +15,7 @@ included.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import random
 import sys
@@ -94,13 +95,13 @@ async def user(base: str, account: Account, stop_at: float, timings: Timings, rn
             started = time.monotonic()
             try:
                 resp = await client.get(PAGES[name][0].format(key=account.incident_key))
-                ok = resp.status_code == 200
-            except httpx.HTTPError:
-                ok = False
-            if ok:
+                outcome = str(resp.status_code)
+            except httpx.HTTPError as exc:
+                outcome = type(exc).__name__
+            if outcome == "200":
                 timings.seconds.setdefault(name, []).append(time.monotonic() - started)
             else:
-                timings.failures[name] += 1
+                timings.failures[outcome] += 1
             await asyncio.sleep(rng.uniform(*THINK))
 
 
@@ -121,10 +122,12 @@ def figures(timings: Timings, wall: float) -> dict[str, Any]:
     out["requests_per_s"] = round(done / wall, 1)
     out["requests"] = done
     out["failures"] = sum(timings.failures.values())
+    out["failures_by_kind"] = dict(timings.failures)
     return out
 
 
 def main() -> None:
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
     django_setup()
     seed_incidents(INCIDENTS, reseed=False)
     seed_events(EVENTS)

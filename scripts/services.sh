@@ -6,8 +6,9 @@
 #   scripts/services.sh install          install packages and fetch Elasticsearch
 #   scripts/services.sh start [profile]  start what is not already answering
 #   scripts/services.sh stop             stop what `start` started
-#   scripts/services.sh restart NAME     stop and start one service we started (es|redis|postgres),
-#                                        keeping its data directory; exit 3 if we did not start it
+#   scripts/services.sh restart NAME [S] stop and start one service we started (es|redis|postgres),
+#                                        keeping its data directory; exit 3 if we did not start it;
+#                                        es stays down S seconds in between (an outage, for fault tests)
 #   scripts/services.sh status
 #
 # profile "test" gives Elasticsearch and PostgreSQL throwaway data directories;
@@ -18,13 +19,16 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=/dev/null
 . "$ROOT/versions.env"
-RUN_DIR=${SOC_RUN_DIR:-$ROOT/.run}
 # Outside git and readable by the service user (root's home is not).
 if [ "$(id -u)" = 0 ]; then CACHE_DIR=${SOC_CACHE_DIR:-/var/cache/soc-platform}; else CACHE_DIR=${SOC_CACHE_DIR:-$HOME/.cache/soc-platform}; fi
 SVC_USER=${SOC_SERVICE_USER:-socsvc}
 ES_PORT=${ES_PORT:-9200}
 REDIS_PORT=${REDIS_PORT:-6379}
 PG_PORT=${PG_PORT:-5432}
+# A set on other ports (a private one beside the shared set) keeps its pid files, config, logs and
+# "started" list apart: sharing .run/ would let its `stop` or `restart` reach the other set's services.
+if [ "$ES_PORT:$REDIS_PORT:$PG_PORT" = 9200:6379:5432 ]; then RUN_DIR=${SOC_RUN_DIR:-$ROOT/.run}
+else RUN_DIR=${SOC_RUN_DIR:-$ROOT/.run/ports-$ES_PORT-$REDIS_PORT-$PG_PORT}; fi
 PG_USER=${PG_USER:-soc}
 WAIT_SECONDS=${SOC_WAIT_SECONDS:-120}
 ES_HOME="$CACHE_DIR/elasticsearch-$ES_VERSION"
@@ -182,7 +186,7 @@ cmd_restart() {
   local name=$1
   grep -qx "$name" "$RUN_DIR/started" 2>/dev/null || { log "$name was not started by this checkout"; exit 3; }
   case $name in
-    es) stop_pidfile elasticsearch "$RUN_DIR/es.pid"
+    es) stop_pidfile elasticsearch "$RUN_DIR/es.pid"; sleep "${2:-0}"
         sed -i '/^es$/d' "$RUN_DIR/started"; ES_DATA_DIR=$(cat "$RUN_DIR/es.datadir") start_es test ;;
     redis) stop_pidfile redis "$RUN_DIR/redis.pid"; sed -i '/^redis$/d' "$RUN_DIR/started"; start_redis ;;
     postgres) as_svc "$PG_BIN/pg_ctl" -D "$(cat "$RUN_DIR/pg.datadir")" -l "$RUN_DIR/postgresql.log" -m fast -w restart >/dev/null \
@@ -202,7 +206,7 @@ case ${1:-} in
   install) cmd_install ;;
   start) cmd_start "${2:-dev}" ;;
   stop) cmd_stop ;;
-  restart) cmd_restart "${2:-}" ;;
+  restart) cmd_restart "${2:-}" "${3:-0}" ;;
   status) cmd_status ;;
   *) die "usage: $0 install|start [dev|test]|stop|restart NAME|status" ;;
 esac

@@ -2,12 +2,16 @@
 
 Each ``bench/*_bench.py`` runs as its own process (so one crash or leak does
 not colour the next) and reports through ``bench.common.report``. Results go
-to bench/results/<date>.json with the machine's description.
+to bench/results/<date>.json with the machine's description and load average,
+rewritten after every script. Arguments name the scripts to run (``load_bench
+users_bench``); SOC_BENCH_SHORT=1 selects the short mode of the scripts that
+have one (load_bench, users_bench); SOC_BENCH_TIMEOUT bounds each script.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -43,19 +47,26 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def save(out: Path, rows: list[dict[str, Any]], failures: dict[str, str], pending: list[str]) -> None:
+    """Written after every script, so an interrupted run keeps what it measured."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"machine": machine(), "load_average": os.getloadavg(), "results": rows,
+                               "failures": failures, "not_run": pending}, indent=2))
+
+
 def main() -> int:
     only = set(sys.argv[1:])
     scripts = sorted(p for p in (ROOT / "bench").glob("*_bench.py") if not only or p.stem in only)
     rows: list[dict[str, Any]] = []
     failures: dict[str, str] = {}
-    for script in scripts:
-        results, status = run(script, timeout=1800)
+    out = ROOT / "bench" / "results" / f"{datetime.now(UTC):%Y-%m-%d}.json"
+    for n, script in enumerate(scripts):
+        results, status = run(script, timeout=float(os.environ.get("SOC_BENCH_TIMEOUT", "1800")))
         rows += results
         if status != "ok":
             failures[script.name] = status
+        save(out, rows, failures, [s.name for s in scripts[n + 1:]])
     print(table(rows))
-    out = ROOT / "bench" / "results" / f"{datetime.now(UTC):%Y-%m-%d}.json"
-    out.write_text(json.dumps({"machine": machine(), "results": rows, "failures": failures}, indent=2))
     print(f"\nwritten to {out.relative_to(ROOT)}")
     for name, status in failures.items():
         print(f"FAILED {name}: {status}", file=sys.stderr)

@@ -72,13 +72,12 @@ def test_an_elasticsearch_outage_fills_the_spools_which_then_drain_exactly_once(
     lines: list[list[str]] = []
     stop = threading.Event()
     for collector, host in ((hni_collector, "hni-web-01"), (hcm_collector, "hcm-web-01")):
-        log, written = tmp_path / f"{host}.log", list[str]()
+        log, written = tmp_path / f"{host}-auth.log", list[str]()  # "<name>.log" is the agent's own log
+        log.touch()
         agents.append(Agent(web, tmp_path, collector.secret, "--path", str(log), name=host))
         writers.append(threading.Thread(target=write, args=(log, host, stop, written)))
         lines.append(written)
     for agent, writer in zip(agents, writers, strict=True):
-        log_path = tmp_path / f"{agent.name}.log"
-        log_path.touch()
         agent.start()
         writer.start()
     try:

@@ -1,0 +1,111 @@
+"""Peer: our collector against rsyslog + omelasticsearch shipping the same file to the same node, one run.
+
+Both read the same N sshd lines from a file and are timed from start to
+"all N searchable" (refresh + count, the same check for both), into indices
+under the same events template. rsyslog runs in the foreground from its own
+configuration (imfile input, its own -i pidfile and work directory, no
+sockets): never the system syslog. The peer does less per line than we do:
+it ships the line as it is (message, time, host) with no parsing to ECS, no
+spool confirmed per event and no deterministic ids (a resend duplicates).
+Figures: events/s of each and ours ÷ rsyslog's.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import report
+from bench.harness import Processes, bench_env, django_setup, free_port, wait_http
+from bench.ingest_bench import LINES, agent_phase, collector_secret, wait_searchable
+
+RSYSLOG_CONF = """
+global(workDirectory="{work}")
+module(load="imfile" mode="inotify")
+module(load="omelasticsearch")
+template(name="doc" type="list" option.jsonf="on") {{
+  property(outname="@timestamp" name="timegenerated" dateFormat="rfc3339" format="jsonf")
+  property(outname="host.name" name="$myhostname" format="jsonf")
+  property(outname="message" name="msg" format="jsonf")
+}}
+input(type="imfile" File="{path}" Tag="auth" freshStartTail="off" ruleset="ship")
+ruleset(name="ship" queue.type="linkedList" queue.size="{queue}" queue.dequeueBatchSize="1000"
+        queue.workerThreads="4") {{
+  action(type="omelasticsearch" server="127.0.0.1" serverport="{port}" template="doc" searchIndex="{index}"
+         bulkmode="on" maxbytes="4m" esVersion.major="8" action.resumeRetryCount="-1")
+}}
+"""
+
+
+def rsyslog_phase(es: Any, source: Path, tmp: Path, index: str, es_port: int) -> float:
+    rsyslogd = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
+    if not os.access(rsyslogd, os.X_OK):
+        raise SystemExit("rsyslogd not found: apt-get install -y rsyslog rsyslog-elasticsearch")
+    (tmp / "rsyslog-work").mkdir()
+    conf = tmp / "rsyslog.conf"
+    conf.write_text(RSYSLOG_CONF.format(work=tmp / "rsyslog-work", path=source, queue=LINES * 2, port=es_port,
+                                        index=index))
+    checked = subprocess.run([rsyslogd, "-N1", "-f", str(conf)], capture_output=True, text=True, check=False)
+    if checked.returncode != 0:
+        raise SystemExit(f"rsyslog refused its configuration: {checked.stderr[-500:]}")
+    start = time.monotonic()
+    proc = subprocess.Popen([rsyslogd, "-n", "-f", str(conf), "-i", str(tmp / "rsyslog.pid")],
+                            stdout=subprocess.DEVNULL, stderr=(tmp / "rsyslog.log").open("w"))
+    try:
+        wait_searchable(es, index, LINES)
+        return time.monotonic() - start
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def main() -> None:
+    os.environ["SOC_ES_PREFIX"] = "bench-peer-"
+    django_setup()
+    from django.conf import settings
+
+    from soc import es as soc_es
+
+    es = soc_es.client()
+    prefix = settings.ES_INDEX_PREFIX
+    es.indices.delete(index=f"{prefix}events-*", ignore_unavailable=True, allow_no_indices=True)
+    es_port = int(settings.ELASTICSEARCH_URL.split(",")[0].rstrip("/").rsplit(":", 1)[1])
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        procs = Processes(tmp / "logs")
+        procs.spawn("web", "-m", "uvicorn", "soc.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+                    "--log-level", "warning", "--no-access-log", "--workers", "4",
+                    env={**bench_env(), "SOC_INGEST_RATE_PER_COLLECTOR": "0", "SOC_INGEST_RATE_PER_PROVINCE": "0",
+                         "SOC_ES_PREFIX": prefix})
+        wait_http(f"http://127.0.0.1:{port}/login/")
+        agent = None
+        try:
+            ours, agent = agent_phase(es, f"{prefix}events-2*", port, tmp, collector_secret())
+            agent.terminate()
+            agent.wait(timeout=30)
+            agent = None
+            peer = rsyslog_phase(es, tmp / "auth.log", tmp, f"{prefix}events-rsyslog-{datetime.now():%Y.%m.%d}",
+                                 es_port)
+        finally:
+            if agent is not None:
+                agent.terminate()
+                agent.wait(timeout=30)
+            procs.stop()
+    report("peer: our collector vs rsyslog omelasticsearch, same file, same node", {
+        "events": LINES, "ours_events_per_s": round(LINES / ours), "rsyslog_events_per_s": round(LINES / peer),
+        "ours_over_rsyslog": round(peer / ours, 2), "load_1min": round(os.getloadavg()[0], 1),
+    }, target="report (rsyslog ships raw lines, no ECS parsing)")
+
+
+if __name__ == "__main__":
+    main()

@@ -5,7 +5,8 @@ not colour the next) and reports through ``bench.common.report``. Results go
 to bench/results/<date>.json with the machine's description and load average,
 rewritten after every script. Arguments name the scripts to run (``load_bench
 users_bench``); SOC_BENCH_SHORT=1 selects the short mode of the scripts that
-have one (load_bench, users_bench); SOC_BENCH_TIMEOUT bounds each script.
+have one (load_bench, users_bench); SOC_BENCH_TIMEOUT bounds each script. ``peer_rsyslog_bench`` needs the
+Debian packages rsyslog and rsyslog-elasticsearch.
 """
 
 from __future__ import annotations

@@ -8,40 +8,33 @@ only ever narrows further.
 from __future__ import annotations
 
 import hashlib
+import zoneinfo
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import (
-    Avg,
-    Count,
-    DurationField,
-    ExpressionWrapper,
-    F,
-    Func,
-    IntegerField,
-    Q,
-    QuerySet,
-    Sum,
-    Value,
-)
-from django.db.models.functions import Cast
+from django.db.models import Count, DateField, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models.functions import TruncWeek
 from django.utils import timezone
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from collectors.models import Collector
-from detection.models import DetectionRule
+from console.models import WeeklyFigures
+from detection.models import Alert
 from incidents.models import Category, Incident, Severity
 from organisations.models import Organisation
-from organisations.selectors import AnyUser, visible_org_codes
+from organisations.selectors import AnyUser, scope_to_provinces, visible_org_codes
 from soc import es
 
 ONLINE_WITHIN = timedelta(minutes=5)
 TOP_RULES_WINDOW = timedelta(days=30)
-MEAN_TIMES_WINDOW = timedelta(days=30)
+WEEKS = 12
+# The MTTA / MTTR tiles: the current week and the three before it, from the same weekly rows.
+TILE_WEEKS = 4
 
 
 @dataclass
@@ -54,6 +47,29 @@ class Series:
 
     def rows(self) -> list[tuple[str, int]]:
         return list(zip(self.labels, self.values, strict=True))
+
+
+@dataclass
+class Weekly:
+    """Per week (Monday to Sunday in settings.TIME_ZONE, by week of opening): mean minutes to acknowledge and to
+    resolve, and the share of decided SLA deadlines that were met (None: nothing to measure that week)."""
+
+    weeks: list[str] = field(default_factory=list)
+    mtta: list[float | None] = field(default_factory=list)
+    mttr: list[float | None] = field(default_factory=list)
+    ack_met: list[float | None] = field(default_factory=list)
+    resolve_met: list[float | None] = field(default_factory=list)
+
+    def rows(self) -> list[tuple[str, float | None, float | None, float | None, float | None]]:
+        return list(zip(self.weeks, self.mtta, self.mttr, self.ack_met, self.resolve_met, strict=True))
+
+    def times_json(self) -> dict[str, Any]:
+        return {"labels": self.weeks, "series": [{"label": _("MTTA (min)"), "values": self.mtta},
+                                                 {"label": _("MTTR (min)"), "values": self.mttr}]}
+
+    def sla_json(self) -> dict[str, Any]:
+        return {"labels": self.weeks, "series": [{"label": f"{_('Acknowledged in time')} (%)", "values": self.ack_met},
+                                                 {"label": f"{_('Resolved in time')} (%)", "values": self.resolve_met}]}
 
 
 @dataclass
@@ -70,6 +86,7 @@ class Dashboard:
     collectors_total: int
     mtta_minutes: float | None
     mttr_minutes: float | None
+    weekly: Weekly
     recent_high: list[Incident]
 
     def chart_data(self) -> dict[str, Any]:
@@ -79,6 +96,7 @@ class Dashboard:
             "sources": self.noisiest_sources.as_json(),
             "events": {"labels": self.events_hours,
                        "series": [{"label": k, "values": v} for k, v in self.events_by_province.items()]},
+            "times": self.weekly.times_json(), "sla": self.weekly.sla_json(),
         }
 
 
@@ -91,10 +109,7 @@ def dashboard_cached(*, user: AnyUser, province: Organisation | None) -> Dashboa
     ttl = settings.SOC_DASHBOARD_CACHE_SECONDS
     if ttl <= 0:
         return dashboard_build(user=user, province=province)
-    codes = visible_org_codes(user)
-    scope = "*" if codes is None else ",".join(codes)
-    raw = f"{scope}|{province.code if province else ''}|{get_language()}|{timezone.get_current_timezone_name()}"
-    key = "console:dashboard:" + hashlib.sha256(raw.encode()).hexdigest()
+    key = _cache_key("dashboard", f"{_scope(user, province)}|{get_language()}|{timezone.get_current_timezone_name()}")
     dashboard = cache.get(key)
     if dashboard is None:
         dashboard = dashboard_build(user=user, province=province)
@@ -102,26 +117,42 @@ def dashboard_cached(*, user: AnyUser, province: Organisation | None) -> Dashboa
     return dashboard
 
 
+def _scope(user: AnyUser, province: Organisation | None) -> str:
+    """Everything that decides which rows the figures come from: the visible organisations and the narrowing."""
+    codes = visible_org_codes(user)
+    return f"{'*' if codes is None else ','.join(codes)}|{province.code if province else ''}"
+
+
+def _cache_key(kind: str, raw: str) -> str:
+    return f"console:{kind}:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
 def dashboard_build(*, user: AnyUser, province: Organisation | None, now: datetime | None = None) -> Dashboard:
+    """About seven SQL queries and one Elasticsearch request, whatever the size of the scope."""
     now = now or timezone.now()
     incidents = Incident.objects.visible_to(user)
     collectors = Collector.objects.visible_to(user).filter(revoked_at__isnull=True)
+    alerts = scope_to_provinces(Alert.objects.all(), user)
+    figures = scope_to_provinces(WeeklyFigures.objects.all(), user)
     if province is not None:
         incidents = incidents.filter(province__path__startswith=province.path)
         collectors = collectors.filter(organisation__path__startswith=province.path)
+        alerts = alerts.filter(province__path__startswith=province.path)
+        figures = figures.filter(province__path__startswith=province.path)
     open_incidents = incidents.open()
     hours, per_province, sources = _event_figures(user=user, province=province, now=now)
     by_severity, by_category, by_province = _open_breakdown(open_incidents)
-    mtta, mttr = _mean_minutes(incidents.filter(created_at__gte=now - MEAN_TIMES_WINDOW))
+    weekly, (mtta, mttr) = _weekly(incidents, figures, now=now)
+    online = collectors.aggregate(total=Count("id"),
+                                  online=Count("id", filter=Q(last_seen_at__gte=now - ONLINE_WITHIN)))
     return Dashboard(
         province=province,
         by_severity=by_severity, by_province=by_province, by_category=by_category,
-        top_rules=_top_rules(incidents, since=now - TOP_RULES_WINDOW),
+        top_rules=_top_rules(alerts, since=now - TOP_RULES_WINDOW),
         noisiest_sources=sources,
         events_hours=hours, events_by_province=per_province,
-        collectors_online=collectors.filter(last_seen_at__gte=now - ONLINE_WITHIN).count(),
-        collectors_total=collectors.count(),
-        mtta_minutes=mtta, mttr_minutes=mttr,
+        collectors_online=online["online"], collectors_total=online["total"],
+        mtta_minutes=mtta, mttr_minutes=mttr, weekly=weekly,
         recent_high=list(open_incidents.filter(severity__in=[Severity.HIGH, Severity.CRITICAL])
                          .select_related("province")[:10]),
     )
@@ -141,7 +172,7 @@ def _open_breakdown(open_incidents: QuerySet[Incident]) -> tuple[Series, Series,
             Series(labels=[c for c, _ in province.most_common()], values=[n for _, n in province.most_common()]))
 
 
-def _in_choice_order(counts: Counter[str], choices: list[tuple[str, str]]) -> Series:
+def _in_choice_order(counts: Counter[str], choices: list[tuple[str, Any]]) -> Series:
     out = Series()
     for value, label in choices:
         if counts.get(value):
@@ -150,28 +181,97 @@ def _in_choice_order(counts: Counter[str], choices: list[tuple[str, str]]) -> Se
     return out
 
 
-def _top_rules(incidents: QuerySet[Incident], *, since: datetime, limit: int = 10) -> Series:
-    """Rules by alerts raised in the window; detection incidents carry ``rule:<id>:...`` keys."""
-    rule_id = Cast(Func(F("dedup_key"), Value(":"), Value(2), function="split_part"), IntegerField())
-    rows = (incidents.filter(dedup_key__regex=r"^rule:[0-9]+:", created_at__gte=since)
-            .annotate(rule_id=rule_id).values("rule_id").annotate(n=Sum("alert_count")).order_by("-n")[:limit])
-    names = dict(DetectionRule.objects.filter(pk__in=[r["rule_id"] for r in rows]).values_list("pk", "name"))
+def _top_rules(alerts: QuerySet[Alert], *, since: datetime, limit: int = 10) -> Series:
+    """Rules by detection alerts (one per rule and entity key) seen in the window, in the user's provinces."""
+    rows = (alerts.filter(last_seen__gte=since, suppressed=False).values("rule_id", "rule__name")
+            .annotate(n=Count("id")).order_by("-n", "rule__name")[:limit])
     out = Series()
     for row in rows:
-        out.labels.append(names.get(row["rule_id"], f"#{row['rule_id']}"))
-        out.values.append(int(row["n"] or 0))
+        out.labels.append(row["rule__name"])
+        out.values.append(int(row["n"]))
     return out
 
 
-def _mean_minutes(incidents: QuerySet[Incident]) -> tuple[float | None, float | None]:
-    """Mean minutes from opening to acknowledgement and to resolution, in one scan (None: no data)."""
-    def mean(field: str) -> Avg:
-        delta = ExpressionWrapper(F(field) - F("created_at"), output_field=DurationField())
-        return Avg(delta, filter=Q(**{f"{field}__isnull": False}))
+FIGURES = ("ack_seconds", "ack_count", "resolve_seconds", "resolve_count", "ack_met", "ack_decided", "resolve_met",
+           "resolve_decided")
 
-    row = incidents.aggregate(ack=mean("acknowledged_at"), resolve=mean("resolved_at"))
-    return (None if row["ack"] is None else round(row["ack"].total_seconds() / 60, 1),
-            None if row["resolve"] is None else round(row["resolve"].total_seconds() / 60, 1))
+
+def week_starts(now: datetime) -> list[date]:
+    """The Mondays (in settings.TIME_ZONE) of the WEEKS weeks on the charts, oldest first; the last is this week."""
+    today = timezone.localtime(now, zoneinfo.ZoneInfo(settings.TIME_ZONE)).date()
+    monday = today - timedelta(days=today.weekday())
+    return [monday - timedelta(weeks=n) for n in range(WEEKS - 1, -1, -1)]
+
+
+def week_start_moment(week: date) -> datetime:
+    return datetime.combine(week, time(), zoneinfo.ZoneInfo(settings.TIME_ZONE))
+
+
+def incident_week_sums(incidents: QuerySet[Incident], *, now: datetime,
+                       by_province: bool = False) -> list[dict[str, Any]]:
+    """FIGURES per week of opening (and per province if asked) in one grouped scan of ``incidents``.
+
+    A deadline is decided once it was met or missed (done late, or still not done after it passed).
+    """
+    def took(done: str) -> Sum:
+        delta = ExpressionWrapper(F(done) - F("created_at"), output_field=DurationField())
+        return Sum(delta, filter=Q(**{f"{done}__isnull": False}))
+
+    def met(done: str, due: str) -> Count:
+        return Count("id", filter=Q(**{f"{done}__isnull": False, f"{done}__lte": F(due)}))
+
+    def decided(done: str, due: str) -> Count:
+        return Count("id", filter=Q(**{f"{due}__isnull": False})
+                     & (Q(**{f"{done}__isnull": False}) | Q(**{f"{due}__lt": now})))
+
+    keys = ["province_id", "week"] if by_province else ["week"]
+    week = TruncWeek("created_at", tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE), output_field=DateField())
+    rows = incidents.annotate(week=week).values(*keys).annotate(
+            ack_seconds=took("acknowledged_at"), ack_count=Count("id", filter=Q(acknowledged_at__isnull=False)),
+            resolve_seconds=took("resolved_at"), resolve_count=Count("id", filter=Q(resolved_at__isnull=False)),
+            ack_met=met("acknowledged_at", "ack_due_at"), ack_decided=decided("acknowledged_at", "ack_due_at"),
+            resolve_met=met("resolved_at", "resolve_due_at"), resolve_decided=decided("resolved_at", "resolve_due_at"))
+    return [{**row, "ack_seconds": _seconds(row["ack_seconds"]), "resolve_seconds": _seconds(row["resolve_seconds"])}
+            for row in rows]
+
+
+def _seconds(total: timedelta | None) -> float:
+    return total.total_seconds() if total is not None else 0.0
+
+
+def _weekly(incidents: QuerySet[Incident], figures: QuerySet[WeeklyFigures], *,
+            now: datetime) -> tuple[Weekly, tuple[float | None, float | None]]:
+    """MTTA, MTTR and SLA compliance per week over WEEKS weeks; and the MTTA / MTTR tiles over the last
+    TILE_WEEKS of them. Past weeks come from the rollup (a few hundred rows at most), this week is counted live;
+    ``incidents`` and ``figures`` are already scoped to what the user may see."""
+    weeks = week_starts(now)
+    past = figures.filter(week__gte=weeks[0], week__lt=weeks[-1]).values("week").annotate(
+        **{name: Sum(name) for name in FIGURES})
+    current = incident_week_sums(incidents.filter(created_at__gte=week_start_moment(weeks[-1])), now=now)
+    rows = {row["week"]: row for row in [*past, *current]}
+    out = Weekly()
+    for week in weeks:
+        row = rows.get(week, {})
+        out.weeks.append(week.strftime("%d/%m"))
+        out.mtta.append(_minutes(row.get("ack_seconds"), row.get("ack_count")))
+        out.mttr.append(_minutes(row.get("resolve_seconds"), row.get("resolve_count")))
+        out.ack_met.append(_percent(row.get("ack_met"), row.get("ack_decided")))
+        out.resolve_met.append(_percent(row.get("resolve_met"), row.get("resolve_decided")))
+    recent = [rows[w] for w in weeks[-TILE_WEEKS:] if w in rows]
+
+    def total(name: str) -> float:
+        return sum(float(r[name] or 0) for r in recent)
+
+    return out, (_minutes(total("ack_seconds"), total("ack_count")),
+                 _minutes(total("resolve_seconds"), total("resolve_count")))
+
+
+def _minutes(seconds: float | None, count: float | None) -> float | None:
+    return None if seconds is None or not count else round(seconds / 60 / count, 1)
+
+
+def _percent(met: float | None, decided: float | None) -> float | None:
+    return None if not decided else round(100 * (met or 0) / decided, 1)
 
 
 def _event_figures(*, user: AnyUser, province: Organisation | None,

@@ -1,4 +1,4 @@
-"""Writes from the console: an event found while hunting is added to an incident.
+"""Writes from the console: an event found while hunting is added to an incident; the dashboard's weekly rollup.
 
 The incident's own services do the writing (comment, observables), so its
 timeline, audit log and live updates follow as for any other change.
@@ -6,9 +6,14 @@ timeline, audit log and live updates follow as for any other change.
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+from datetime import datetime
 
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+
+from console.dashboard import incident_week_sums, week_start_moment, week_starts
 from console.events import Event
+from console.models import WeeklyFigures
 from incidents.models import Comment, Incident, ObservableKind
 from incidents.services import comment_add, observable_add
 from organisations.actors import Actor
@@ -35,3 +40,21 @@ def event_attach(*, incident: Incident, event: Event, actor: Actor) -> Comment:
             except ValidationError:
                 continue  # not a valid value of that kind (e.g. a hostile host name): the comment keeps it
     return comment
+
+
+def weekly_figures_refresh(*, now: datetime) -> int:
+    """Recount every past week of the dashboard's trend charts, for every province, in one grouped scan.
+
+    The rows are replaced in one transaction under an advisory lock, so readers see the old or the new figures,
+    never a mix, and two overlapping runs (a slow worker, a manual run) take turns instead of colliding.
+    """
+    weeks = week_starts(now)
+    incidents = Incident.objects.filter(created_at__gte=week_start_moment(weeks[0]),
+                                        created_at__lt=week_start_moment(weeks[-1]), province__isnull=False)
+    rows = incident_week_sums(incidents, now=now, by_province=True)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('console.weekly_figures'))")
+        WeeklyFigures.objects.all().delete()
+        WeeklyFigures.objects.bulk_create([WeeklyFigures(computed_at=now, **row) for row in rows], batch_size=1000)
+    return len(rows)

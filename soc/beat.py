@@ -42,6 +42,12 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": 3600.0,
             "options": {"queue": Queue.DEFAULT, "expires": 3600.0},
         },
+        # The dashboard's past weeks (console.models.WeeklyFigures); the current week is always counted live.
+        "console-refresh-weekly-figures": {
+            "task": "console.tasks.refresh_weekly_figures",
+            "schedule": 300.0,
+            "options": {"queue": Queue.REPORTS, "expires": 300.0},
+        },
         # Hourly, but computes yesterday's scorecards only once, an hour after local midnight.
         "readiness-compute-yesterday": {
             "task": "readiness.tasks.compute_yesterday_if_due",

@@ -21,7 +21,9 @@
 
   function lineChart(canvas, events) {
     var datasets = events.series.map(function (s, i) {
-      return { label: s.label, data: s.values, borderColor: palette[i % palette.length], fill: false, tension: 0.2 };
+      // spanGaps: a week with nothing to measure (null) does not break the weekly lines.
+      return { label: s.label, data: s.values, borderColor: palette[i % palette.length], fill: false, tension: 0.2,
+        spanGaps: true };
     });
     return new Chart(canvas, {
       type: "line", data: { labels: events.labels, datasets: datasets },

@@ -33,3 +33,4 @@ def index_events(es: Elasticsearch) -> Indexer:
         return docs
 
     return write
+

@@ -62,6 +62,15 @@ class VersionSerializer(serializers.ModelSerializer[RuleVersion]):
         fields = ["version", "snapshot", "author", "created_at"]
 
 
+class ProvinceSwitchSerializer(serializers.Serializer[Any]):
+    enabled = serializers.BooleanField()
+
+
+class ProvinceStateSerializer(serializers.Serializer[Any]):
+    province = serializers.CharField()
+    enabled = serializers.BooleanField()
+
+
 class TestRunSerializer(serializers.Serializer[Any]):
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()

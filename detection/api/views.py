@@ -10,6 +10,7 @@ from dataclasses import asdict
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -19,12 +20,27 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from detection.api import serializers as s
-from detection.authoring import rule_create, rule_delete, rule_test_run, rule_update, sigma_text_import
+from detection.authoring import (
+    rule_create,
+    rule_delete,
+    rule_province_set,
+    rule_test_run,
+    rule_update,
+    sigma_text_import,
+)
 from detection.indicators import indicators_import
 from detection.kinds import RuleInvalid
 from detection.models import Alert, DetectionRule, RuleRun, RuleVersion
-from detection.selectors import alert_list, rule_get, rule_list, run_list, user_manages_rules
+from detection.selectors import (
+    alert_list,
+    rule_get,
+    rule_list,
+    rule_province_states,
+    run_list,
+    user_manages_rules,
+)
 from organisations.actors import Actor
+from organisations.models import Organisation
 from soc.api import error_body
 
 
@@ -83,6 +99,33 @@ class RuleDetailApi(APIView):
         _require_manager(request)
         rule_delete(rule=rule, actor=Actor.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RuleProvinceListApi(APIView):
+    @extend_schema(responses=s.ProvinceStateSerializer(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        """Where a national rule runs: each province the caller may see, on or off (empty for a province's rule)."""
+        rule = rule_get(user=request.user, pk=pk)
+        states = rule_province_states(user=request.user, rule=rule)
+        return Response([{"province": province.code, "enabled": on} for province, on in states])
+
+
+class RuleProvinceDetailApi(APIView):
+    @extend_schema(request=s.ProvinceSwitchSerializer, responses=s.ProvinceStateSerializer)
+    def put(self, request: Request, pk: int, code: str) -> Response:
+        """Switch a national rule off (or back on) for one province."""
+        rule = rule_get(user=request.user, pk=pk)
+        _require_manager(request)
+        province = Organisation.objects.provinces().filter(code=code).first()
+        if province is None:
+            raise Http404("No such province.")
+        data = _valid(s.ProvinceSwitchSerializer, request)
+        try:
+            rule_province_set(rule=rule, province=province, enabled=data["enabled"],
+                              actor=Actor.from_request(request))
+        except RuleInvalid as exc:
+            return _invalid(exc)
+        return Response({"province": province.code, "enabled": data["enabled"]})
 
 
 class RuleRunListApi(generics.ListAPIView[RuleRun]):

@@ -160,3 +160,35 @@ def test_the_import_indicators_command_stores_good_lines_and_prints_bad_ones(org
 
     assert sorted(Indicator.objects.values_list("value", flat=True)) == ["192.0.2.9", "bad.example"]
     assert "line 4" in out.getvalue() and "2 created, 0 refreshed, 1 skipped" in out.getvalue()
+
+
+def test_api_writes_to_rules_are_audited_with_the_actor(cast: Cast) -> None:
+    from organisations.models import AuditLog
+
+    lead = as_user(cast.lead)
+    rule_id = post(lead, "/api/v1/rules/", THRESHOLD).json()["id"]
+    lead.patch(f"/api/v1/rules/{rule_id}/", {"severity": "high"}, content_type="application/json")
+    lead.delete(f"/api/v1/rules/{rule_id}/")
+
+    entries = AuditLog.objects.filter(object_type="detection_rule", object_ref=str(rule_id)).order_by("id")
+    assert [e.action for e in entries] == ["rule.created", "rule.updated", "rule.deleted"]
+    assert {e.actor_name for e in entries} == {"lead"}
+    assert entries[1].before == {"severity": "medium"} and entries[1].after == {"version": 2, "severity": "high"}
+
+
+def test_a_national_rule_is_switched_per_province_through_the_api(cast: Cast) -> None:
+    rule = make_rule(**THRESHOLD)
+    lead, hni = as_user(cast.lead), as_user(cast.hni_responder)
+
+    refused = hni.put(f"/api/v1/rules/{rule.pk}/provinces/HNI/", {"enabled": False}, content_type="application/json")
+    switched = lead.put(f"/api/v1/rules/{rule.pk}/provinces/HNI/", {"enabled": False},
+                        content_type="application/json")
+    unknown = lead.put(f"/api/v1/rules/{rule.pk}/provinces/ZZZ/", {"enabled": False},
+                       content_type="application/json")
+
+    assert (refused.status_code, switched.status_code, unknown.status_code) == (403, 200, 404)
+    states = {s["province"]: s["enabled"] for s in lead.get(f"/api/v1/rules/{rule.pk}/provinces/").json()}
+    assert len(states) == 34 and states["HNI"] is False and states["HCM"] is True
+    assert hni.get(f"/api/v1/rules/{rule.pk}/").status_code == 404  # no longer applies to Hà Nội
+    assert as_user(cast.hcm_responder).get(f"/api/v1/rules/{rule.pk}/provinces/").json() == [
+        {"province": "HCM", "enabled": True}]

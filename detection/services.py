@@ -28,7 +28,7 @@ from detection import matching
 from detection.alerts import alert_raise
 from detection.engine import Finding, Window, evaluate_sequence, evaluate_threshold, exception_clauses, group_key
 from detection.kinds import correlation_from_compiled
-from detection.models import DetectionRule, GroupState, Indicator, RuleKind, RuleProvinceState, RuleRun
+from detection.models import DetectionRule, GroupState, Indicator, RuleKind, RuleRun
 from detection.sigma import evaluate_correlation
 from detection.terms import evaluate_new_term, evaluate_silence
 from organisations.models import Organisation
@@ -83,8 +83,9 @@ def rules_run(*, rule_ids: list[int], now: datetime | None = None) -> list[RuleR
     """Evaluate these rules; Sigma and indicator rules share one ``_msearch``. Locked rules are skipped."""
     now = now or dj_timezone.now()
     with transaction.atomic():
-        rules = list(DetectionRule.objects.select_for_update(skip_locked=True)
-                     .filter(pk__in=rule_ids, enabled=True).order_by("pk"))
+        rules = list(DetectionRule.objects.select_for_update(skip_locked=True, of=("self",))
+                     .filter(pk__in=rule_ids, enabled=True).order_by("pk")
+                     .prefetch_related("province_states__province"))
         plans = [rule_plan(rule=rule, now=now) for rule in rules]
         batched = _msearch_outcomes([p for p in plans if p.rule.kind in BATCHED_KINDS])
         runs = []
@@ -128,7 +129,8 @@ def rule_window(rule: DetectionRule, start: datetime, end: datetime) -> Window:
 
 def _switched_off_codes(rule: DetectionRule) -> list[str]:
     """Organisation codes of every province (and its sites) where the rule was switched off."""
-    paths = list(RuleProvinceState.objects.filter(rule=rule, enabled=False).values_list("province__path", flat=True))
+    # rules_run prefetches the states of a whole batch: one query for all its rules, not one per rule.
+    paths = [state.province.path for state in rule.province_states.all() if not state.enabled]
     if not paths:
         return []
     under = Q()

@@ -1,6 +1,7 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
-from detection.models import Alert, DetectionRule, Indicator, RuleRun, RuleVersion
+from detection.models import Alert, DetectionRule, Indicator, RuleProvinceState, RuleRun, RuleVersion
 
 
 @admin.register(DetectionRule)
@@ -9,6 +10,20 @@ class DetectionRuleAdmin(admin.ModelAdmin[DetectionRule]):
     list_filter = ["kind", "enabled", "severity"]
     search_fields = ["name"]
     readonly_fields = ["compiled", "version", "checkpoint", "next_run_at", "last_error", "consecutive_errors"]
+
+
+@admin.register(RuleProvinceState)
+class RuleProvinceStateAdmin(admin.ModelAdmin[RuleProvinceState]):
+    """Read-only here: switches go through the rules page or API, which audit them."""
+
+    list_display = ["rule", "province", "enabled", "changed_at"]
+    list_filter = ["enabled", "province"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(RuleVersion)

@@ -163,11 +163,14 @@ def _open_breakdown(open_incidents: QuerySet[Incident]) -> tuple[Series, Series,
     severity: Counter[str] = Counter()
     category: Counter[str] = Counter()
     province: Counter[str] = Counter()
-    rows = open_incidents.values_list("severity", "category", "province__code").annotate(n=Count("id"))
-    for sev, cat, code, n in rows.values_list("severity", "category", "province__code", "n"):
+    # Grouped on the province id, not its code: no join over every open incident; codes are looked up after.
+    rows = open_incidents.values_list("severity", "category", "province_id").annotate(n=Count("id"))
+    counted = list(rows.values_list("severity", "category", "province_id", "n"))
+    codes = dict(Organisation.objects.filter(pk__in={row[2] for row in counted}).values_list("pk", "code"))
+    for sev, cat, province_id, n in counted:
         severity[sev] += n
         category[cat] += n
-        province[code] += n
+        province[codes[province_id]] += n
     return (_in_choice_order(severity, Severity.choices), _in_choice_order(category, Category.choices),
             Series(labels=[c for c, _ in province.most_common()], values=[n for _, n in province.most_common()]))
 

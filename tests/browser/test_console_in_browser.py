@@ -101,6 +101,10 @@ def test_the_dashboard_draws_its_charts_from_real_data(server: Server, cast: Cas
     page.goto(f"{server.base}/console/dashboard/")
     expect(page.locator('canvas[data-chart="severity"]')).to_have_attribute("data-drawn", "2")
     expect(page.locator('canvas[data-chart="events"]')).to_have_attribute("data-drawn", "24")
+    # Twelve weeks of MTTA / MTTR and SLA compliance, this week counted live.
+    expect(page.locator('canvas[data-chart="times"]')).to_have_attribute("data-drawn", "12")
+    expect(page.locator('canvas[data-chart="sla"]')).to_have_attribute("data-drawn", "12")
+    expect(page.locator("#weekly tbody tr")).to_have_count(12)
     expect(page.locator('table[data-series="sources"]')).to_contain_text("hni-web-01")
     screenshot(page, "dashboard")
     watch.assert_clean()

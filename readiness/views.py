@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from organisations.actors import Actor
 from readiness import exports
+from readiness.models import PublishedPeriod
 from readiness.selectors import (
     DIMENSIONS,
     is_central_lead,
@@ -30,6 +35,7 @@ from readiness.services import ReadinessError, period_publish
 DIMENSION_LABELS = {"connected": _("Connected"), "correct": _("Correct"), "sufficient": _("Sufficient"),
                     "clean": _("Clean"), "live": _("Live"), "response": _("Response")}
 CHART_HEIGHT = 100
+EXPORT_CACHE_SECONDS = 3600
 BAR_WIDTH = 28
 
 
@@ -99,7 +105,19 @@ def _published(start: str | None, end: str | None) -> Any:
     return published_period_get(start=parse_day(start), end=parse_day(end))
 
 
-@login_required
+def public_summary(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Open to anyone when ``READINESS_PUBLIC_SUMMARY`` is on (published periods only, scores and levels only),
+    otherwise behind the login like the rest of the console. Read-only GET either way."""
+    guarded = require_GET(login_required(view))
+    opened = require_GET(view)
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return (opened if settings.READINESS_PUBLIC_SUMMARY else guarded)(request, *args, **kwargs)
+    return wrapper
+
+
+@public_summary
 def public_view(request: HttpRequest, start: str | None = None, end: str | None = None) -> HttpResponse:
     period = _published(start, end)
     return render(request, "readiness/public.html", {
@@ -107,19 +125,32 @@ def public_view(request: HttpRequest, start: str | None = None, end: str | None 
         "periods": published_periods()})
 
 
-@login_required
+@public_summary
 def public_csv_view(request: HttpRequest, start: str, end: str) -> HttpResponse:
     period = _published(start, end)
-    body = exports.summary_csv(ranking_for_period(start=period.start, end=period.end))
+    body = _cached_export(period, "csv", lambda: exports.summary_csv(
+        ranking_for_period(start=period.start, end=period.end)))
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="readiness-{period.start}-{period.end}.csv"'
     return response
 
 
-@login_required
+@public_summary
 def public_pdf_view(request: HttpRequest, start: str, end: str) -> HttpResponse:
     period = _published(start, end)
-    body = exports.summary_pdf(period=period, rows=ranking_for_period(start=period.start, end=period.end))
+    body = _cached_export(period, "pdf", lambda: exports.summary_pdf(
+        period=period, rows=ranking_for_period(start=period.start, end=period.end)))
     response = HttpResponse(body, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="readiness-{period.start}-{period.end}.pdf"'
     return response
+
+
+def _cached_export(period: PublishedPeriod, kind: str, build: Callable[[], Any]) -> Any:
+    """A published period's exports are built once and shared: anyone may ask for them, and a PDF costs CPU.
+    The key carries the publication time, so publishing the period again builds fresh ones."""
+    key = f"readiness:public:{period.pk}:{period.published_at.timestamp()}:{kind}"
+    body = cache.get(key)
+    if body is None:
+        body = build()
+        cache.set(key, body, timeout=EXPORT_CACHE_SECONDS)
+    return body

@@ -11,6 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 OPEN_PERMISSIONS = {"rest_framework.permissions.AllowAny"}
 # Views that are meant to answer anonymous callers; anything else must authenticate.
+# (The published readiness summary is public through its own read-only permission class, not AllowAny.)
 PUBLIC_API_VIEWS = {"SpectacularAPIView"}
 
 

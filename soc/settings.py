@@ -219,6 +219,9 @@ COLLECTOR_SILENT_SECONDS = env_int("SOC_COLLECTOR_SILENT_SECONDS", 3600)
 COLLECTOR_DEGRADED_LAG_SECONDS = env_int("SOC_COLLECTOR_DEGRADED_LAG_SECONDS", 300)
 # Whole daily event indices older than this are deleted (global: see collectors.services retention).
 EVENT_RETENTION_DAYS = env_int("SOC_EVENT_RETENTION_DAYS", 180)
+# The published readiness summary (scores and levels of the periods the central lead released) is served to
+# anyone, for public announcement; set to false to keep it behind the console login.
+READINESS_PUBLIC_SUMMARY = env_bool("SOC_READINESS_PUBLIC_SUMMARY", True)
 DETECTION_INTERVAL_SECONDS = env_int("SOC_DETECTION_INTERVAL_SECONDS", 5)
 
 # Console (issue 6): export size, sign-in hardening, outgoing mail.

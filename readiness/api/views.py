@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -60,8 +62,19 @@ class ScorecardApi(APIView):
         return Response({**ScorecardSerializer(snapshot).data, "trends": trends})
 
 
+class PublicSummaryPermission(BasePermission):
+    """Anyone may read the published summary when ``READINESS_PUBLIC_SUMMARY`` is on; otherwise sign in."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return request.method in SAFE_METHODS and (
+            settings.READINESS_PUBLIC_SUMMARY or bool(request.user and request.user.is_authenticated))
+
+
 class PublicSummaryApi(APIView):
-    """GET ?start=&end=: the ranking of a published period (the latest by default), scores and levels only."""
+    """GET ?start=&end=: the ranking of a published period (the latest by default), scores and levels only.
+    Public (no sign-in) unless the operator turned ``SOC_READINESS_PUBLIC_SUMMARY`` off."""
+
+    permission_classes = [PublicSummaryPermission]
 
     @extend_schema(responses=PublicSummarySerializer, parameters=[
         OpenApiParameter("start", str, description="YYYY-MM-DD"), OpenApiParameter("end", str)])

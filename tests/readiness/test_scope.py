@@ -86,10 +86,8 @@ def test_hostile_collector_names_are_escaped_on_the_scorecard(client: Client, ca
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in body
 
 
-@pytest.mark.parametrize("path", [
-    "/readiness/", "/readiness/HNI/", "/readiness/public/",
-    "/readiness/public/2026-11-20/2026-11-20/report.csv", "/readiness/public/2026-11-20/2026-11-20/report.pdf",
-])
+# The published summary itself is public: tests/readiness/test_public_access.py.
+@pytest.mark.parametrize("path", ["/readiness/", "/readiness/HNI/"])
 def test_anonymous_visitors_are_sent_to_the_login_page(client: Client, cast: Cast, cards: None, path: str) -> None:
     PublishedPeriod.objects.create(start=DAY, end=DAY)
 
@@ -98,8 +96,8 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client: Client, cast: Cas
     assert response.status_code == 302 and "/login/" in response["Location"]
 
 
-@pytest.mark.parametrize("path", ["/api/v1/readiness/ranking/", "/api/v1/readiness/public/",
-                                  "/api/v1/readiness/scorecards/HNI/", "/api/v1/readiness/publications/"])
+@pytest.mark.parametrize("path", ["/api/v1/readiness/ranking/", "/api/v1/readiness/scorecards/HNI/",
+                                  "/api/v1/readiness/publications/"])
 def test_the_api_refuses_anonymous_callers(client: Client, cast: Cast, cards: None, path: str) -> None:
     PublishedPeriod.objects.create(start=DAY, end=DAY)
 

@@ -50,6 +50,13 @@ PUBLIC = {
     "api/v1/ingest/events": "collector-authenticated (collector secret, not a session); tests/ingest covers scope",
     "api/v1/collectors/enroll": "collector enrollment with a one-time token",
     "api/v1/collectors/heartbeat": "collector-authenticated (collector secret)",
+    # The readiness summary of the periods the central lead published, for public announcement: scores and
+    # levels only (tests/readiness/test_public_access.py; SOC_READINESS_PUBLIC_SUMMARY=false closes it).
+    "readiness/public/": "published readiness summary (public by design)",
+    "readiness/public/<str:start>/<str:end>/": "published readiness summary (public by design)",
+    "readiness/public/<str:start>/<str:end>/report.csv": "published readiness summary (public by design)",
+    "readiness/public/<str:start>/<str:end>/report.pdf": "published readiness summary (public by design)",
+    "api/v1/readiness/public/": "published readiness summary (public by design)",
 }
 # A user's own settings, not SOC data: an auditor may change their own language or notification preferences.
 PERSONAL = {

@@ -183,9 +183,11 @@ MEGA = MAX_LINE
     "srcip=1.1.1.1 dstip=2.2.2.2 " * (MEGA // 28),
 ])
 def test_hostile_firewall_shaped_lines_cost_linear_time(line: str, fixed_ctx: ParseContext) -> None:
-    start = time.perf_counter()
-    doc, _ = parse(line, fixed_ctx)
-    elapsed = time.perf_counter() - start
+    elapsed = []
+    for _ in range(3):  # the best of three: a busy shared machine can pause any one call
+        start = time.perf_counter()
+        doc, _ = parse(line, fixed_ctx)
+        elapsed.append(time.perf_counter() - start)
 
-    assert elapsed < 0.05
+    assert min(elapsed) < 0.05
     assert get(doc, "event.original")

@@ -30,6 +30,7 @@ NETFILTER_DATASET = "iptables.log"
 KV_DATASET = "firewall.log"
 _KERNEL_CLOCK = re.compile(r"^\[\s*\d+\.\d+\]\s*")
 MAX_KEY = 64
+MAX_TOKENS = 120
 MAX_PAIRS = 300  # "=" signs read per line: real firewall lines hold under a hundred
 # A key ends right before its "=" and starts after a space, a quote or a syslog priority ("<189>date=").
 _KEY = re.compile(r"[A-Za-z_][\w.-]*")
@@ -66,7 +67,7 @@ def parse_message(message: str, doc: Doc, ctx: ParseContext) -> bool:
 # --- netfilter ----------------------------------------------------------------------------------------
 
 def _netfilter(message: str, doc: Doc) -> bool:
-    tokens = message.split()
+    tokens = message.split(maxsplit=MAX_TOKENS)[:MAX_TOKENS]  # a real LOG line has about thirty
     start = next((i for i, tok in enumerate(tokens[:-1]) if "IN=" in tok and tokens[i + 1].startswith("OUT=")), None)
     if start is None:
         return False

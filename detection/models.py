@@ -109,6 +109,8 @@ class RuleRun(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+        # A rule's history and its latest run (the rules page) are read newest first, per rule.
+        indexes = [models.Index(fields=["rule", "-started_at"], name="rulerun_rule_newest")]
 
 
 class GroupState(models.Model):

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from detection.models import Alert, DetectionRule, RuleProvinceState, RuleRun
@@ -60,11 +61,6 @@ def rule_province_states(*, user: AnyUser, rule: DetectionRule) -> list[tuple[Or
     return [(province, province.pk not in off) for province in provinces]
 
 
-def rule_last_runs(*, rules: list[DetectionRule]) -> dict[int, RuleRun]:
-    """The latest run of each rule, in one query."""
-    latest = (RuleRun.objects.filter(rule__in=rules).order_by("rule_id", "-started_at", "-pk")
-              .distinct("rule_id"))
-    return {run.rule_id: run for run in latest}
 
 
 def rule_get(*, user: AnyUser, pk: int) -> DetectionRule:
@@ -93,14 +89,15 @@ class RuleRow:
     """One line of the rules page: the rule, its latest run, and where it is on."""
 
     rule: DetectionRule
-    last_run: RuleRun | None
+    last_run_at: datetime | None
     provinces_off: int  # national scope: provinces where a national rule is switched off
     on_here: bool  # province scope: the rule runs on this user's province
 
 
 def rule_rows(*, user: AnyUser) -> list[RuleRow]:
-    rules = list(rule_list(user=user))
-    last = rule_last_runs(rules=rules)
+    # One index probe per rule (rulerun_rule_newest), however long the run history grows.
+    latest = RuleRun.objects.filter(rule=OuterRef("pk")).order_by("-started_at").values("started_at")[:1]
+    rules = list(rule_list(user=user).annotate(last_run_at=Subquery(latest)))
     off = Counter(RuleProvinceState.objects.filter(rule__in=rules, enabled=False).values_list("rule_id", flat=True))
-    return [RuleRow(rule=rule, last_run=last.get(rule.pk), provinces_off=off[rule.pk], on_here=rule.enabled)
+    return [RuleRow(rule=rule, last_run_at=rule.last_run_at, provinces_off=off[rule.pk], on_here=rule.enabled)
             for rule in rules]

@@ -69,6 +69,8 @@ def test_central_staff_see_every_rule_with_its_scope_last_run_and_errors(cast: C
         response = client_for(user).get(reverse("detection:rules"))
         assert response.status_code == 200
         assert rule_names(response) == {"national whoami", "HNI failures", "HCM failures"}
+    last_runs = {row.rule.name: row.last_run_at for row in response.context["rows"]}
+    assert last_runs["national whoami"] is not None and last_runs["HCM failures"] is None
     body = response.content.decode()
     assert "2 \u00d7 search failed: boom" in body and "National" in body and "HCM" in body
 

@@ -290,3 +290,22 @@ def test_hostile_rule_text_is_escaped_on_every_page(cast: Cast) -> None:
                     reverse("detection:rule-runs", args=[rule.pk])):
             body = client.get(url).content.decode()
             assert payload not in body and "&lt;script&gt;" in body
+
+
+def test_the_rules_page_costs_the_same_queries_for_three_rules_or_thirty(cast: Cast, rules: dict[str, Any]) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(cast.hni_responder)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("detection:rules")).status_code == 200
+        return len(captured.captured_queries)
+
+    few = queries()
+    for n in range(27):
+        make_rule(name=f"extra {n}", kind="threshold", params=THRESHOLD, organisation=cast.hni if n % 2 else None)
+    rule_province_set(rule=rules["national"], province=cast.hcm, enabled=False, actor=Actor.system())
+
+    assert queries() == few

@@ -22,6 +22,7 @@ import urllib3
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from incidents.models import Incident
@@ -34,7 +35,6 @@ from notifications.models import (
     WebhookDelivery,
     WebhookTarget,
 )
-from notifications.selectors import unread_count
 from notifications.ssrf import UnsafeUrl, webhook_url_check
 from organisations.actors import Actor
 from organisations.models import Membership, Organisation, Role
@@ -64,10 +64,9 @@ def notify(*, kind: str, incident: Incident, recipients: Iterable[User],
         if in_app and kind in LIVE_KINDS:
             user_notify_after_commit(user_id=user.pk, message={
                 "kind": "notification", "notification": {"kind": kind, "text": text, "incident": incident.key}})
-        if in_app:
-            unread_push_after_commit(user=user)
         if email and user.email:
             _on_commit_task("notifications.tasks.send_notification_email", note.pk)
+    unread_push_after_commit(user_ids=[note.user_id for note in created if note.read_at is None])
     webhooks_dispatch(kind=kind, incident=incident)
     return created
 
@@ -115,15 +114,22 @@ def mentioned_users(text: str) -> list[User]:
     return list(get_user_model().objects.filter(username__in=names, is_active=True)) if names else []
 
 
-def unread_push_after_commit(*, user: User) -> None:
-    """Send the user's consoles their unread count (the header badge), counted once the change has committed.
+def unread_push_after_commit(*, user_ids: list[int]) -> None:
+    """Send each user's consoles their unread count (the header badge), counted once the change has committed.
 
-    Counted after commit, not now: two transactions adding notices at once must not leave a stale badge. Inside
-    the commit hook there is no open transaction, so ``user_notify_after_commit`` sends at once.
+    Counted after commit, not now: two transactions adding notices at once must not leave a stale badge; one
+    grouped query for all the users. Inside the commit hook there is no open transaction, so
+    ``user_notify_after_commit`` sends at once.
     """
+    if not user_ids:
+        return
+
     def push() -> None:
-        user_notify_after_commit(user_id=user.pk, message={"kind": "notifications.unread",
-                                                           "unread": unread_count(user=user)})
+        counts = dict(Notification.objects.filter(user_id__in=user_ids, read_at__isnull=True)
+                      .values_list("user_id").annotate(n=Count("id")).values_list("user_id", "n"))
+        for user_id in dict.fromkeys(user_ids):
+            user_notify_after_commit(user_id=user_id, message={"kind": "notifications.unread",
+                                                               "unread": counts.get(user_id, 0)})
 
     transaction.on_commit(push, robust=True)
 
@@ -134,7 +140,7 @@ def notification_mark_read(*, user: User, ids: Iterable[int] | None = None) -> i
         unread = unread.filter(pk__in=list(ids))
     changed = unread.update(read_at=timezone.now())
     if changed:
-        unread_push_after_commit(user=user)
+        unread_push_after_commit(user_ids=[user.pk])
     return changed
 
 

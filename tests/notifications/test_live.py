@@ -80,3 +80,13 @@ def test_the_unread_count_is_not_sent_when_the_change_rolls_back(
             raise RuntimeError("rolled back")
         incident_create(province=cast.hni, title="u", severity="critical")
     assert received(channel) == [{"kind": "notifications.unread", "unread": 1}]
+
+
+def test_each_person_told_gets_their_own_unread_count(cast: Cast, django_capture_on_commit_callbacks: Any) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        incident_create(province=cast.hcm, title="only national and HCM", severity="critical")
+    responder, analyst = listen(cast.hni_responder.pk), listen(cast.analyst.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        incident_create(province=cast.hni, title="HNI and national", severity="critical")
+    assert received(responder) == [{"kind": "notifications.unread", "unread": 1}]
+    assert received(analyst) == [{"kind": "notifications.unread", "unread": 2}]

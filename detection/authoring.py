@@ -57,6 +57,8 @@ def _save(rule: DetectionRule, *, actor: Actor, data: dict[str, Any], created: b
     with transaction.atomic():
         if not created and (rule.kind, rule.params, rule.exceptions) != logic_before:
             rule.group_states.all().delete()  # consumed windows of other logic mean nothing now
+        if not created and rule.organisation is not None:
+            rule.province_states.all().delete()  # a province's own rule is switched by its scope and enabled flag
         if not created:
             rule.version += 1
         try:

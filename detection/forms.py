@@ -17,17 +17,21 @@ from django.utils.translation import gettext_lazy as _
 
 from detection.models import DetectionRule, RuleKind
 from incidents.models import Category, Severity
+from organisations.models import Organisation
 
 SIGMA_KINDS = (RuleKind.SIGMA, RuleKind.CORRELATION)
 THRESHOLD_KEYS = ("query", "group_by", "count", "window_seconds", "distinct_field")
-COMMON = ("name", "enabled", "description", "severity", "category", "interval_seconds", "lookback_seconds",
-          "delay_seconds", "use_ingest_time", "max_alerts_per_run", "suppress_seconds")
+COMMON = ("name", "enabled", "organisation", "description", "severity", "category", "interval_seconds",
+          "lookback_seconds", "delay_seconds", "use_ingest_time", "max_alerts_per_run", "suppress_seconds")
 
 
 class RuleForm(forms.Form):
     name = forms.CharField(max_length=200, label=_("Name"))
     kind = forms.ChoiceField(choices=RuleKind.choices, label=_("Kind"))
     enabled = forms.BooleanField(required=False, label=_("Enabled nationally"))
+    organisation = forms.ModelChoiceField(queryset=Organisation.objects.provinces().order_by("code"), required=False,
+                                          to_field_name="code", empty_label=_("National: every province"),
+                                          label=_("Runs on"))
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label=_("Description"))
     severity = forms.ChoiceField(choices=[("", _("From the Sigma level")), *Severity.choices], required=False,
                                  label=_("Severity"))
@@ -101,6 +105,7 @@ class RuleForm(forms.Form):
 def rule_initial(rule: DetectionRule) -> dict[str, Any]:
     """The form as the rule stands now."""
     initial: dict[str, Any] = {name: getattr(rule, name) for name in COMMON}
+    initial["organisation"] = rule.organisation.code if rule.organisation else None
     initial["kind"] = rule.kind
     initial["exceptions"] = "\n".join(f"{e['field']} = {', '.join(e['values'])}" for e in rule.exceptions)
     params = rule.params or {}

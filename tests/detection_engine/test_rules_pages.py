@@ -309,3 +309,28 @@ def test_the_rules_page_costs_the_same_queries_for_three_rules_or_thirty(cast: C
     rule_province_set(rule=rules["national"], province=cast.hcm, enabled=False, actor=Actor.system())
 
     assert queries() == few
+
+
+def test_the_lead_scopes_a_new_rule_to_one_province(cast: Cast) -> None:
+    client = client_for(cast.lead)
+
+    response = client.post(reverse("detection:rule-new"), form_data(organisation="HCM"))
+    unknown = client.post(reverse("detection:rule-new"), form_data(name="other", organisation="ZZZ"))
+
+    rule = DetectionRule.objects.get(name="whoami")
+    assert response.status_code == 302 and rule.organisation == cast.hcm
+    assert unknown.status_code == 400 and not DetectionRule.objects.filter(name="other").exists()
+    assert client_for(cast.hni_responder).get(reverse("detection:rule", args=[rule.pk])).status_code == 404
+
+
+def test_narrowing_a_national_rule_to_one_province_drops_its_per_province_switches(
+        cast: Cast, rules: dict[str, Any]) -> None:
+    rule = rules["national"]
+    rule_province_set(rule=rule, province=cast.hcm, enabled=False, actor=Actor.system())
+
+    response = client_for(cast.lead).post(reverse("detection:rule", args=[rule.pk]),
+                                          form_data(name=rule.name, organisation="HCM"))
+
+    assert response.status_code == 302
+    assert not RuleProvinceState.objects.filter(rule=rule).exists()
+    assert AuditLog.objects.get(action="rule.updated").after["organisation"] == "HCM"

@@ -181,7 +181,8 @@ def test_a_request_for_action_round_trip_between_central_and_the_province(
     central, province = page, province_page
     sign_in(central, server, "analyst", PASSWORD)
     sign_in(province, server, "hni.responder", PASSWORD)
-    province.goto(f"{server.base}/incidents/requests/")
+    province.goto(f"{server.base}/console/")
+    expect(province.locator("html")).to_have_attribute("data-live", "live")
     central.goto(f"{server.base}/incidents/{incident.key}/")
     form = central.locator(f'form[action$="/{incident.key}/requests/"]')
     form.locator("textarea[name=instructions]").fill("Isolate hni-web-01 and send us the web server logs.")
@@ -190,8 +191,9 @@ def test_a_request_for_action_round_trip_between_central_and_the_province(
     expect(central.locator("p.message.success")).to_be_visible()
     expect(central.locator("html")).to_have_attribute("data-live", "live")
 
-    province.reload()
-    province.locator("table a", has_text=re.compile(r"^\d+$")).first.click()
+    expect(province.locator("#home-changed")).to_be_visible()  # the province's open home page hears of it live
+    province.click("#home-changed a")
+    province.locator("#home-requests a", has_text=incident.key).click()
     expect(province.locator("article")).to_contain_text("Isolate hni-web-01")
     update_request(province, "acknowledged", "Seen, on it.")
     update_request(province, "in_progress", "Host isolated; collecting logs.")

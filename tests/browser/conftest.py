@@ -134,9 +134,9 @@ def committed_data(transactional_db: None, es: Any) -> None:
     """The page server is another process: data must be committed, and each test starts empty."""
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(django_db_setup: None, es_client: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One page server per module; it holds no state of its own between tests."""
+    """One page server for the run (starting uvicorn costs seconds); it holds no state of its own between tests."""
     running = Server(tmp_path_factory.mktemp("web"))
     yield running
     running.stop()

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from collectors.agent.parsers import ParseContext, parse
 from collectors.agent.parsers.base import MAX_LINE, get
 from collectors.agent.syslog_input import MAX_MESSAGE, read_frames
-from tests.hostile.fuzz import fuzz_settings
+from tests.hostile.fuzz import VOLUME, fuzz_settings
 
 BUDGET_S = 1.0  # per message, the issue's bound; the real cost is well under a millisecond
 ANY_CHAR = st.characters(blacklist_categories=())  # lone surrogates, NUL, controls, RTL marks
@@ -62,6 +62,8 @@ SEEDS: dict[str, list[str]] = {
 }
 TOKENS = ["[", "]", "{", "}", '"', "\\", " from ", " port ", " for ", "=", " ; ", ":", "(", ")", "\x00",
           "\ud800", "\u202e", "9" * 30, "-1", "0x", "1e999", "NaN", "::ffff:1.2.3.4", "%n%s", "\r\n", "\t"]
+# The suite's per-test timeout is 300 s; at volume one source may take longer on a loaded machine.
+pytestmark = pytest.mark.timeout(3600 if VOLUME else 300)
 OUTCOMES: dict[str, Counter[str]] = {name: Counter() for name in SEEDS}
 
 

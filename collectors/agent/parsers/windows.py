@@ -49,7 +49,8 @@ def parse_record(record: Mapping[str, Any], ctx: ParseContext) -> Doc:
     module, dataset = _MODULES.get(channel, ("windows", "windows." + _slug(channel)))
     put_event(doc, dataset=dataset, category=(), type=())
     put(doc, "event.module", module)
-    windows_map.apply(doc, channel, to_str(doc["event"]["code"]), {**user_data, **data})
+    # A record without EventID has no event.code: it still maps its subject (found by the volume fuzz).
+    windows_map.apply(doc, channel, to_str(doc["event"].get("code")), {**user_data, **data})
     return doc
 
 

@@ -1,7 +1,9 @@
 """Peer: our collector against rsyslog + omelasticsearch shipping the same file to the same node, one run.
 
-Both read the same N sshd lines from a file and are timed from start to
-"all N searchable" (refresh + count, the same check for both), into indices
+Both read the same N sshd lines, in ``ROUNDS`` alternating rounds (a new file
+appears in the glob each one tails; both already running) so that both see
+the same machine load, and are timed from the file's appearance to "all of
+it searchable" (refresh + count, the same check for both), into indices
 under the same events template. rsyslog runs in the foreground from its own
 configuration (imfile input, its own -i pidfile and work directory, no
 sockets): never the system syslog. The peer does less per line than we do:
@@ -25,8 +27,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import report
-from bench.harness import Processes, bench_env, django_setup, free_port, wait_http
-from bench.ingest_bench import LINES, agent_phase, collector_secret, wait_searchable
+from bench.harness import ROOT, Processes, bench_env, django_setup, free_port, wait_http
+from bench.ingest_bench import LINES, ROUNDS, collector_secret, line, wait_searchable
 
 RSYSLOG_CONF = """
 global(workDirectory="{work}")
@@ -46,26 +48,48 @@ ruleset(name="ship" queue.type="linkedList" queue.size="{queue}" queue.dequeueBa
 """
 
 
-def rsyslog_phase(es: Any, source: Path, tmp: Path, index: str, es_port: int) -> float:
+def start_rsyslog(tmp: Path, pattern: Path, index: str, es_port: int) -> subprocess.Popen[bytes]:
     rsyslogd = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
     if not os.access(rsyslogd, os.X_OK):
         raise SystemExit("rsyslogd not found: apt-get install -y rsyslog rsyslog-elasticsearch")
     (tmp / "rsyslog-work").mkdir()
     conf = tmp / "rsyslog.conf"
-    conf.write_text(RSYSLOG_CONF.format(work=tmp / "rsyslog-work", path=source, queue=LINES * 2, port=es_port,
+    conf.write_text(RSYSLOG_CONF.format(work=tmp / "rsyslog-work", path=pattern, queue=LINES * 2, port=es_port,
                                         index=index))
     checked = subprocess.run([rsyslogd, "-N1", "-f", str(conf)], capture_output=True, text=True, check=False)
     if checked.returncode != 0:
         raise SystemExit(f"rsyslog refused its configuration: {checked.stderr[-500:]}")
-    start = time.monotonic()
-    proc = subprocess.Popen([rsyslogd, "-n", "-f", str(conf), "-i", str(tmp / "rsyslog.pid")],
+    return subprocess.Popen([rsyslogd, "-n", "-f", str(conf), "-i", str(tmp / "rsyslog.pid")],
                             stdout=subprocess.DEVNULL, stderr=(tmp / "rsyslog.log").open("w"))
-    try:
-        wait_searchable(es, index, LINES)
-        return time.monotonic() - start
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+
+
+def start_agent(port: int, tmp: Path, pattern: Path) -> subprocess.Popen[bytes]:
+    (tmp / "secret").write_text(collector_secret())
+    return subprocess.Popen([sys.executable, "-m", "collectors.agent", "run", "--url",
+                             f"http://127.0.0.1:{port}/api/v1", "--secret-file", str(tmp / "secret"),
+                             "--path", str(pattern), "--state-dir", str(tmp / "agent-state"), "--batch", "1000",
+                             "--senders", "4", "--poll", "0.05"], cwd=ROOT, env=bench_env(),
+                            stdout=subprocess.DEVNULL, stderr=(tmp / "agent.log").open("w"))
+
+
+def shipped(es: Any, content: str, folder: Path, n: int, index: str, expected: int) -> float:
+    """This round's file appears in ``folder``; seconds until ``expected`` events are searchable in ``index``."""
+    staged = folder.parent / f"staged-{folder.name}-{n}"
+    staged.write_text(content)
+    start = time.monotonic()
+    os.rename(staged, folder / f"round-{n}.log")
+    wait_searchable(es, index, expected)
+    return time.monotonic() - start
+
+
+def alternating(es: Any, tmp: Path, ours_index: str, peer_index: str) -> tuple[float, float]:
+    ours = peer = 0.0
+    per_round = LINES // ROUNDS
+    for n in range(ROUNDS):
+        content = "".join(line(n * per_round + k, user=f"round{n}") for k in range(per_round))
+        ours += shipped(es, content, tmp / "ours", n, ours_index, (n + 1) * per_round)
+        peer += shipped(es, content, tmp / "peer", n, peer_index, (n + 1) * per_round)
+    return ours, peer
 
 
 def main() -> None:
@@ -82,28 +106,26 @@ def main() -> None:
     port = free_port()
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
+        (tmp / "ours").mkdir()
+        (tmp / "peer").mkdir()
         procs = Processes(tmp / "logs")
         procs.spawn("web", "-m", "uvicorn", "soc.asgi:application", "--host", "127.0.0.1", "--port", str(port),
                     "--log-level", "warning", "--no-access-log", "--workers", "4",
-                    env={**bench_env(), "SOC_INGEST_RATE_PER_COLLECTOR": "0", "SOC_INGEST_RATE_PER_PROVINCE": "0",
-                         "SOC_ES_PREFIX": prefix})
+                    env={**bench_env(), "SOC_INGEST_RATE_PER_COLLECTOR": "0", "SOC_INGEST_RATE_PER_PROVINCE": "0"})
         wait_http(f"http://127.0.0.1:{port}/login/")
-        agent = None
+        peer_index = f"{prefix}events-rsyslog-{datetime.now():%Y.%m.%d}"
+        runners = [start_agent(port, tmp, tmp / "ours" / "round-*.log"),
+                   start_rsyslog(tmp, tmp / "peer" / "round-*.log", peer_index, es_port)]
         try:
-            ours, agent = agent_phase(es, f"{prefix}events-2*", port, tmp, collector_secret())
-            agent.terminate()
-            agent.wait(timeout=30)
-            agent = None
-            peer = rsyslog_phase(es, tmp / "auth.log", tmp, f"{prefix}events-rsyslog-{datetime.now():%Y.%m.%d}",
-                                 es_port)
+            ours, peer = alternating(es, tmp, f"{prefix}events-2*", peer_index)
         finally:
-            if agent is not None:
-                agent.terminate()
-                agent.wait(timeout=30)
+            for proc in runners:
+                proc.terminate()
+                proc.wait(timeout=30)
             procs.stop()
     report("peer: our collector vs rsyslog omelasticsearch, same file, same node", {
         "events": LINES, "ours_events_per_s": round(LINES / ours), "rsyslog_events_per_s": round(LINES / peer),
-        "ours_over_rsyslog": round(peer / ours, 2), "load_1min": round(os.getloadavg()[0], 1),
+        "ours_over_rsyslog": round(peer / ours, 2), "rounds": ROUNDS, "load_1min": round(os.getloadavg()[0], 1),
     }, target="report (rsyslog ships raw lines, no ECS parsing)")
 
 

@@ -302,6 +302,8 @@ def main() -> None:
             procs.stop()
     created = sum(n for t in (baseline, flood) for s, n in t.counts.items() if s in ("created", "flood_created"))
     stored = stored_in_es()
+    es.client().indices.delete(index=f"{settings.ES_INDEX_PREFIX}events-*", ignore_unavailable=True,
+                               allow_no_indices=True)  # hundreds of thousands of events nobody reads again
     base_p95, flood_p95 = lag_figures(baseline)[0], lag_figures(flood)[0]
     bound = max(2 * base_p95, base_p95 + 1.0)
     common = {"collectors": len(sims), "phase_s": PHASE_SECONDS, "offered_events_per_s": round(offered),

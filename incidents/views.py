@@ -14,7 +14,6 @@ from django.db import transaction
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from incidents import forms, services
@@ -221,16 +220,14 @@ def incident_bulk_view(request: HttpRequest) -> HttpResponse:
     keys = request.POST.getlist("keys")
     back = reverse("incidents:list")
     if not form.is_valid() or not keys or len(keys) > forms.BULK_MAX:
-        messages.error(request, _errors(form) or gettext("Select between 1 and %(max)d incidents.")
-                       % {"max": forms.BULK_MAX})
+        messages.error(request, _errors(form) or f"Select between 1 and {forms.BULK_MAX} incidents.")
         return HttpResponseRedirect(back)
     try:
         result = bulk_apply(user=request.user, actor=Actor.from_request(request), keys=keys, **form.cleaned_data)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return HttpResponseRedirect(back)
-    messages.success(request, gettext("%(changed)d changed, %(skipped)d skipped.")
-                     % {"changed": len(result.changed), "skipped": len(result.skipped)})
+    messages.success(request, f"{len(result.changed)} changed, {len(result.skipped)} skipped.")
     return HttpResponseRedirect(back)
 
 

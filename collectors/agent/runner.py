@@ -30,7 +30,7 @@ from collectors.agent.config import CENTRAL_KEYS, AgentConfig, ConfigError, cent
 from collectors.agent.evtx_input import EvtxInput, EvtxRecord
 from collectors.agent.journald_input import JournaldInput, JournalRecord, journal_doc
 from collectors.agent.parsers import parse_json_record, parse_line
-from collectors.agent.parsers.base import ParseContext, isoformat_utc, put
+from collectors.agent.parsers.base import ParseContext, get, isoformat_utc, put
 from collectors.agent.sender import STORED, Backoff, Client, RateLimiter, TransportError
 from collectors.agent.spool import GAP_PREFIX, Record, Spool, SpoolFull
 from collectors.agent.syslog_input import Sequence, SyslogInput
@@ -115,7 +115,8 @@ class Agent:
         events = []
         for n, (text, sender) in enumerate(messages):
             doc = parse_line(text, ParseContext(host=sender, tz=self.tz, now=now))
-            put(doc, "network.transport", protocol)
+            if get(doc, "network.transport") is None:  # a firewall line's own protocol (tcp/udp/icmp) wins
+                put(doc, "network.transport", protocol)
             events.append({"id": f"syslog-{name}:{first + n}", "doc": doc})
         self.spool.append(events)
         self.counters.read += len(events)

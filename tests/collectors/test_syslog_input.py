@@ -170,3 +170,22 @@ def test_udp_drops_are_counted_when_the_spool_refuses(received: Received) -> Non
         assert listener.status()["dropped"] == 1
     finally:
         listener.stop()
+
+
+def test_a_firewall_line_received_over_udp_keeps_its_own_protocol(tmp_path: Path) -> None:
+    from collectors.agent.config import AgentConfig
+    from collectors.agent.parsers.base import get
+    from collectors.agent.runner import Agent
+    from tests.agent.test_agent_firewall import UFW_BLOCK
+
+    (tmp_path / "secret").write_text("col_x")
+    agent = Agent(AgentConfig(url="http://127.0.0.1:9", secret_file=str(tmp_path / "secret"),
+                              state_dir=str(tmp_path / "state")))
+    try:
+        agent._spool_syslog("fw", "udp", Sequence(tmp_path / "fw.seq"),
+                            [(UFW_BLOCK, "10.0.0.1"), (RFC3164, "10.0.0.2")])
+        docs = [r.event["doc"] for r in agent.spool.read_batch(10)]
+    finally:
+        agent.spool.close()
+
+    assert [get(d, "network.transport") for d in docs] == ["tcp", "udp"]

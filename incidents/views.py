@@ -14,6 +14,7 @@ from django.db import transaction
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from incidents import forms, services
@@ -133,7 +134,7 @@ def incident_status_view(request: HttpRequest, incident: Incident, permissions: 
         raise ValidationError(_errors(form))
     permissions.require(status_action(form.cleaned_data["status"]), incident.province, incident.owner)
     services.incident_change_status(incident=incident, actor=Actor.from_request(request), **form.cleaned_data)
-    return _done(request, incident, "Status changed.")
+    return _done(request, incident, _("Status changed."))
 
 
 @incident_action(Action.ASSIGN)
@@ -143,7 +144,7 @@ def incident_assign_view(request: HttpRequest, incident: Incident, permissions: 
         raise ValidationError(_errors(form))
     services.incident_assign(incident=incident, assignee_id=form.cleaned_data["assignee"],
                              actor=Actor.from_request(request))
-    return _done(request, incident, "Assigned.")
+    return _done(request, incident, _("Assigned."))
 
 
 @incident_action(Action.HANDOVER)
@@ -152,7 +153,7 @@ def incident_handover_view(request: HttpRequest, incident: Incident, permissions
     if not form.is_valid():
         raise ValidationError(_errors(form))
     services.incident_handover(incident=incident, owner=form.cleaned_data["owner"], actor=Actor.from_request(request))
-    return _done(request, incident, "Ownership handed over.")
+    return _done(request, incident, _("Ownership handed over."))
 
 
 @incident_action(Action.EDIT)
@@ -161,7 +162,7 @@ def incident_edit_view(request: HttpRequest, incident: Incident, permissions: Pe
     if not form.is_valid():
         raise ValidationError(_errors(form))
     services.incident_update(incident=incident, actor=Actor.from_request(request), changes=form.cleaned_data)
-    return _done(request, incident, "Saved.")
+    return _done(request, incident, _("Saved."))
 
 
 @incident_action(Action.COMMENT)
@@ -170,7 +171,7 @@ def comment_add_view(request: HttpRequest, incident: Incident, permissions: Perm
     if not form.is_valid():
         raise ValidationError(_errors(form))
     services.comment_add(incident=incident, body=form.cleaned_data["body"], actor=Actor.from_request(request))
-    return _done(request, incident, "Comment added.")
+    return _done(request, incident, _("Comment added."))
 
 
 @incident_action(Action.OBSERVE)
@@ -178,8 +179,9 @@ def observable_add_view(request: HttpRequest, incident: Incident, permissions: P
     form = forms.ObservableForm(request.POST)
     if not form.is_valid():
         raise ValidationError(_errors(form))
-    _, created = services.observable_add(incident=incident, actor=Actor.from_request(request), **form.cleaned_data)
-    return _done(request, incident, "Observable added." if created else "This observable was already recorded.")
+    _observable, created = services.observable_add(incident=incident, actor=Actor.from_request(request),
+                                                   **form.cleaned_data)
+    return _done(request, incident, _("Observable added.") if created else _("This observable was already recorded."))
 
 
 @incident_action(Action.REQUEST_SEND)
@@ -188,7 +190,7 @@ def request_send_view(request: HttpRequest, incident: Incident, permissions: Per
     if not form.is_valid():
         raise ValidationError(_errors(form))
     services.request_send(incident=incident, actor=Actor.from_request(request), **form.cleaned_data)
-    return _done(request, incident, "Request sent to the province.")
+    return _done(request, incident, _("Request sent to the province."))
 
 
 @incident_action(Action.ATTACH)
@@ -197,7 +199,7 @@ def attachment_add_view(request: HttpRequest, incident: Incident, permissions: P
     if not form.is_valid():
         raise ValidationError(_errors(form))
     services.attachment_add(incident=incident, upload=form.cleaned_data["file"], actor=Actor.from_request(request))
-    return _done(request, incident, "Evidence uploaded.")
+    return _done(request, incident, _("Evidence uploaded."))
 
 
 @incident_action(Action.MERGE)
@@ -208,7 +210,8 @@ def incident_merge_view(request: HttpRequest, incident: Incident, permissions: P
     survivor = incident_get(user=request.user, key=form.cleaned_data["into"])
     permissions.require(Action.MERGE, survivor.province)
     services.incident_merge(duplicate=incident, survivor=survivor, actor=Actor.from_request(request))
-    return _done(request, survivor, f"{incident.key} merged into {survivor.key}.")
+    note = _("%(duplicate)s merged into %(survivor)s.") % {"duplicate": incident.key, "survivor": survivor.key}
+    return _done(request, survivor, note)
 
 
 @login_required
@@ -220,14 +223,15 @@ def incident_bulk_view(request: HttpRequest) -> HttpResponse:
     keys = request.POST.getlist("keys")
     back = reverse("incidents:list")
     if not form.is_valid() or not keys or len(keys) > forms.BULK_MAX:
-        messages.error(request, _errors(form) or f"Select between 1 and {forms.BULK_MAX} incidents.")
+        messages.error(request, _errors(form) or _("Select between 1 and %(max)d incidents.") % {"max": forms.BULK_MAX})
         return HttpResponseRedirect(back)
     try:
         result = bulk_apply(user=request.user, actor=Actor.from_request(request), keys=keys, **form.cleaned_data)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return HttpResponseRedirect(back)
-    messages.success(request, f"{len(result.changed)} changed, {len(result.skipped)} skipped.")
+    messages.success(request, _("%(changed)d changed, %(skipped)d skipped.") % {
+        "changed": len(result.changed), "skipped": len(result.skipped)})
     return HttpResponseRedirect(back)
 
 
@@ -273,7 +277,7 @@ def incident_intake_view(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            return _done(request, incident, f"Filed as {incident.key}.")
+            return _done(request, incident, _("Filed as %(key)s.") % {"key": incident.key})
     return render(request, "incidents/intake.html", {"form": form})
 
 
@@ -297,7 +301,7 @@ def request_detail_view(request: HttpRequest, request_id: int) -> HttpResponse:
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                messages.success(request, "Request updated.")
+                messages.success(request, _("Request updated."))
                 return redirect("incidents:request", request_id=rfa.pk)
     can_work = Permissions(request.user).can(Action.REQUEST_WORK, rfa.province)
     return render(request, "incidents/request.html", {"rfa": rfa, "form": form, "can_work": can_work})
@@ -360,7 +364,7 @@ def sla_policy_view(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, "Saved. The new targets apply to incidents opened from now on.")
+            messages.success(request, _("Saved. The new targets apply to incidents opened from now on."))
         return redirect("incidents:sla")
     return render(request, "incidents/sla.html", {
         "table": sla_policy_table(user=request.user), "severities": Severity.choices, "can_manage": can_manage,

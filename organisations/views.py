@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from incidents.permissions import Action, Permissions, require_organisation_manage
@@ -37,7 +38,7 @@ def membership_revoke_view(request: HttpRequest, membership_id: int) -> HttpResp
     membership = membership_get(user=request.user, membership_id=membership_id)
     Permissions(request.user).require(Action.MEMBERS_MANAGE, membership.organisation)
     membership_revoke(membership=membership, actor=Actor.from_request(request))
-    messages.success(request, "Membership removed; it takes effect on that user's next request.")
+    messages.success(request, _("Membership removed; it takes effect on that user's next request."))
     return redirect("organisations:members")
 
 
@@ -80,7 +81,7 @@ def organisation_list_view(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, f"{created.code} created.")
+            messages.success(request, _("%(code)s created.") % {"code": created.code})
         return redirect("organisations:list")
     organisations = organisation_list(user=request.user)
     rows = [(o, o.path.count("/") - 1) for o in organisations]

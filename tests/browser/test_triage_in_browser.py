@@ -256,3 +256,25 @@ def test_the_unread_badge_counts_up_live_without_a_reload(server: Server, cast: 
     page.click("form[action$='/notifications/read/'] button")
     expect(page.locator("#nav-notifications .badge")).to_have_count(0)
     watch.assert_clean()
+
+
+def test_the_requests_list_says_when_a_request_arrives(server: Server, cast: Cast, page: Page,
+                                                       watch: Watch) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from incidents.services import request_send
+    from organisations.actors import Actor
+
+    [incident] = incidents(cast, "Phishing wave at the tax office")
+    sign_in(page, server, "hni.responder", PASSWORD)
+    page.goto(f"{server.base}/incidents/requests/")
+    expect(page.locator("html")).to_have_attribute("data-live", "live")
+    expect(page.locator("#requests-changed")).to_be_hidden()
+    off_loop(request_send, incident=incident, instructions="Block the sender domain", priority="high",
+             due_at=timezone.now() + timedelta(hours=4), actor=Actor(user=cast.analyst))
+    expect(page.locator("#requests-changed")).to_be_visible()
+    page.click("#requests-changed a")
+    expect(page.locator("table")).to_contain_text("Block the sender domain")
+    watch.assert_clean()

@@ -34,6 +34,7 @@ from bench.harness import ROOT, Processes, bench_env, django_setup, free_port, w
 
 LINES = 100_000
 ROUNDS = 4
+WEB_WORKERS = os.environ.get("SOC_BENCH_WEB_WORKERS", "4")
 LAG_SECONDS, LAG_PER_SECOND = 10, 400
 
 
@@ -170,7 +171,7 @@ def main() -> None:
         tmp = Path(tmpdir)
         procs = Processes(tmp / "logs")
         procs.spawn("web", "-m", "uvicorn", "soc.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-                    "--log-level", "warning", "--no-access-log", "--workers", "4",
+                    "--log-level", "warning", "--no-access-log", "--workers", WEB_WORKERS,
                     env={**bench_env(), "SOC_INGEST_RATE_PER_COLLECTOR": "0", "SOC_INGEST_RATE_PER_PROVINCE": "0"})
         wait_http(f"http://127.0.0.1:{port}/login/")
         agent = start_agent(port, tmp, collector_secret())

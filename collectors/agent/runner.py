@@ -223,7 +223,7 @@ class Agent:
         while pending:
             if self.stop.is_set():
                 return False
-            unique = list({r.event["id"]: r.event for r in pending}.values())
+            unique = list({r.id: r.raw for r in pending}.values())
             self.limiter.wait(len(unique))
             try:
                 statuses = self.client.send_events(unique)
@@ -234,7 +234,7 @@ class Agent:
                 self.stop.wait(backoff.next_delay(exc.retry_after))
                 continue
             self._count(statuses)
-            pending = [r for r in pending if statuses.get(r.event["id"]) not in STORED]
+            pending = [r for r in pending if statuses.get(r.id) not in STORED]
             if pending:
                 with self.counters.lock:
                     self.counters.retried += len(pending)

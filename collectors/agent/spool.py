@@ -62,7 +62,13 @@ class Record:
     offset: int
     end: int
     appended_at: float
-    event: dict[str, Any]
+    raw: bytes  # the event's JSON as spooled: sent as it is, never decoded and encoded again on the way out
+    id: str
+
+    @property
+    def event(self) -> dict[str, Any]:
+        event: dict[str, Any] = jsonfast.loads(self.raw)
+        return event
 
 
 @dataclass
@@ -94,7 +100,7 @@ class SpoolStats:
 
 def frame(event: dict[str, Any], appended_at: float | None = None) -> bytes:
     stamp = int((time.time() if appended_at is None else appended_at) * 1000)
-    body = _STAMP.pack(stamp) + jsonfast.dumps(event)
+    body = _STAMP.pack(stamp) + jsonfast.dumps(event)  # events are built {"id": ..., ...}: see _event_id
     return _HEADER.pack(len(body), zlib.crc32(body)) + body
 
 
@@ -111,12 +117,32 @@ def read_frame(fh: Any, segment: int, offset: int) -> Record | None:
     body = fh.read(length)
     if len(body) < length or zlib.crc32(body) != crc:
         raise CorruptRecord("checksum mismatch" if len(body) == length else "partial body")
+    raw = body[_STAMP.size:]
+    (stamp,) = _STAMP.unpack(body[:_STAMP.size])
+    return Record(segment, offset, offset + _HEADER.size + length, stamp / 1000, raw, _event_id(raw))
+
+
+_ID_FIRST = b'{"id":"'
+
+
+def _event_id(raw: bytes) -> str:
+    """The event's id. Events are spooled as ``{"id": ..., ...}`` (``frame``), so it is read off the front;
+    anything else (an escaped id, another writer) is decoded whole. Raises CorruptRecord if it is not an event."""
+    if raw.startswith(_ID_FIRST):
+        end = raw.find(b'"', len(_ID_FIRST))
+        candidate = raw[len(_ID_FIRST):end]
+        if end > 0 and b"\\" not in candidate:
+            try:
+                return candidate.decode()
+            except UnicodeDecodeError:
+                pass
     try:
-        event = jsonfast.loads(body[_STAMP.size:])
+        event = jsonfast.loads(raw)
     except ValueError as exc:
         raise CorruptRecord("body is not JSON") from exc
-    (stamp,) = _STAMP.unpack(body[:_STAMP.size])
-    return Record(segment, offset, offset + _HEADER.size + length, stamp / 1000, event)
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str):
+        raise CorruptRecord("body is not an event with an id")
+    return str(event["id"])
 
 
 class Spool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -127,3 +128,29 @@ def test_the_byte_limit_holds_whatever_the_backlog(tmp_path: Path) -> None:
     on_disk = sum(os.path.getsize(p) for p in tmp_path.glob("*.seg"))
     assert on_disk <= 100_000
     assert spool.size() == on_disk
+
+
+def test_a_record_carries_its_id_and_its_json_as_spooled(tmp_path: Path) -> None:
+    odd: list[dict[str, Any]] = [{"doc": {"message": "id last"}, "id": "f:late"}, {"id": 'quote"and\\back', "doc": {}},
+                                 event(7)]
+    spool = Spool(tmp_path, max_bytes=1_000_000)
+    spool.append(odd)
+
+    records = spool.read_batch(10)
+
+    assert [r.id for r in records] == ["f:late", 'quote"and\\back', "f:7"]
+    assert [r.event for r in records] == odd
+
+
+def test_a_checksummed_body_that_is_not_an_event_is_quarantined(tmp_path: Path) -> None:
+    import struct
+    import zlib
+
+    spool = Spool(tmp_path, max_bytes=1_000_000)
+    spool.append([event(1)])
+    body = struct.pack("<Q", 0) + b'["not", "an event"]'
+    with open(spool._path(spool.active), "ab") as fh:
+        fh.write(struct.pack("<II", len(body), zlib.crc32(body)) + body)
+
+    assert spool.read_batch(10) == []
+    assert spool.stats().quarantined == 1

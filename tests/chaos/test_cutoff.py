@@ -31,6 +31,9 @@ from tests.processes import Platform
 LINES = int(os.environ.get("SOC_CUTOFF_LINES", "4000"))
 HOUR = 3600.0
 MIN_SPEEDUP = 4.0  # an hour of traffic must drain within 15 minutes even on a loaded 2-core box
+# The default spool (256 MB) holds ~357,000 sshd events (~750 bytes each), an hour at ~100 lines/s;
+# past that the block policy leaves the lines in the file. Here the spool is sized to hold the hour.
+SPOOL_BYTES = max(256 * 1024 * 1024, LINES * 1024)
 READ_TIMEOUT = 60 + LINES / 2000  # the agent spools ~18,000 lines per CPU-second; a loaded box gives it less
 
 
@@ -85,7 +88,8 @@ def test_a_cut_off_collector_spools_an_hour_and_drains_it_faster_than_real_time_
     log.touch()
     start = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")) - timedelta(seconds=HOUR)
     web.spawn("agent", "-m", "collectors.agent", "run", "--url", f"{proxy.url}/api/v1", "--secret-file",
-              str(secret), "--path", str(log), "--state-dir", str(state), "--heartbeat", "1")
+              str(secret), "--path", str(log), "--state-dir", str(state), "--heartbeat", "1",
+              "--spool-max-bytes", str(SPOOL_BYTES))
     try:
         assert wait_until(lambda: agent_status(state).get("central", {}).get("ok"), timeout=30), web.logs()
         proxy.set_mode("stall")

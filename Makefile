@@ -31,6 +31,8 @@ stop:
 	scripts/services.sh stop
 
 bench: $(STAMP)
+	@command -v rsyslogd >/dev/null && ls /usr/lib/*/rsyslog/omelasticsearch.so >/dev/null 2>&1 || \
+	  { apt-get update -qq && apt-get install -y -qq rsyslog rsyslog-elasticsearch >/dev/null; }  # the peer benchmark
 	scripts/with_services.sh $(PY) bench/run_all.py
 
 ## make chaos: the fault suite at size (1,000,000 lines, 25 kills, an hour cut off, parsers fuzzed at 20,000 examples

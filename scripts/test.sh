@@ -13,12 +13,14 @@ export ES_PORT=${ES_PORT:-9200} REDIS_PORT=${REDIS_PORT:-6379} PG_PORT=${PG_PORT
 export ELASTICSEARCH_URL=http://127.0.0.1:$ES_PORT REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0 POSTGRES_PORT=$PG_PORT
 
 # Test-only tools from Debian: the browser for Playwright, gettext for the
-# translations, util-linux's logger as a real syslog client.
+# translations, util-linux's logger as a real syslog client, systemd's journal tools.
 need=()
 command -v chromium >/dev/null || need+=(chromium)
 command -v msgfmt >/dev/null || need+=(gettext)
 command -v logger >/dev/null || need+=(bsdutils)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)  # Vietnamese in PDFs
+# Real journal files for the journald input's tests (journalctl comes with it).
+[ -x /lib/systemd/systemd-journal-remote ] && command -v journalctl >/dev/null || need+=(systemd-journal-remote)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]}"
   apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null

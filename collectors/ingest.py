@@ -262,6 +262,6 @@ def _report_duplicates(collector: Collector, count: int, now: datetime) -> None:
     doc = {"@timestamp": isoformat_utc(now), "organization": {"id": collector.organisation.code},
            "agent": {"id": str(collector.uid)}, "event": {"action": DUPLICATE_ACTION, "count": count}}
     try:
-        es.client().index(index=es.index_name("ingest", now), document=doc, refresh=False)
+        es.client().index(index=es.index_name(es.INGEST_STATS, now), document=doc, refresh=False)
     except Exception:  # any transport error: see the docstring
         logger.warning("could not record %d duplicate resends of collector %s", count, collector.uid)

@@ -213,7 +213,7 @@ def event_indices_delete_expired(*, now: datetime, days: int | None = None) -> l
     by_code = retention_days_by_org_code(default_days=default)
     shortest = min([default, *by_code.values()])
     expired: list[str] = []
-    for kind in ("events", "deadletter", "ingest"):
+    for kind in ("events", "deadletter", es.INGEST_STATS):
         names = es.client().indices.get(index=es.index_pattern(kind), allow_no_indices=True,
                                         ignore_unavailable=True, expand_wildcards="open,closed")
         prefix = es.index_pattern(kind)[:-1]

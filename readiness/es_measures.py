@@ -109,7 +109,7 @@ def _province_searches(codes: list[str], window: Window) -> list[dict[str, Any]]
                    "query": {"bool": {"filter": [*scope, day, {"term": {"event.action": DUPLICATE_ACTION}}]}},
                    "aggs": {"resent": {"sum": {"field": "event.count"}}}}
     return [_header(es.events_pattern()), aggs_body, _header(es.events_pattern()), sample_body,
-            _header(es.index_pattern("deadletter")), dead_body, _header(es.index_pattern("ingest")), resent_body]
+            _header(es.index_pattern("deadletter")), dead_body, _header(es.index_pattern(es.INGEST_STATS)), resent_body]
 
 
 def _day_aggs(window: Window) -> dict[str, Any]:

@@ -117,7 +117,9 @@ DEADLETTER_MAPPINGS: dict[str, Any] = {
     },
 }
 
-# Counts the ingest keeps about what it received (e.g. resends of events already stored), per batch.
+# Counts the ingest keeps about what it received (e.g. resends of events already stored), per batch. The kind's
+# name must not be a prefix's continuation ("ingest-" is a bench prefix): templates may not overlap.
+INGEST_STATS = "ingeststats"
 INGEST_STATS_MAPPINGS: dict[str, Any] = {
     "dynamic": False,
     "properties": {
@@ -148,8 +150,8 @@ def ensure_templates(es: Elasticsearch | None = None) -> None:
         priority=100,
     )
     es.indices.put_index_template(
-        name=f"{settings.ES_INDEX_PREFIX}ingest",
-        index_patterns=[index_pattern("ingest")],
+        name=f"{settings.ES_INDEX_PREFIX}{INGEST_STATS}",
+        index_patterns=[index_pattern(INGEST_STATS)],
         template={"settings": {"number_of_shards": 1, **replicas}, "mappings": INGEST_STATS_MAPPINGS},
         priority=100,
     )

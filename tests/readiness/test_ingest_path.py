@@ -65,7 +65,7 @@ def test_resends_of_stored_events_are_counted_as_the_duplicate_ratio(es: Elastic
     ingest_batch(collector=hni_collector.collector, payload={"events": first})
     again = ingest_batch(collector=hni_collector.collector, payload={"events": [*first[:2], {"id": "d:9",
                                                                                              "raw": sshd_line_now()}]})
-    es.indices.refresh(index=f"{soc_es.index_pattern('events')},{soc_es.index_pattern('ingest')}")
+    es.indices.refresh(index=f"{soc_es.index_pattern('events')},{soc_es.index_pattern(soc_es.INGEST_STATS)}")
 
     [card] = scorecards_compute(day=timezone.localdate(), provinces=[cast.hni])
     clean = card.measures["clean"]
@@ -82,7 +82,7 @@ def test_resends_in_another_province_do_not_count_here(es: Elasticsearch, cast: 
     batch = {"events": [{"id": "d:1", "raw": sshd_line_now()}]}
     ingest_batch(collector=hni_collector.collector, payload=batch)
     ingest_batch(collector=hni_collector.collector, payload=batch)
-    es.indices.refresh(index=f"{soc_es.index_pattern('events')},{soc_es.index_pattern('ingest')}")
+    es.indices.refresh(index=f"{soc_es.index_pattern('events')},{soc_es.index_pattern(soc_es.INGEST_STATS)}")
 
     hni, hcm = scorecards_compute(day=timezone.localdate(), provinces=[cast.hni, cast.hcm])
 

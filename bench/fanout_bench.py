@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import tempfile
 import time
@@ -17,6 +18,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Its own indices and templates: a shorter shared prefix ("bench-") would overlap another benchmark's
+# ("bench-ingest-events-*" against the "bench-ingest-*" template) and Elasticsearch refuses the template.
+os.environ.setdefault("SOC_ES_PREFIX", "bench-fanout-")
 
 from bench.common import report, summary_ms
 from bench.harness import Processes, django_setup, free_port

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import time
@@ -21,6 +22,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Its own indices and templates: a shorter shared prefix ("bench-") would overlap another benchmark's
+# ("bench-ingest-events-*" against the "bench-ingest-*" template) and Elasticsearch refuses the template.
+os.environ.setdefault("SOC_ES_PREFIX", "bench-incidents-")
 
 from bench.common import peak_rss_mb, report, summary_ms
 from bench.harness import django_setup

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -218,7 +219,9 @@ class Usage:
     """CPU share of one core and peak RSS of the web tree, Elasticsearch and this process over a phase."""
 
     def __init__(self, web_pid: int) -> None:
-        es_pid = procstat.elasticsearch_pid()
+        from django.conf import settings
+
+        es_pid = procstat.listening_pid(urlsplit(settings.ELASTICSEARCH_URL).port or 9200)
         self.groups = {"web": lambda: procstat.tree(web_pid), "es": lambda: [es_pid] if es_pid else [],
                        "loadgen": lambda: [os.getpid()]}
         self.start = {k: procstat.sample(f()) for k, f in self.groups.items()}

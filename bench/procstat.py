@@ -7,6 +7,8 @@ memory is the resident set (VmRSS) summed over the tree.
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,15 +60,15 @@ def sample(pids: list[int]) -> Sample:
     return Sample(round(cpu, 2), round(sum(_rss_mb(pid) for pid in pids), 1))
 
 
-def elasticsearch_pid() -> int | None:
-    """The local Elasticsearch node's JVM, if this user may see it."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"org.elasticsearch.bootstrap.Elasticsearch" in cmdline:
-            return int(entry.name)
-    return None
+def listening_pid(port: int) -> int | None:
+    """The process listening on this TCP port (the Elasticsearch node a benchmark talks to), if visible.
+
+    By port, not by command line: several nodes may run on one machine (other checkouts' on other ports).
+    """
+    try:
+        out = subprocess.run(["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True,
+                             check=False).stdout
+    except OSError:
+        return None
+    found = re.search(r"pid=(\d+)", out)
+    return int(found.group(1)) if found else None

@@ -22,8 +22,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from incidents.models import Incident
-from tests.chaos.workload import LINES, start_attack, stored_lines, wait_until
+from tests.chaos.workload import LINES, RATE, start_attack, stored_lines, wait_until
 from tests.conftest import EnrolledCollector
 from tests.processes import Platform, wait_http
 
@@ -74,6 +76,9 @@ class Chaos:
         until.wait()
 
 
+# Writing takes LINES / RATE seconds and draining LINES / 200 at worst: at make chaos's size that is far
+# beyond the suite's 5-minute default.
+@pytest.mark.timeout(int(300 + LINES / RATE + LINES / 200))
 def test_kill_9_everywhere_loses_nothing_and_doubles_nothing(
         platform: Platform, es: Any, hni_collector: EnrolledCollector, tmp_path: Path) -> None:
     attack = start_attack(platform, hni_collector, tmp_path)

@@ -146,6 +146,15 @@ def main() -> None:
                     "incidents": INCIDENTS, "events": EVENTS}, target="pages <= 300 ms p95, search <= 500 ms p95")
         finally:
             procs.stop()
+            explain_errors(Path(tmp) / "logs" / "web.log")
+
+
+def explain_errors(log: Path, lines: int = 12) -> None:
+    """A failure in the table is only useful with its cause: the server's last error lines go to stderr."""
+    text = log.read_text(errors="replace").splitlines() if log.exists() else []
+    errors = [line for line in text if "Error" in line or "Exception" in line]
+    if errors:
+        print(f"web errors ({len(errors)} lines), last {lines}:", *errors[-lines:], sep="\n  ", file=sys.stderr)
 
 
 if __name__ == "__main__":

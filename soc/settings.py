@@ -95,7 +95,10 @@ _POSTGRES = {
     "PASSWORD": env_str("POSTGRES_PASSWORD", ""),
     "HOST": env_str("POSTGRES_HOST", "127.0.0.1"),
     "PORT": env_str("POSTGRES_PORT", "5432"),
-    "CONN_MAX_AGE": env_int("POSTGRES_CONN_MAX_AGE", 60),
+    # 0: a connection per request. Under ASGI each request runs in a thread of its own, and a kept connection
+    # per thread ran PostgreSQL out of connections at 200 concurrent users (bench/users_bench.py); put
+    # PgBouncer in front to reuse them (docs/scaling.md).
+    "CONN_MAX_AGE": env_int("POSTGRES_CONN_MAX_AGE", 0),
     "TEST": {"NAME": f"test_{NAMESPACE}"},
 }
 if env_str("SOC_DATABASE", "postgres") == "sqlite":

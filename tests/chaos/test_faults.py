@@ -89,7 +89,7 @@ def test_kill_9_everywhere_loses_nothing_and_doubles_nothing(
     attack.writer.join()
 
     drained = wait_until(lambda: stored_lines(es)[0] >= LINES, timeout=60 + LINES / 200)
-    opened = wait_until(lambda: Incident.objects.count() >= len(attackers), timeout=60)
+    opened = wait_until(lambda: Incident.objects.count() >= len(attackers), timeout=60 + len(attackers) / 20)
     time.sleep(3)  # a few more detection cycles: twins would show up now
     total, doubled = stored_lines(es)
     keys = Counter(Incident.objects.values_list("dedup_key", flat=True))

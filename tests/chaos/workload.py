@@ -94,7 +94,10 @@ def stored_lines(es: Any) -> tuple[int, int]:
     es.indices.refresh(index=index, allow_no_indices=True)
     resp = es.search(index=index, size=0, track_total_hits=True, allow_no_indices=True,
                      aggs={"twice": {"terms": {"field": "process.pid", "min_doc_count": 2, "size": 100}}})
-    return resp["hits"]["total"]["value"], len(resp["aggregations"]["twice"]["buckets"])
+    # Just after an Elasticsearch restart the indices may not be back yet: no shards answer and no
+    # aggregation comes back. That reads as "nothing stored yet" and the caller keeps waiting.
+    twice = resp.get("aggregations", {}).get("twice", {}).get("buckets", [])
+    return resp["hits"]["total"]["value"], len(twice)
 
 
 def wait_until(check: Any, timeout: float) -> bool:

@@ -5,11 +5,8 @@ Every view leaves authentication and the default IsAuthenticated to the settings
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -43,15 +40,6 @@ from incidents.views import bulk_apply
 from organisations.actors import Actor
 from organisations.models import Organisation
 from organisations.selectors import organisation_get
-
-
-@contextmanager
-def service_errors() -> Iterator[None]:
-    """A service's ValidationError is the client's fault: 400 with the standard error body."""
-    try:
-        yield
-    except DjangoValidationError as exc:
-        raise ValidationError({"detail": " ".join(exc.messages)}) from exc
 
 
 def _valid(serializer_class: type[serializers.Serializer[Any]], request: Request) -> dict[str, Any]:
@@ -103,8 +91,7 @@ class IncidentListApi(generics.ListCreateAPIView[Incident], IncidentScoped):
         if province is None:
             raise ValidationError({"province": ["Unknown province, or not one you may file for."]})
         Permissions(request.user).require(Action.FILE, province)
-        with service_errors():
-            incident = services.incident_file(province=province, actor=self.actor(), **data)
+        incident = services.incident_file(province=province, actor=self.actor(), **data)
         return Response(s.IncidentSerializer(incident).data, status=status.HTTP_201_CREATED)
 
 
@@ -118,8 +105,7 @@ class IncidentDetailApi(generics.RetrieveAPIView[Incident], IncidentScoped):
     def patch(self, request: Request, key: str) -> Response:
         incident = self.incident(Action.EDIT)
         data = _valid(s.IncidentUpdateSerializer, request)
-        with service_errors():
-            incident = services.incident_update(incident=incident, actor=self.actor(), changes=data)
+        incident = services.incident_update(incident=incident, actor=self.actor(), changes=data)
         return Response(s.IncidentSerializer(incident).data)
 
 
@@ -130,8 +116,7 @@ class IncidentStatusApi(APIView, IncidentScoped):
         Permissions(request.user).require_any(STATUS_ACTIONS, incident.province, incident.owner)
         data = _valid(s.StatusChangeSerializer, request)
         Permissions(request.user).require(status_action(data["status"]), incident.province, incident.owner)
-        with service_errors():
-            incident = services.incident_change_status(incident=incident, actor=self.actor(), **data)
+        incident = services.incident_change_status(incident=incident, actor=self.actor(), **data)
         return Response(s.IncidentSerializer(incident).data)
 
 
@@ -140,8 +125,7 @@ class IncidentAssignApi(APIView, IncidentScoped):
     def post(self, request: Request, key: str) -> Response:
         incident = self.incident(Action.ASSIGN)
         data = _valid(s.AssignSerializer, request)
-        with service_errors():
-            incident = services.incident_assign(incident=incident, assignee_id=data["assignee"], actor=self.actor())
+        incident = services.incident_assign(incident=incident, assignee_id=data["assignee"], actor=self.actor())
         return Response(s.IncidentSerializer(incident).data)
 
 
@@ -150,8 +134,7 @@ class IncidentHandoverApi(APIView, IncidentScoped):
     def post(self, request: Request, key: str) -> Response:
         incident = self.incident(Action.HANDOVER)
         data = _valid(s.HandoverSerializer, request)
-        with service_errors():
-            incident = services.incident_handover(incident=incident, owner=data["owner"], actor=self.actor())
+        incident = services.incident_handover(incident=incident, owner=data["owner"], actor=self.actor())
         return Response(s.IncidentSerializer(incident).data)
 
 
@@ -162,8 +145,7 @@ class IncidentMergeApi(APIView, IncidentScoped):
         data = _valid(s.MergeSerializer, request)
         survivor = incident_get(user=request.user, key=data["into"])
         Permissions(request.user).require(Action.MERGE, survivor.province)
-        with service_errors():
-            survivor = services.incident_merge(duplicate=duplicate, survivor=survivor, actor=self.actor())
+        survivor = services.incident_merge(duplicate=duplicate, survivor=survivor, actor=self.actor())
         return Response(s.IncidentSerializer(survivor).data)
 
 
@@ -173,8 +155,7 @@ class IncidentBulkApi(APIView):
         """Change status, assign or close up to 5,000 incidents in one UPDATE; one shared resolution summary."""
         Permissions(request.user).require_any(BULK_ACTIONS)
         data = _valid(s.BulkSerializer, request)
-        with service_errors():
-            result = bulk_apply(user=request.user, actor=Actor.from_request(request._request), **data)
+        result = bulk_apply(user=request.user, actor=Actor.from_request(request._request), **data)
         return Response({"changed": result.changed, "skipped": result.skipped})
 
 
@@ -195,8 +176,7 @@ class CommentListApi(generics.ListAPIView[Comment], IncidentScoped):
     def post(self, request: Request, key: str) -> Response:
         incident = self.incident(Action.COMMENT)
         data = _valid(s.CommentSerializer, request)
-        with service_errors():
-            comment = services.comment_add(incident=incident, body=data["body"], actor=self.actor())
+        comment = services.comment_add(incident=incident, body=data["body"], actor=self.actor())
         return Response(s.CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
 
 
@@ -211,8 +191,7 @@ class ObservableListApi(generics.ListAPIView[Observable], IncidentScoped):
     def post(self, request: Request, key: str) -> Response:
         incident = self.incident(Action.OBSERVE)
         data = _valid(s.ObservableSerializer, request)
-        with service_errors():
-            observable, created = services.observable_add(incident=incident, actor=self.actor(), **data)
+        observable, created = services.observable_add(incident=incident, actor=self.actor(), **data)
         return Response(s.ObservableSerializer(observable).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
@@ -228,8 +207,7 @@ class IncidentRequestListApi(generics.ListAPIView[Any], IncidentScoped):
         """Ask the incident's province to act, by a due time."""
         incident = self.incident(Action.REQUEST_SEND)
         data = _valid(s.RequestSerializer, request)
-        with service_errors():
-            rfa = services.request_send(incident=incident, actor=self.actor(), **data)
+        rfa = services.request_send(incident=incident, actor=self.actor(), **data)
         return Response(s.RequestSerializer(rfa).data, status=status.HTTP_201_CREATED)
 
 
@@ -256,8 +234,7 @@ class RequestDetailApi(generics.RetrieveAPIView[Any]):
         rfa = self.get_object()
         Permissions(request.user).require(Action.REQUEST_WORK, rfa.province)
         data = _valid(s.RequestUpdateSerializer, request)
-        with service_errors():
-            rfa = services.request_update(request=rfa, actor=Actor.from_request(request._request), **data)
+        rfa = services.request_update(request=rfa, actor=Actor.from_request(request._request), **data)
         return Response(s.RequestSerializer(rfa).data)
 
 
@@ -273,8 +250,7 @@ class AttachmentListApi(generics.ListAPIView[Attachment], IncidentScoped):
     def post(self, request: Request, key: str) -> Response:
         incident = self.incident(Action.ATTACH)
         data = _valid(s.AttachmentUploadSerializer, request)
-        with service_errors():
-            attachment = services.attachment_add(incident=incident, upload=data["file"], actor=self.actor())
+        attachment = services.attachment_add(incident=incident, upload=data["file"], actor=self.actor())
         return Response(s.AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
 
@@ -298,8 +274,7 @@ class SavedFilterListApi(generics.ListAPIView[SavedFilter]):
     def post(self, request: Request) -> Response:
         Permissions(request.user).require(Action.SAVE_FILTER)
         data = _valid(s.SavedFilterSerializer, request)
-        with service_errors():
-            saved = services.saved_filter_save(user=request.user, name=data["name"], params=data["params"])
+        saved = services.saved_filter_save(user=request.user, name=data["name"], params=data["params"])
         return Response(s.SavedFilterSerializer(saved).data, status=status.HTTP_201_CREATED)
 
 

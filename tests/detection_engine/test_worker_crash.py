@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from elasticsearch import Elasticsearch
+from elasticsearch import ApiError, Elasticsearch
 
 from detection.models import Alert, DetectionRule, RuleRun
 from detection.tasks import run_rules
@@ -42,9 +42,18 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str, platform:
 
 
 def es_alerts(es: Elasticsearch) -> int:
-    es.indices.refresh(index=soc_es.index_pattern("alerts"), ignore_unavailable=True, allow_no_indices=True)
-    return int(es.count(index=soc_es.index_pattern("alerts"), ignore_unavailable=True,
-                        allow_no_indices=True)["count"])
+    """Alerts stored. A daily alerts index created a moment ago answers 503 until its shard has started:
+    asked again then, never read as a number."""
+    for _ in range(100):
+        try:
+            es.indices.refresh(index=soc_es.index_pattern("alerts"), ignore_unavailable=True, allow_no_indices=True)
+            return int(es.count(index=soc_es.index_pattern("alerts"), ignore_unavailable=True,
+                                allow_no_indices=True)["count"])
+        except ApiError as exc:
+            if exc.meta.status != 503:
+                raise
+            time.sleep(0.1)
+    raise AssertionError("the alerts index never became searchable")
 
 
 def test_a_worker_killed_mid_run_and_restarted_leaves_no_gap_and_no_duplicate(

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from elastic_transport import TransportError
+from elasticsearch import ApiError
 
 from collectors.models import Collector, CollectorQuerySet, ProvinceRetention
+from incidents.permissions import Action, Permissions
 from organisations.models import Kind, Organisation, Role
 from organisations.selectors import AnyUser, user_grants
+from soc import es
+
+logger = logging.getLogger(__name__)
 
 
 class Health(StrEnum):
@@ -88,3 +96,103 @@ def retention_days_by_org_code(*, default_days: int) -> dict[str, int]:
     for code, path in Organisation.objects.values_list("code", "path"):
         days[code] = next((d for prefix, d in by_path.items() if path.startswith(prefix)), default_days)
     return days
+
+
+class RetentionOrigin(StrEnum):
+    NATIONAL = "national"  # settings.EVENT_RETENTION_DAYS (SOC_EVENT_RETENTION_DAYS)
+    OVERRIDE = "override"  # the province's own ProvinceRetention row
+
+
+@dataclass(frozen=True)
+class RetentionRow:
+    organisation: Organisation
+    days: int
+    origin: RetentionOrigin
+    national_days: int
+    updated_at: datetime | None  # when the override was last set
+    oldest_index: str | None  # the oldest daily events index still holding this province's events
+    # The first day the hourly task may delete that index, by this province's days alone; later while a
+    # province sharing the day keeps its events longer (days are a floor).
+    deletable_from: date | None
+
+
+def retention_provinces(*, user: AnyUser) -> QuerySet[Organisation]:
+    """The provinces whose retention the user may see: all for central staff, their own for a province."""
+    return Organisation.objects.visible_to(user).filter(kind=Kind.PROVINCE).order_by("code")
+
+
+def retention_province_get(*, user: AnyUser, code: str) -> Organisation:
+    """A province in the user's scope; 404 for another province's code, a site's, the nation's and a missing one."""
+    province = retention_provinces(user=user).filter(code=code).first()
+    if province is None:
+        raise Http404("no such province")
+    return province
+
+
+def retention_province_get_to_manage(*, user: AnyUser, code: str) -> Organisation:
+    """As ``retention_province_get`` (404 first), and the user must hold the right to set retention (else 403)."""
+    province = retention_province_get(user=user, code=code)
+    Permissions(user).require(Action.RETENTION_MANAGE, province)
+    return province
+
+
+def retention_table(*, user: AnyUser, only: Organisation | None = None) -> list[RetentionRow]:
+    """Per province in scope (or ``only`` that one, already fetched in scope): days in force and the oldest kept day.
+
+    Two queries and one scoped Elasticsearch aggregation, whatever the number of provinces.
+    """
+    provinces = [only] if only is not None else list(retention_provinces(user=user))
+    national = settings.EVENT_RETENTION_DAYS
+    overrides = {r.organisation_id: r for r in ProvinceRetention.objects.filter(organisation__in=provinces)}
+    oldest = _oldest_index_by_province(user=user, provinces=provinces)
+    rows = []
+    for province in provinces:
+        own = overrides.get(province.pk)
+        days = own.days if own is not None else national
+        index = oldest.get(province.pk)
+        rows.append(RetentionRow(
+            organisation=province, days=days, national_days=national,
+            origin=RetentionOrigin.OVERRIDE if own is not None else RetentionOrigin.NATIONAL,
+            updated_at=own.updated_at if own is not None else None, oldest_index=index,
+            deletable_from=_deletable_from(index, days)))
+    return rows
+
+
+def _oldest_index_by_province(*, user: AnyUser, provinces: list[Organisation]) -> dict[int, str]:
+    """Province pk -> the oldest events index holding its events (its sites' included), read in the user's scope.
+
+    Index names end in the day (``...events-YYYY.MM.DD``), so the smallest name is the oldest day.
+    Elasticsearch being unreachable leaves the column empty rather than failing the page.
+    """
+    if not provinces:
+        return {}
+    province_of = {}
+    for code, path in Organisation.objects.filter(
+            Q.create([("path__startswith", p.path) for p in provinces], connector=Q.OR)).values_list("code", "path"):
+        province_of[code] = next(p.pk for p in provinces if path.startswith(p.path))
+    try:
+        answer = es.scoped_search(
+            user=user, query={"terms": {"organization.id": sorted(province_of)}}, size=0,
+            aggs={"orgs": {"terms": {"field": "organization.id", "size": 10_000},
+                           "aggs": {"oldest": {"terms": {"field": "_index", "size": 1, "order": {"_key": "asc"}}}}}})
+    except (ApiError, TransportError) as exc:
+        logger.warning("retention table: oldest event indices unavailable: %s", exc)
+        return {}
+    oldest: dict[int, str] = {}
+    for bucket in answer.get("aggregations", {}).get("orgs", {}).get("buckets", []):
+        province = province_of.get(bucket["key"])
+        first = bucket["oldest"]["buckets"]
+        if province is not None and first and (province not in oldest or first[0]["key"] < oldest[province]):
+            oldest[province] = first[0]["key"]
+    return oldest
+
+
+def _deletable_from(index: str | None, days: int) -> date | None:
+    """The hourly task deletes a day once it is more than ``days`` days before today (UTC)."""
+    if index is None:
+        return None
+    try:
+        day = datetime.strptime(index.rsplit("-", 1)[-1], "%Y.%m.%d").date()
+    except ValueError:
+        return None
+    return day + timedelta(days=days + 1)

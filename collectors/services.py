@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from elasticsearch import ApiError
 
 from collectors.agent.config import ConfigError, central_overrides
-from collectors.models import Collector, EnrollmentToken
+from collectors.models import Collector, EnrollmentToken, ProvinceRetention
 from collectors.selectors import retention_days_by_org_code
 from incidents.models import Category, Severity
 from incidents.services import incident_open_or_touch_for_detection
 from organisations.actors import Actor
-from organisations.models import Organisation
+from organisations.models import Kind, Organisation
 from organisations.selectors import AnyUser
 from organisations.services import audit_record
 from soc import es
@@ -253,3 +256,59 @@ def _index_day(suffix: str) -> date | None:
         return datetime.strptime(suffix, "%Y.%m.%d").date()
     except ValueError:
         return None
+
+
+# --- Per-province event retention ----------------------------------------------------------------------------
+
+RETENTION_MIN_DAYS, RETENTION_MAX_DAYS = 1, 3650  # as the model's validators
+
+
+def retention_days_check(value: object) -> int:
+    """Days from a form field or an API body (a whole number, digits only), or one clear ValidationError."""
+    if isinstance(value, str) and re.fullmatch(r"\s*[0-9]{1,9}\s*", value):
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not RETENTION_MIN_DAYS <= value <= RETENTION_MAX_DAYS:
+        raise ValidationError(gettext("Retention must be a whole number of days from 1 to 3650."))
+    return value
+
+
+def _retention_state(retention: ProvinceRetention | None) -> dict[str, Any]:
+    """What is in force, for the audit log: the override, or the national default at the time."""
+    if retention is None:
+        return {"days": settings.EVENT_RETENTION_DAYS, "origin": "national"}
+    return {"days": retention.days, "origin": "override"}
+
+
+def province_retention_set(*, organisation: Organisation, days: int, actor: Actor) -> ProvinceRetention:
+    """Keep this province's events ``days`` days instead of the national default, from the next hourly run.
+
+    Days are a floor (see ``event_indices_delete_expired``). Setting the value already in force changes
+    and records nothing.
+    """
+    days = retention_days_check(days)
+    if organisation.kind != Kind.PROVINCE:
+        raise ValidationError(gettext("Retention is set per province."))
+    with transaction.atomic():
+        current = ProvinceRetention.objects.select_for_update().filter(organisation=organisation).first()
+        if current is not None and current.days == days:
+            return current
+        before = _retention_state(current)
+        retention, _created = ProvinceRetention.objects.update_or_create(organisation=organisation,
+                                                                         defaults={"days": days})
+        audit_record(actor=actor, action="event_retention.set", object_type="event_retention",
+                     object_ref=organisation.code, organisation=organisation, before=before,
+                     after=_retention_state(retention))
+    return retention
+
+
+def province_retention_clear(*, organisation: Organisation, actor: Actor) -> bool:
+    """Drop a province's override so the national default applies again; False when it had none."""
+    with transaction.atomic():
+        current = ProvinceRetention.objects.select_for_update().filter(organisation=organisation).first()
+        if current is None:
+            return False
+        audit_record(actor=actor, action="event_retention.cleared", object_type="event_retention",
+                     object_ref=organisation.code, organisation=organisation, before=_retention_state(current),
+                     after=_retention_state(None))
+        current.delete()
+    return True

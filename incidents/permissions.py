@@ -40,6 +40,7 @@ class Action(StrEnum):
     MEMBERS_MANAGE = "members_manage"
     ORGANISATIONS_MANAGE = "organisations_manage"  # sites below a province; provinces only nationally
     SLA_MANAGE = "sla_manage"
+    RETENTION_MANAGE = "retention_manage"  # days each province's events are kept (central lead only)
 
 
 _CENTRAL_WORK = {Action.VIEW, Action.SAVE_FILTER, Action.FILE, Action.EDIT, Action.TRIAGE, Action.PROGRESS,

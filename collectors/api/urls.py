@@ -9,4 +9,6 @@ urlpatterns = [
     path("collectors/", console.CollectorListApi.as_view(), name="api-collector-list"),
     path("collectors/<uuid:uid>", console.CollectorDetailApi.as_view(), name="api-collector-detail"),
     path("collectors/<uuid:uid>/config", console.CollectorConfigApi.as_view(), name="api-collector-config"),
+    path("event-retention/", console.EventRetentionListApi.as_view(), name="api-event-retention-list"),
+    path("event-retention/<str:code>/", console.EventRetentionDetailApi.as_view(), name="api-event-retention-detail"),
 ]

@@ -163,7 +163,8 @@ def _org_lookups(model: type[models.Model], depth: int = 2) -> list[str]:
     """Lookup paths from ``model`` to an Organisation (``province``, ``incident__province`` ...)."""
     found = []
     for field in model._meta.get_fields():
-        if not (field.many_to_one and field.concrete) or field.related_model is None:
+        # one_to_one too: a per-province setting (ProvinceRetention, ReadinessTarget) hangs off its province so.
+        if not ((field.many_to_one or field.one_to_one) and field.concrete) or field.related_model is None:
             continue
         target = field.related_model
         if target is Organisation:
@@ -290,7 +291,7 @@ def test_every_provincial_role_acting_on_both_provinces_objects_stays_in_its_pro
 # Where every write an auditor attempts must be refused outright (403/405); elsewhere the matrix
 # proves an auditor's write changes nothing.
 STRICT_READ_ONLY = ("incidents/", "organisations/", "api/v1/incidents/", "api/v1/requests/", "api/v1/attachments/",
-                    "api/v1/memberships/", "api/v1/audit/")
+                    "api/v1/memberships/", "api/v1/audit/", "collectors/retention/", "api/v1/event-retention/")
 
 
 def test_an_auditor_changes_nothing_and_incident_writes_are_refused(world: World, client: Client) -> None:

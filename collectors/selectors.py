@@ -139,7 +139,7 @@ def retention_province_get_to_manage(*, user: AnyUser, code: str) -> Organisatio
 def retention_table(*, user: AnyUser, only: Organisation | None = None) -> list[RetentionRow]:
     """Per province in scope (or ``only`` that one, already fetched in scope): days in force and the oldest kept day.
 
-    Two queries and one scoped Elasticsearch aggregation, whatever the number of provinces.
+    The same few queries and one scoped Elasticsearch aggregation, whatever the number of provinces.
     """
     provinces = [only] if only is not None else list(retention_provinces(user=user))
     national = settings.EVENT_RETENTION_DAYS

@@ -184,6 +184,16 @@ def test_the_table_shows_each_provinces_oldest_day_and_when_it_may_go(cast: Cast
     assert hcm_day not in str(province_rows)
 
 
+def test_the_page_says_when_a_provinces_oldest_day_is_already_due(cast: Cast, es: Elasticsearch) -> None:
+    put(cast.lead, "HCM", {"days": 10})
+    hcm_day = day_index(es, 40, "HCM")
+
+    page = english(cast.hcm_responder).get(PAGE).content.decode()
+
+    assert hcm_day in page and str((NOW - timedelta(days=40) + timedelta(days=11)).date()) in page
+    assert "due: deleted at the next hourly run unless a province sharing the day keeps longer" in page
+
+
 # --- console page ----------------------------------------------------------------------------------------------
 
 def test_the_lead_sets_and_clears_a_province_on_the_page(cast: Cast) -> None:

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from elasticsearch import Elasticsearch
 
 from collectors.models import ProvinceRetention
@@ -145,6 +147,20 @@ def test_only_the_central_lead_may_change_retention(cast: Cast) -> None:
     assert put(cast.hni_responder, "HNI", {"days": 0}).status_code == 403  # the right is checked before the input
     assert ProvinceRetention.objects.get(organisation=cast.hni).days == 30
     assert "retention_manage" in put(cast.analyst, "HNI", {"days": 5}).json()["error"]["message"]
+
+
+def test_the_list_costs_the_same_queries_for_one_override_or_many(cast: Cast) -> None:
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert len(rows(cast.lead)) == Organisation.objects.filter(kind=Kind.PROVINCE).count()
+        return len(captured)
+
+    put(cast.lead, "HNI", {"days": 5})
+    one = queries()
+    for province in Organisation.objects.filter(kind=Kind.PROVINCE)[:10]:
+        put(cast.lead, province.code, {"days": 9})
+
+    assert queries() == one
 
 
 # --- the deletion and the oldest day kept ----------------------------------------------------------------------

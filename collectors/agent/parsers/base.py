@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -80,11 +81,14 @@ def put(doc: Doc, dotted: str, value: Any) -> None:
     """Set ``a.b.c`` in a nested ECS document; empty values are skipped."""
     if value is None or value == "":
         return
+    found = _PATHS.get(dotted)
+    parents, leaf = found if found is not None else _path(dotted)
     node = doc
-    parents, leaf = _path(dotted)
     for key in parents:
-        child = node.setdefault(key, {})
-        if not isinstance(child, dict):  # a scalar already sits there: keep it, drop the new value
+        child = node.get(key)
+        if child is None:
+            child = node[key] = {}
+        elif type(child) is not dict:  # a scalar already sits there: keep it, drop the new value
             return
         node = child
     node[leaf] = value
@@ -116,13 +120,22 @@ def to_int(value: Any) -> int | None:
 def put_event(doc: Doc, *, dataset: str, action: str = "", category: Iterable[str] = (),
               type: Iterable[str] = (), outcome: str = "", kind: str = "event") -> None:
     """The ``event.*`` block every parsed record carries; module = dataset's first part."""
-    put(doc, "event.kind", kind)
-    put(doc, "event.dataset", dataset)
-    put(doc, "event.module", dataset.split(".", 1)[0])
-    put(doc, "event.action", action)
-    put(doc, "event.category", list(category) or None)
-    put(doc, "event.type", list(type) or None)
-    put(doc, "event.outcome", outcome)
+    node = doc.get("event")
+    if node is None:
+        node = doc["event"] = {}
+    elif not isinstance(node, dict):
+        return
+    for key, value in _event_fields(kind, dataset, action, tuple(category), tuple(type), outcome):
+        node[key] = list(value) if isinstance(value, tuple) else value  # lists of its own: callers may add
+
+
+@lru_cache(maxsize=1024)
+def _event_fields(kind: str, dataset: str, action: str, category: tuple[str, ...], type: tuple[str, ...],
+                  outcome: str) -> tuple[tuple[str, Any], ...]:
+    """The non-empty ``event.*`` fields, in ``put`` order: worked out once per rule, not per line (hot path)."""
+    fields = (("kind", kind), ("dataset", dataset), ("module", dataset.split(".", 1)[0]), ("action", action),
+              ("category", category), ("type", type), ("outcome", outcome))
+    return tuple((key, value) for key, value in fields if value)
 
 
 # Named groups in rule patterns -> ECS fields, so every module spells a field one way.

@@ -23,7 +23,6 @@ import json
 import logging
 import re
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -46,28 +45,84 @@ MAX_CLOCK_OFFSET = 7 * 86400.0  # a larger "offset" is a broken clock or a broke
 # A batch that resent events already stored leaves one count behind in the ``ingest`` indices (readiness:
 # duplicate-resend ratio), apart from the events so that searches and counts of events stay exact.
 DUPLICATE_ACTION = "duplicates-refused"
+# What ``_bulk_once`` reads of each item's answer (a refused item's error also carries its index, shard, uuid...).
+_BULK_FILTER = "items.*.status,items.*.error.type,items.*.error.reason"
 
 
-@dataclass
+@dataclass(slots=True)
 class ItemResult:
     id: str
     status: str
     error: str = ""
 
     def as_dict(self) -> dict[str, str]:
-        return {"id": self.id, "status": self.status, **({"error": self.error} if self.error else {})}
+        if self.error:
+            return {"id": self.id, "status": self.status, "error": self.error}
+        return {"id": self.id, "status": self.status}
 
 
-@dataclass
+@dataclass(slots=True)
 class Prepared:
     item_id: str
-    es_id: str
-    doc: dict[str, Any]
-    source: bytes  # ``doc`` serialised once, for the bulk body
+    action: bytes  # the bulk line before the document: its daily index and ``_id``
+    source: bytes  # the document serialised once, for the bulk body
 
 
 class BatchError(ValueError):
     """The whole request is malformed; nothing of it is stored."""
+
+
+@dataclass(slots=True)
+class _Stamp:
+    """What one ``@timestamp`` string means for storing an event. The events of a batch share a few (log lines
+    share their seconds), so each distinct one is parsed, moved and given its index once per batch."""
+
+    moment: datetime | None  # as sent; None: not an ISO 8601 date-time
+    corrected: str = ""  # ``@timestamp`` moved to our clock; "": left as sent (no shift, or at the calendar's edge)
+    day_moment: datetime | None = None  # what the daily index goes by: ``moment``, moved when ``corrected``
+    head: bytes = b""  # ``_bulk_head`` of that day, once asked for
+
+
+@dataclass(slots=True)
+class _Batch:
+    """What every event of one request shares, worked out once: this path runs ~1,000 times per request."""
+
+    collector: Collector
+    shift: float
+    max_bytes: int
+    too_large: str
+    id_prefix: str  # ``<collector uid>:``
+    organization: dict[str, str]  # shared by the batch's documents, which are only serialised after this
+    agent: dict[str, str]
+    ingested: str
+    index_prefix: str
+    stamps: dict[str, _Stamp]
+
+    @classmethod
+    def of(cls, collector: Collector, now: datetime, shift: float) -> _Batch:
+        org, uid = collector.organisation, str(collector.uid)
+        return cls(collector=collector, shift=shift, max_bytes=settings.INGEST_MAX_EVENT_BYTES,
+                   too_large=f"event larger than {settings.INGEST_MAX_EVENT_BYTES} bytes", id_prefix=f"{uid}:",
+                   organization={"id": org.code, "name": org.name},
+                   agent={"id": uid, "name": collector.name, "type": "soc-collector"},
+                   ingested=isoformat_utc(now), index_prefix=settings.ES_INDEX_PREFIX, stamps={})
+
+    def stamp(self, value: Any) -> _Stamp | None:
+        """The meaning of an ``@timestamp`` value; None when it is not a string."""
+        if not isinstance(value, str):
+            return None
+        known = self.stamps.get(value)
+        if known is None:
+            known = self.stamps[value] = _stamp(value, self.shift)
+        return known
+
+    def action(self, stamp: _Stamp | None, item_id: str) -> bytes:
+        """``{"create": {"_index": <the event's daily index>, "_id": "<collector uid>:<item id>"}}``."""
+        if stamp is None or stamp.day_moment is None:  # no date-time to go by: today's index
+            head = _bulk_head(datetime.now(UTC).date(), self.index_prefix)
+        else:
+            head = stamp.head or _stamp_head(stamp, self.index_prefix)
+        return head + jsonfast.dumps(self.id_prefix + item_id) + b"}}"
 
 
 def ingest_batch(*, collector: Collector, payload: Any, clock_offset: float = 0.0) -> list[ItemResult]:
@@ -75,15 +130,16 @@ def ingest_batch(*, collector: Collector, payload: Any, clock_offset: float = 0.
     items = _items(payload)
     now = datetime.now(UTC)
     shift = clock_offset if CLOCK_TOLERANCE <= abs(clock_offset) <= MAX_CLOCK_OFFSET else 0.0
+    batch = _Batch.of(collector, now, shift)
     results: dict[int, ItemResult] = {}
     prepared: dict[int, Prepared] = {}
     for pos, item in enumerate(items):
-        outcome = _prepare(collector, item, now, shift)
-        if isinstance(outcome, ItemResult):
-            results[pos] = outcome
-        else:
+        outcome = _prepare(batch, item)
+        if type(outcome) is Prepared:
             prepared[pos] = outcome
-    results.update(_store(collector, prepared, now))
+        else:
+            results[pos] = outcome  # type: ignore[assignment]  # the other type _prepare returns
+    results.update(_store(prepared))
     rejected = {pos: r for pos, r in results.items() if r.status == "rejected" and r.id}
     _dead_letter(collector, {pos: items[pos] for pos in rejected}, rejected, now)
     _report_duplicates(collector, sum(1 for r in results.values() if r.status == "duplicate"), now)
@@ -102,37 +158,39 @@ def _items(payload: Any) -> list[Any]:
     return items
 
 
-def _prepare(collector: Collector, item: Any, now: datetime, shift: float) -> Prepared | ItemResult:
+def _prepare(batch: _Batch, item: Any) -> Prepared | ItemResult:
     item_id = item.get("id") if isinstance(item, dict) else None
     if not isinstance(item_id, str) or not _ID.match(item_id):
-        return ItemResult(id=item_id if isinstance(item_id, str) else "", status="rejected",
-                          error="id must be 1-200 characters of A-Z a-z 0-9 . _ : -")
-    too_large = f"event larger than {settings.INGEST_MAX_EVENT_BYTES} bytes"
+        return ItemResult(item_id if isinstance(item_id, str) else "", "rejected",
+                          "id must be 1-200 characters of A-Z a-z 0-9 . _ : -")
     raw = item.get("raw")
-    if isinstance(raw, str) and len(raw) > settings.INGEST_MAX_EVENT_BYTES:  # not worth parsing
-        return ItemResult(id=item_id, status="rejected", error=too_large)
-    doc = _to_ecs(item, collector)
-    if isinstance(doc, str):
-        return ItemResult(id=item_id, status="rejected", error=doc)
-    _enrich(doc, collector, now)
-    _correct_clock(doc, shift)
+    if isinstance(raw, str) and len(raw) > batch.max_bytes:  # not worth parsing
+        return ItemResult(item_id, "rejected", batch.too_large)
+    ecs = _to_ecs(item, raw, batch)
+    if isinstance(ecs, str):
+        return ItemResult(item_id, "rejected", ecs)
+    doc, stamp = ecs
+    _enrich(doc, batch)
+    _correct_clock(doc, stamp, batch.shift)
     source = jsonfast.dumps(doc)  # the limit applies to what would be stored; the bulk reuses these bytes
-    if len(source) > settings.INGEST_MAX_EVENT_BYTES:
-        return ItemResult(id=item_id, status="rejected", error=too_large)
-    return Prepared(item_id=item_id, es_id=f"{collector.uid}:{item_id}", doc=doc, source=source)
+    if len(source) > batch.max_bytes:
+        return ItemResult(item_id, "rejected", batch.too_large)
+    return Prepared(item_id, batch.action(stamp, item_id), source)
 
 
-def _to_ecs(item: dict[str, Any], collector: Collector) -> dict[str, Any] | str:
-    """The ECS document of an item, or the reason it is invalid."""
-    if isinstance(item.get("raw"), str):
+def _to_ecs(item: dict[str, Any], raw: Any, batch: _Batch) -> tuple[dict[str, Any], _Stamp | None] | str:
+    """The ECS document of an item with what its ``@timestamp`` means, or the reason it is invalid."""
+    if isinstance(raw, str):
         host = item.get("host")
-        return parse_line(item["raw"], ParseContext(host=host if isinstance(host, str) else collector.name))
+        parsed = parse_line(raw, ParseContext(host=host if isinstance(host, str) else batch.collector.name))
+        return parsed, batch.stamp(parsed.get("@timestamp"))
     doc = item.get("doc")
     if not isinstance(doc, dict):
         return 'each event needs "raw" (a log line) or "doc" (an ECS object)'
-    if not isinstance(doc.get("@timestamp"), str) or _parse_ts(doc["@timestamp"]) is None:
+    stamp = batch.stamp(doc.get("@timestamp"))
+    if stamp is None or stamp.moment is None:
         return '"@timestamp" must be an ISO 8601 date-time'
-    return doc
+    return doc, stamp
 
 
 def _parse_ts(value: str) -> datetime | None:
@@ -143,48 +201,56 @@ def _parse_ts(value: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _enrich(doc: dict[str, Any], collector: Collector, now: datetime) -> None:
+def _stamp(value: str, shift: float) -> _Stamp:
+    moment = _parse_ts(value)
+    if not shift or moment is None:
+        return _Stamp(moment, day_moment=moment)
+    try:
+        return _Stamp(moment, isoformat_utc(moment + timedelta(seconds=shift)), moment + timedelta(seconds=shift))
+    except OverflowError:  # a date at the edge of the calendar: kept as sent
+        return _Stamp(moment, day_moment=moment)
+
+
+def _stamp_head(stamp: _Stamp, prefix: str) -> bytes:
+    # Asked for only once the event is about to be stored: a moment at the calendar's edge may not convert to UTC.
+    stamp.head = _bulk_head(stamp.day_moment.astimezone(UTC).date(), prefix)  # type: ignore[union-attr]
+    return stamp.head
+
+
+def _enrich(doc: dict[str, Any], batch: _Batch) -> None:
     """Fields the collector cannot be trusted to set: they come from its credential."""
-    org = collector.organisation
-    doc["organization"] = {"id": org.code, "name": org.name}
-    doc["agent"] = {"id": _text(collector.uid), "name": collector.name, "type": "soc-collector"}
-    put(doc, "event.ingested", _ingested(now))
-    doc.setdefault("ecs", {"version": ECS_VERSION})
-
-
-# The same few values for every event of a batch: formatted once (this path runs per event, ~1,000 per request).
-@lru_cache(maxsize=64)
-def _text(uid: uuid.UUID) -> str:
-    return str(uid)
-
-
-@lru_cache(maxsize=8)
-def _ingested(now: datetime) -> str:
-    return isoformat_utc(now)
+    doc["organization"] = batch.organization
+    doc["agent"] = batch.agent
+    event = doc.get("event")  # ``put(doc, "event.ingested", ...)``, inlined: a scalar ``event`` is kept
+    if event is None:
+        doc["event"] = {"ingested": batch.ingested}
+    elif type(event) is dict:
+        event["ingested"] = batch.ingested
+    if "ecs" not in doc:
+        doc["ecs"] = {"version": ECS_VERSION}
 
 
 @lru_cache(maxsize=64)
-def _events_index(day: date, prefix: str) -> str:
-    """``es.index_name("events", ...)`` of a UTC day (the prefix is part of the key: tests change it)."""
-    return es.index_name("events", datetime(day.year, day.month, day.day, tzinfo=UTC))
+def _bulk_head(day: date, prefix: str) -> bytes:
+    """The bulk action line of a UTC day's events index up to its ``_id`` (the prefix is part of the key: tests
+    change it). With ``jsonfast.dumps(_id) + b"}}"`` it is ``jsonfast.dumps({"create": {"_index": ..., "_id": ...}})``.
+    """
+    index = es.index_name("events", datetime(day.year, day.month, day.day, tzinfo=UTC))
+    return b'{"create":{"_index":' + jsonfast.dumps(index) + b',"_id":'
 
 
-def _correct_clock(doc: dict[str, Any], shift: float) -> None:
+def _correct_clock(doc: dict[str, Any], stamp: _Stamp | None, shift: float) -> None:
     """Move ``@timestamp`` by ``shift`` seconds (0: leave it); the collector may not claim a shift itself."""
     soc = doc.get("soc")
     if isinstance(soc, dict):
         soc.pop("clock_offset_seconds", None)
-    moment = _parse_ts(doc["@timestamp"]) if isinstance(doc.get("@timestamp"), str) else None
-    if not shift or moment is None:
+    if stamp is None or not stamp.corrected:
         return
-    try:
-        doc["@timestamp"] = isoformat_utc(moment + timedelta(seconds=shift))
-    except OverflowError:  # a date at the edge of the calendar: kept as sent
-        return
+    doc["@timestamp"] = stamp.corrected
     put(doc, "soc.clock_offset_seconds", round(shift, 3))
 
 
-def _store(collector: Collector, prepared: dict[int, Prepared], now: datetime) -> dict[int, ItemResult]:
+def _store(prepared: dict[int, Prepared]) -> dict[int, ItemResult]:
     results: dict[int, ItemResult] = {}
     pending = dict(prepared)
     for attempt in range(_ATTEMPTS):
@@ -200,27 +266,24 @@ def _store(collector: Collector, prepared: dict[int, Prepared], now: datetime) -
 
 def _bulk_once(pending: dict[int, Prepared], results: dict[int, ItemResult]) -> dict[int, Prepared]:
     """One bulk request; returns the items to try again (429/5xx)."""
-    order = list(pending)
     lines: list[bytes] = []
-    for pos in order:
-        prep = pending[pos]
-        ts = _parse_ts(prep.doc["@timestamp"]) or datetime.now(UTC)
-        index = _events_index(ts.astimezone(UTC).date(), settings.ES_INDEX_PREFIX)
-        lines += [jsonfast.dumps({"create": {"_index": index, "_id": prep.es_id}}), prep.source]
+    for prep in pending.values():
+        lines += (prep.action, prep.source)
+    lines.append(b"")  # the final newline, without copying the body once more to add it
     try:
         # The body goes as bytes (no second serialisation); the answer is cut to what we read per item.
-        response = es.client().bulk(operations=b"\n".join(lines) + b"\n",  # type: ignore[arg-type]  # sent as is
-                                    refresh=False, filter_path="items.*.status,items.*.error")
+        response = es.client().bulk(operations=b"\n".join(lines),  # type: ignore[arg-type]  # sent as is
+                                    refresh=False, filter_path=_BULK_FILTER)
     except Exception:
         return pending
     retry: dict[int, Prepared] = {}
-    for pos, entry in zip(order, response["items"], strict=True):
+    for (pos, prep), entry in zip(pending.items(), response["items"], strict=True):
         outcome = entry["create"]
-        status, prep = outcome.get("status", 500), pending[pos]
-        if status in (200, 201):
-            results[pos] = ItemResult(id=prep.item_id, status="created")
+        status = outcome.get("status", 500)
+        if status == 201 or status == 200:
+            results[pos] = ItemResult(prep.item_id, "created")
         elif status == 409:
-            results[pos] = ItemResult(id=prep.item_id, status="duplicate")
+            results[pos] = ItemResult(prep.item_id, "duplicate")
         elif status in _RETRYABLE:
             retry[pos] = prep
         else:

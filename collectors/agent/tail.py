@@ -35,7 +35,7 @@ IDLE_CLOSE_SECONDS = 5.0  # a file no glob matches any more is closed after this
 _COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip")
 
 
-@dataclass
+@dataclass(slots=True)
 class Line:
     file_id: str
     offset: int  # byte offset of the line's first byte
@@ -306,11 +306,14 @@ class FileInput:
     # ---- after the spool holds the lines -------------------------------
     def commit(self, lines: list[Line]) -> None:
         """Move offsets past lines now safely in the spool, and persist them."""
+        ends: dict[tuple[str, str], int] = {}  # per file and id, the furthest end: one update per file, not per line
         for line in lines:
-            tracked = self.files.get(line.key)
-            if tracked is None or tracked.entry.id != line.file_id:
+            ends[line.key, line.file_id] = max(ends.get((line.key, line.file_id), 0), line.end)
+        for (key, file_id), end in ends.items():
+            tracked = self.files.get(key)
+            if tracked is None or tracked.entry.id != file_id:
                 continue
-            tracked.entry.offset = max(tracked.entry.offset, line.end)
+            tracked.entry.offset = max(tracked.entry.offset, end)
             known = tracked.entry.head_bytes
             seen = tracked.head_seen[: tracked.entry.offset]
             if len(seen) > len(known) and seen.startswith(known):

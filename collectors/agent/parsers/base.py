@@ -103,6 +103,7 @@ def get(doc: Doc, dotted: str) -> Any:
     return node
 
 
+@lru_cache(maxsize=4096)  # per line, and log lines share their seconds
 def isoformat_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 

@@ -118,10 +118,13 @@ class _Batch:
 
     def action(self, stamp: _Stamp | None, item_id: str) -> bytes:
         """``{"create": {"_index": <the event's daily index>, "_id": "<collector uid>:<item id>"}}``."""
-        if stamp is None or stamp.day_moment is None:  # no date-time to go by: today's index
+        if stamp is not None and stamp.head:
+            head = stamp.head
+        elif stamp is not None and stamp.day_moment is not None:
+            # Only for an event about to be stored: a moment at the calendar's edge may not convert to UTC.
+            head = stamp.head = _bulk_head(stamp.day_moment.astimezone(UTC).date(), self.index_prefix)
+        else:  # no date-time to go by: today's index
             head = _bulk_head(datetime.now(UTC).date(), self.index_prefix)
-        else:
-            head = stamp.head or _stamp_head(stamp, self.index_prefix)
         return head + jsonfast.dumps(self.id_prefix + item_id) + b"}}"
 
 
@@ -135,10 +138,10 @@ def ingest_batch(*, collector: Collector, payload: Any, clock_offset: float = 0.
     prepared: dict[int, Prepared] = {}
     for pos, item in enumerate(items):
         outcome = _prepare(batch, item)
-        if type(outcome) is Prepared:
+        if isinstance(outcome, Prepared):
             prepared[pos] = outcome
         else:
-            results[pos] = outcome  # type: ignore[assignment]  # the other type _prepare returns
+            results[pos] = outcome
     results.update(_store(prepared))
     rejected = {pos: r for pos, r in results.items() if r.status == "rejected" and r.id}
     _dead_letter(collector, {pos: items[pos] for pos in rejected}, rejected, now)
@@ -209,12 +212,6 @@ def _stamp(value: str, shift: float) -> _Stamp:
         return _Stamp(moment, isoformat_utc(moment + timedelta(seconds=shift)), moment + timedelta(seconds=shift))
     except OverflowError:  # a date at the edge of the calendar: kept as sent
         return _Stamp(moment, day_moment=moment)
-
-
-def _stamp_head(stamp: _Stamp, prefix: str) -> bytes:
-    # Asked for only once the event is about to be stored: a moment at the calendar's edge may not convert to UTC.
-    stamp.head = _bulk_head(stamp.day_moment.astimezone(UTC).date(), prefix)  # type: ignore[union-attr]
-    return stamp.head
 
 
 def _enrich(doc: dict[str, Any], batch: _Batch) -> None:

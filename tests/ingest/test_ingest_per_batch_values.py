@@ -44,9 +44,9 @@ def stored_by_id(es: Elasticsearch, collector: EnrolledCollector) -> dict[str, d
 def test_events_sharing_a_timestamp_in_a_skewed_batch_are_each_moved_and_each_say_so(
         client: Client, es: Elasticsearch, hni_collector: EnrolledCollector) -> None:
     same = "2026-11-28T01:00:00.000Z"
-    docs: dict[str, dict[str, Any]] = {"a:1": {"@timestamp": same, "message": "1"}, "a:2": {"@timestamp": same, "message": "2"},
-            "a:3": {"@timestamp": same, "soc": {"clock_offset_seconds": 9}},
-            "a:4": {"@timestamp": "2026-11-28T01:00:01Z"}}
+    docs: dict[str, dict[str, Any]] = {
+        "a:1": {"@timestamp": same, "message": "1"}, "a:2": {"@timestamp": same, "message": "2"},
+        "a:3": {"@timestamp": same, "soc": {"clock_offset_seconds": 9}}, "a:4": {"@timestamp": "2026-11-28T01:00:01Z"}}
 
     assert set(ship(client, hni_collector, docs, offset="-600").values()) == {"created"}
 
@@ -82,6 +82,18 @@ def test_a_correction_across_midnight_files_the_event_under_its_corrected_day(
     assert stored["m:1"]["doc"]["@timestamp"] == "2026-11-27T23:55:00.000Z"
     assert stored["m:1"]["index"] == f"{settings.ES_INDEX_PREFIX}events-2026.11.27"
     assert stored["m:2"]["index"] == f"{settings.ES_INDEX_PREFIX}events-2026.11.28"
+
+
+def test_a_correction_past_the_end_of_the_calendar_leaves_the_event_as_sent(
+        client: Client, es: Elasticsearch, hni_collector: EnrolledCollector) -> None:
+    docs = {"e:1": {"@timestamp": "9999-12-31T23:59:59.000Z"}, "e:2": {"@timestamp": "2026-11-28T01:00:00.000Z"}}
+
+    assert set(ship(client, hni_collector, docs, offset="600").values()) == {"created"}
+
+    stored = stored_by_id(es, hni_collector)
+    assert stored["e:1"]["doc"]["@timestamp"] == "9999-12-31T23:59:59.000Z" and "soc" not in stored["e:1"]["doc"]
+    assert stored["e:1"]["index"] == f"{settings.ES_INDEX_PREFIX}events-9999.12.31"
+    assert stored["e:2"]["doc"]["@timestamp"] == "2026-11-28T01:10:00.000Z"
 
 
 def test_an_invalid_timestamp_is_refused_every_time_it_appears_in_a_batch(

@@ -155,7 +155,8 @@ def _items(payload: Any) -> list[Any]:
     items = payload["events"]
     if len(items) > settings.INGEST_MAX_EVENTS:
         raise BatchError(f"at most {settings.INGEST_MAX_EVENTS} events per request")
-    ids = [item.get("id") for item in items if isinstance(item, dict)]
+    # Only text ids can clash; any other id (a list, an object...) is refused on its own item, not here.
+    ids = [item["id"] for item in items if isinstance(item, dict) and isinstance(item.get("id"), str)]
     if len(ids) != len(set(ids)):
         raise BatchError("event ids must be unique within a request")
     return items
@@ -192,7 +193,7 @@ def _to_ecs(item: dict[str, Any], raw: Any, batch: _Batch) -> tuple[dict[str, An
         return 'each event needs "raw" (a log line) or "doc" (an ECS object)'
     stamp = batch.stamp(doc.get("@timestamp"))
     if stamp is None or stamp.moment is None:
-        return '"@timestamp" must be an ISO 8601 date-time'
+        return '"@timestamp" must be an ISO 8601 date-time within years 1-9999 in UTC'
     return doc, stamp
 
 
@@ -201,7 +202,12 @@ def _parse_ts(value: str) -> datetime | None:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        moment.astimezone(UTC)  # 9999-12-31T23:00-05:00 is a valid string but past the calendar's end in UTC
+    except OverflowError:
+        return None
+    return moment
 
 
 def _stamp(value: str, shift: float) -> _Stamp:

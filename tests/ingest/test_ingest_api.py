@@ -94,6 +94,32 @@ def test_a_mapping_rejection_goes_to_dead_letter_and_the_rest_of_the_batch_arriv
     assert "not-an-ip" in letters["bad:1"]["event"]["original"]
 
 
+@pytest.mark.parametrize("stamp", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:30:00+01:00", "yesterday"])
+def test_a_timestamp_that_is_no_utc_moment_is_rejected_on_its_own_and_kept(
+        client: Client, es: Elasticsearch, hni_collector: EnrolledCollector, stamp: str) -> None:
+    # The first two are valid ISO 8601 but outside the calendar once moved to UTC: they once failed the whole
+    # request with a 500, which the agent would have resent forever.
+    resp = post(client, {"events": [{"id": "ok:1", "raw": SSHD},
+                                    {"id": "edge:1", "doc": {"@timestamp": stamp, "message": "m"}}]}, hni_collector)
+
+    assert resp.status_code == 200
+    statuses = {r["id"]: r for r in resp.json()["results"]}
+    assert statuses["ok:1"]["status"] == "created"
+    assert statuses["edge:1"]["status"] == "rejected" and "@timestamp" in statuses["edge:1"]["error"]
+    assert [hit["_id"].split(":", 1)[1] for hit in stored(es, "deadletter")] == ["edge:1"]
+
+
+def test_an_id_that_is_not_text_is_rejected_on_its_own_item(
+        client: Client, es: Elasticsearch, hni_collector: EnrolledCollector) -> None:
+    resp = post(client, {"events": [{"id": ["a", "b"], "raw": SSHD}, {"id": {"x": 1}, "raw": SSHD},
+                                    {"id": "ok:1", "raw": SSHD}]}, hni_collector)
+
+    assert resp.status_code == 200
+    assert [r["status"] for r in resp.json()["results"]] == ["rejected", "rejected", "created"]
+    assert "id must be" in resp.json()["results"][0]["error"]
+    assert len(stored(es)) == 1
+
+
 @pytest.mark.parametrize(("body", "code"), [
     (b"{not json", "malformed_json"),
     (b"\xff\xfe\x00", "malformed_json"),

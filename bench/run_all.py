@@ -60,7 +60,9 @@ def main() -> int:
     scripts = sorted(p for p in (ROOT / "bench").glob("*_bench.py") if not only or p.stem in only)
     rows: list[dict[str, Any]] = []
     failures: dict[str, str] = {}
-    out = ROOT / "bench" / "results" / f"{datetime.now(UTC):%Y-%m-%d}.json"
+    # A run of some benchmarks only is saved beside the day's full run, never over it.
+    suffix = "".join(f"-{name}" for name in sorted(only))
+    out = ROOT / "bench" / "results" / f"{datetime.now(UTC):%Y-%m-%d}{suffix}.json"
     for n, script in enumerate(scripts):
         results, status = run(script, timeout=float(os.environ.get("SOC_BENCH_TIMEOUT", "1800")))
         rows += results

@@ -87,18 +87,18 @@ def run_kill_9(es: Elasticsearch, agents: list[Agent], web: Platform, tmp_path: 
     assert_exactly_once(es, {line(n).rstrip("\n") for n in range(total)})
 
 
-def test_kill_9_while_shipping_5000_lines_loses_and_doubles_nothing(
-        es: Elasticsearch, transactional_db: None, hni_collector: EnrolledCollector, web: Platform,
-        agents: list[Agent], tmp_path: Path) -> None:
-    run_kill_9(es, agents, web, tmp_path, hni_collector, total=5000, kills=3)
-
-
-@pytest.mark.slow
-@SLOW
 def test_kill_9_while_shipping_100000_lines_loses_and_doubles_nothing(
         es: Elasticsearch, transactional_db: None, hni_collector: EnrolledCollector, web: Platform,
         agents: list[Agent], tmp_path: Path) -> None:
     run_kill_9(es, agents, web, tmp_path, hni_collector, total=100_000, kills=10)
+
+
+@pytest.mark.slow
+@SLOW
+def test_kill_9_while_shipping_500000_lines_loses_and_doubles_nothing(
+        es: Elasticsearch, transactional_db: None, hni_collector: EnrolledCollector, web: Platform,
+        agents: list[Agent], tmp_path: Path) -> None:
+    run_kill_9(es, agents, web, tmp_path, hni_collector, total=500_000, kills=25)
 
 
 def test_the_spool_holds_events_while_the_central_side_is_down_then_drains_once(

@@ -275,3 +275,17 @@ def test_every_string_of_the_retention_pages_is_translated_to_vietnamese() -> No
     untranslated = [s for s in strings if vietnamese(s) == s]
 
     assert len(strings) > 10 and not untranslated
+
+
+def test_the_admin_shows_retention_but_cannot_change_it_unaudited(cast: Cast, admin_client: Client) -> None:
+    put(cast.lead, "HCM", {"days": 400})
+    row = ProvinceRetention.objects.get()
+
+    assert admin_client.get("/admin/collectors/provinceretention/").status_code == 200
+    assert admin_client.post("/admin/collectors/provinceretention/add/",
+                             {"organisation": cast.hni.pk, "days": 5}).status_code == 403
+    assert admin_client.post(f"/admin/collectors/provinceretention/{row.pk}/change/",
+                             {"organisation": row.organisation_id, "days": 5}).status_code == 403
+    assert admin_client.post(f"/admin/collectors/provinceretention/{row.pk}/delete/",
+                             {"post": "yes"}).status_code == 403
+    assert list(ProvinceRetention.objects.values_list("days", flat=True)) == [400]

@@ -14,7 +14,7 @@ from django.utils import timezone
 from elasticsearch import Elasticsearch
 
 from collectors.models import Collector
-from collectors.services import collector_create
+from collectors.services import collector_create, province_retention_set
 from detection.models import DetectionRule, RuleKind
 from incidents import services
 from incidents.models import Attachment, Incident, ObservableKind, RequestForAction, SavedFilter
@@ -68,6 +68,8 @@ def plant(org: Organisation, lead: User, responder: User) -> Province:
     rule = DetectionRule.objects.create(name=f"{mark} rule", description=f"{mark} rule", organisation=org,
                                         kind=RuleKind.THRESHOLD, params=SSH_BRUTE_FORCE)
     saved_filter = SavedFilter.objects.create(user=responder, name=f"{mark} filter", query=f"q={mark}")
+    # An override in each province, so that a wrongful clear of the other province's shows in the snapshot.
+    province_retention_set(organisation=org, days=400, actor=actor)
     return Province(org=org, incident=incident, request=request, attachment=attachment, membership=membership,
                     collector=collector, rule=rule, saved_filter=saved_filter, canary=mark)
 

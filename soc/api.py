@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import JsonResponse
-from rest_framework.exceptions import ValidationError
+from django.http import Http404, JsonResponse
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -28,6 +29,10 @@ def json_error(status: int, code: str, message: str, **headers: str) -> JsonResp
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DjangoValidationError):  # a service refusing the input is the client's fault: 400
         exc = ValidationError({"detail": " ".join(exc.messages)})
+    elif isinstance(exc, Http404):  # DRF maps these too, but only its own classes carry the error code
+        exc = NotFound(*exc.args)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = PermissionDenied(*exc.args)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -289,3 +289,13 @@ def test_the_admin_shows_retention_but_cannot_change_it_unaudited(cast: Cast, ad
     assert admin_client.post(f"/admin/collectors/provinceretention/{row.pk}/delete/",
                              {"post": "yes"}).status_code == 403
     assert list(ProvinceRetention.objects.values_list("days", flat=True)) == [400]
+
+
+def test_refusals_carry_their_own_error_codes_in_the_standard_body(cast: Cast) -> None:
+    # The views raise Django's PermissionDenied and Http404; the shared handler names them like DRF's own.
+    refused = put(cast.hni_responder, "HNI", {"days": 5})
+    missing = put(cast.hni_responder, "HCM", {"days": 5})
+
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "permission_denied"
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    assert set(refused.json()["error"]) == {"code", "message"}

@@ -27,6 +27,7 @@ from tests.chaos.proxy import CutOffProxy
 from tests.chaos.workload import stored_lines, wait_until
 from tests.conftest import EnrolledCollector
 from tests.processes import Platform
+from tests.searchable import searchable_count
 
 LINES = int(os.environ.get("SOC_CUTOFF_LINES", "4000"))
 HOUR = 3600.0
@@ -67,9 +68,7 @@ def spooled(state: Path) -> int:
 
 
 def stored_count(es: Any) -> int:
-    index = f"{settings.ES_INDEX_PREFIX}events-*"
-    es.indices.refresh(index=index, allow_no_indices=True)
-    return int(es.count(index=index, allow_no_indices=True)["count"])
+    return searchable_count(es, f"{settings.ES_INDEX_PREFIX}events-*")
 
 
 def time_span(es: Any) -> float:

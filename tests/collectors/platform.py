@@ -23,6 +23,7 @@ from django.db import connection
 from elasticsearch import Elasticsearch
 
 from tests.processes import ROOT, free_port, wait_http
+from tests.searchable import searchable_count
 
 
 class Platform:
@@ -108,9 +109,7 @@ def events_index() -> str:
 
 
 def count(es: Elasticsearch, query: dict[str, Any] | None = None) -> int:
-    es.indices.refresh(index=events_index(), allow_no_indices=True, ignore_unavailable=True)
-    return int(es.count(index=events_index(), allow_no_indices=True, ignore_unavailable=True,
-                        query=query or {"match_all": {}})["count"])
+    return searchable_count(es, events_index(), query)
 
 
 def wait_count(es: Elasticsearch, expected: int, timeout: float, why: str = "") -> int:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from elasticsearch import ApiError, Elasticsearch
+from elasticsearch import Elasticsearch
 
 from detection.models import Alert, DetectionRule, RuleRun
 from detection.tasks import run_rules
@@ -15,6 +15,7 @@ from incidents.models import Incident
 from soc import es as soc_es
 from tests.detection_engine.conftest import Index, ago, event, make_rule
 from tests.processes import Platform
+from tests.searchable import searchable_count
 
 ATTACKERS = 40
 
@@ -42,18 +43,7 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str, platform:
 
 
 def es_alerts(es: Elasticsearch) -> int:
-    """Alerts stored. A daily alerts index created a moment ago answers 503 until its shard has started:
-    asked again then, never read as a number."""
-    for _ in range(100):
-        try:
-            es.indices.refresh(index=soc_es.index_pattern("alerts"), ignore_unavailable=True, allow_no_indices=True)
-            return int(es.count(index=soc_es.index_pattern("alerts"), ignore_unavailable=True,
-                                allow_no_indices=True)["count"])
-        except ApiError as exc:
-            if exc.meta.status != 503:
-                raise
-            time.sleep(0.1)
-    raise AssertionError("the alerts index never became searchable")
+    return searchable_count(es, soc_es.index_pattern("alerts"))
 
 
 def test_a_worker_killed_mid_run_and_restarted_leaves_no_gap_and_no_duplicate(

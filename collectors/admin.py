@@ -1,9 +1,7 @@
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
 from collectors.models import Collector, ProvinceRetention
+from soc.admin import ReadOnlyAdmin
 
 
 @admin.register(Collector)
@@ -13,16 +11,7 @@ class CollectorAdmin(admin.ModelAdmin[Collector]):
 
 
 @admin.register(ProvinceRetention)
-class ProvinceRetentionAdmin(admin.ModelAdmin[ProvinceRetention]):
+class ProvinceRetentionAdmin(ReadOnlyAdmin[ProvinceRetention]):
     """Read-only: retention is set at /collectors/retention/ or through the API, so every change is audited."""
 
     list_display = ["organisation", "days", "updated_at"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

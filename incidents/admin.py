@@ -1,27 +1,16 @@
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
 from incidents.models import Incident, SlaPolicy, TimelineEntry
+from soc.admin import ReadOnlyAdmin
 
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin[Incident]):
+class IncidentAdmin(ReadOnlyAdmin[Incident]):
     """Read-only: changes go through the console or API so they are audited and broadcast."""
 
     list_display = ["key", "title", "severity", "status", "province", "created_at"]
     list_filter = ["severity", "status"]
     search_fields = ["key", "title"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(SlaPolicy)
@@ -33,14 +22,5 @@ class SlaPolicyAdmin(admin.ModelAdmin[SlaPolicy]):
 
 
 @admin.register(TimelineEntry)
-class TimelineEntryAdmin(admin.ModelAdmin[TimelineEntry]):
+class TimelineEntryAdmin(ReadOnlyAdmin[TimelineEntry]):
     list_display = ["created_at", "incident", "actor_name", "kind"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -1,9 +1,8 @@
-from typing import Any
-
 from django.contrib import admin
 from django.http import HttpRequest
 
 from organisations.models import ApiToken, AuditLog, Membership, Organisation
+from soc.admin import ReadOnlyAdmin
 
 
 @admin.register(Organisation)
@@ -29,18 +28,9 @@ class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin[AuditLog]):
+class AuditLogAdmin(ReadOnlyAdmin[AuditLog]):
     """Read-only for everyone, superusers included."""
 
     list_display = ["created_at", "actor_name", "ip", "action", "object_type", "object_ref", "organisation"]
     list_filter = ["action", "object_type"]
     search_fields = ["object_ref", "actor_name"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

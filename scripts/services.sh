@@ -10,10 +10,16 @@
 #                                        keeping its data directory; exit 3 if we did not start it;
 #                                        es stays down S seconds in between (an outage, for fault tests)
 #   scripts/services.sh status
+#   scripts/services.sh dirs             create and print the service user's directory (see SVC_DIR)
 #
 # profile "test" gives Elasticsearch and PostgreSQL throwaway data directories;
-# "dev" keeps them under .run/. A service that already answers on its port is
+# "dev" keeps them in SVC_DIR. A service that already answers on its port is
 # reused and never stopped by us (another checkout or a helper may own it).
+#
+# Two places: RUN_DIR (.run/ in the checkout, the invoking user's: what we started, pointers) and SVC_DIR,
+# everything the service user writes or reads (data, Elasticsearch config, logs, pid files). SVC_DIR is
+# never inside the checkout, which may sit where the service user cannot enter (a home of mode 0700):
+# /var/lib/soc-platform/<checkout hash> as root, $XDG_STATE_HOME/soc-platform/<checkout hash> otherwise.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,6 +35,10 @@ PG_PORT=${PG_PORT:-5432}
 # "started" list apart: sharing .run/ would let its `stop` or `restart` reach the other set's services.
 if [ "$ES_PORT:$REDIS_PORT:$PG_PORT" = 9200:6379:5432 ]; then RUN_DIR=${SOC_RUN_DIR:-$ROOT/.run}
 else RUN_DIR=${SOC_RUN_DIR:-$ROOT/.run/ports-$ES_PORT-$REDIS_PORT-$PG_PORT}; fi
+if [ "$(id -u)" = 0 ]; then STATE_BASE=${SOC_STATE_DIR:-/var/lib/soc-platform}
+else STATE_BASE=${SOC_STATE_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/soc-platform}; fi
+# One per checkout (its path hashed) and per run dir, so two checkouts or two port sets never share data.
+SVC_DIR=$STATE_BASE/$(printf '%s' "$RUN_DIR" | sha256sum | cut -c1-16)
 PG_USER=${PG_USER:-soc}
 WAIT_SECONDS=${SOC_WAIT_SECONDS:-120}
 ES_HOME="$CACHE_DIR/elasticsearch-$ES_VERSION"
@@ -85,7 +95,7 @@ wait_for() {  # name, probe command...
   local name=$1; shift
   local deadline=$((SECONDS + WAIT_SECONDS))
   until "$@" >/dev/null 2>&1; do
-    [ $SECONDS -ge $deadline ] && die "$name did not come up within ${WAIT_SECONDS}s (see $RUN_DIR/$name.log)"
+    [ $SECONDS -ge $deadline ] && die "$name did not come up within ${WAIT_SECONDS}s (see $SVC_DIR/$name.log)"
     sleep 0.5
   done
   log "$name is up"
@@ -93,7 +103,7 @@ wait_for() {  # name, probe command...
 
 data_dir() {  # name, profile -> prints a data dir owned by the service user
   local dir
-  if [ "$2" = test ]; then dir=$(mktemp -d "/tmp/soc-$1-XXXXXX"); else dir="$RUN_DIR/$1-data"; fi
+  if [ "$2" = test ]; then dir=$(mktemp -d "/tmp/soc-$1-XXXXXX"); else dir="$SVC_DIR/$1-data"; fi
   mkdir -p "$dir"; [ "$(id -u)" = 0 ] && chown "$SVC_USER" "$dir"; chmod 700 "$dir"
   echo "$dir"
 }
@@ -101,16 +111,16 @@ data_dir() {  # name, profile -> prints a data dir owned by the service user
 start_es() {
   if port_open "$ES_PORT"; then log "elasticsearch already answers on $ES_PORT: reusing it"; return 0; fi
   local data conf
-  data=${ES_DATA_DIR:-$(data_dir es "$1")}; conf="$RUN_DIR/es-config"
+  data=${ES_DATA_DIR:-$(data_dir es "$1")}; conf="$SVC_DIR/es-config"
   echo "$data" >"$RUN_DIR/es.datadir"
   rm -rf "$conf"; cp -r "$ES_HOME/config" "$conf"; [ "$(id -u)" = 0 ] && chown -R "$SVC_USER" "$conf"
   log "starting elasticsearch $ES_VERSION on 127.0.0.1:$ES_PORT (data $data)"
   as_svc env ES_PATH_CONF="$conf" ES_JAVA_OPTS="-Xms1g -Xmx1g" ES_JAVA_HOME="$(java_home)" \
-    "$ES_HOME/bin/elasticsearch" -d -p "$RUN_DIR/es.pid" \
+    "$ES_HOME/bin/elasticsearch" -d -p "$SVC_DIR/es.pid" \
     -E discovery.type=single-node -E xpack.security.enabled=false -E network.host=127.0.0.1 \
-    -E http.port="$ES_PORT" -E transport.port=0 -E path.data="$data" -E path.logs="$RUN_DIR/es-logs" \
+    -E http.port="$ES_PORT" -E transport.port=0 -E path.data="$data" -E path.logs="$SVC_DIR/es-logs" \
     -E cluster.routing.allocation.disk.threshold_enabled=false -E action.destructive_requires_name=false \
-    >"$RUN_DIR/elasticsearch.log" 2>&1 || die "elasticsearch failed to start (see $RUN_DIR/elasticsearch.log)"
+    >"$SVC_DIR/elasticsearch.log" 2>&1 || die "elasticsearch failed to start (see $SVC_DIR/elasticsearch.log)"
   echo es >>"$RUN_DIR/started"
   wait_for elasticsearch curl -fsS "http://127.0.0.1:$ES_PORT/_cluster/health?wait_for_status=yellow&timeout=1s"
 }
@@ -119,8 +129,8 @@ start_redis() {
   if port_open "$REDIS_PORT"; then log "redis already answers on $REDIS_PORT: reusing it"; return 0; fi
   log "starting redis on 127.0.0.1:$REDIS_PORT"
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes --save '' --appendonly no \
-    --dir "$RUN_DIR" --pidfile "$RUN_DIR/redis.pid" --logfile "$RUN_DIR/redis.log" \
-    || die "redis failed to start (see $RUN_DIR/redis.log)"
+    --dir "$SVC_DIR" --pidfile "$SVC_DIR/redis.pid" --logfile "$SVC_DIR/redis.log" \
+    || die "redis failed to start (see $SVC_DIR/redis.log)"
   echo redis >>"$RUN_DIR/started"
   wait_for redis redis-cli -p "$REDIS_PORT" ping
 }
@@ -130,14 +140,14 @@ start_postgres() {
   local data
   data=${PG_DATA_DIR:-$(data_dir pg "$1")}
   if [ ! -f "$data/PG_VERSION" ]; then
-    as_svc "$PG_BIN/initdb" -D "$data" -U "$PG_USER" --auth=trust -E UTF8 >"$RUN_DIR/postgres-init.log" 2>&1 \
-      || die "postgresql initdb failed (see $RUN_DIR/postgres-init.log)"
+    as_svc "$PG_BIN/initdb" -D "$data" -U "$PG_USER" --auth=trust -E UTF8 >"$SVC_DIR/postgres-init.log" 2>&1 \
+      || die "postgresql initdb failed (see $SVC_DIR/postgres-init.log)"
   fi
   echo "$data" >"$RUN_DIR/pg.datadir"
   log "starting postgresql on 127.0.0.1:$PG_PORT (data $data)"
-  as_svc "$PG_BIN/pg_ctl" -D "$data" -l "$RUN_DIR/postgresql.log" -w -t 60 start \
+  as_svc "$PG_BIN/pg_ctl" -D "$data" -l "$SVC_DIR/postgresql.log" -w -t 60 start \
     -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k /tmp -c fsync=off -c max_connections=200" >/dev/null \
-    || die "postgresql failed to start (see $RUN_DIR/postgresql.log)"
+    || die "postgresql failed to start (see $SVC_DIR/postgresql.log)"
   echo postgres >>"$RUN_DIR/started"
   wait_for postgresql "$PG_BIN/pg_isready" -h 127.0.0.1 -p "$PG_PORT"
   ensure_database
@@ -150,14 +160,27 @@ ensure_database() {  # the dev database; tests create their own
     || "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" "$db"
 }
 
+svc_dirs() {  # SVC_DIR and its parents reachable by the service user; only SVC_DIR is its own
+  ensure_user
+  mkdir -p "$STATE_BASE" "$SVC_DIR/es-logs"
+  chmod 755 "$STATE_BASE"
+  [ "$(id -u)" = 0 ] && chown "$SVC_USER" "$SVC_DIR" "$SVC_DIR/es-logs"
+  chmod 750 "$SVC_DIR"
+}
+
 cmd_start() {
   local profile=${1:-dev}
   cmd_install
-  mkdir -p "$RUN_DIR" "$RUN_DIR/es-logs"
-  [ "$(id -u)" = 0 ] && chown "$SVC_USER" "$RUN_DIR" "$RUN_DIR/es-logs"
+  mkdir -p "$RUN_DIR"
+  svc_dirs
+  log "service data and logs: $SVC_DIR"
   start_redis
   start_postgres "$profile"
   start_es "$profile"
+}
+
+pidfile() {  # name -> its pid file: SVC_DIR, or RUN_DIR for services started before SVC_DIR existed
+  if [ -f "$RUN_DIR/$1.pid" ] && [ ! -f "$SVC_DIR/$1.pid" ]; then echo "$RUN_DIR/$1.pid"; else echo "$SVC_DIR/$1.pid"; fi
 }
 
 stop_pidfile() {  # name, pidfile
@@ -173,8 +196,8 @@ cmd_stop() {
   [ -f "$RUN_DIR/started" ] || return 0
   while read -r name; do
     case $name in
-      es) stop_pidfile elasticsearch "$RUN_DIR/es.pid" ;;
-      redis) stop_pidfile redis "$RUN_DIR/redis.pid" ;;
+      es) stop_pidfile elasticsearch "$(pidfile es)" ;;
+      redis) stop_pidfile redis "$(pidfile redis)" ;;
       postgres) as_svc "$PG_BIN/pg_ctl" -D "$(cat "$RUN_DIR/pg.datadir")" -m fast -w stop >/dev/null 2>&1 || true
                 log "stopped postgresql" ;;
     esac
@@ -186,11 +209,11 @@ cmd_restart() {
   local name=$1
   grep -qx "$name" "$RUN_DIR/started" 2>/dev/null || { log "$name was not started by this checkout"; exit 3; }
   case $name in
-    es) stop_pidfile elasticsearch "$RUN_DIR/es.pid"; sleep "${2:-0}"
+    es) stop_pidfile elasticsearch "$(pidfile es)"; sleep "${2:-0}"
         sed -i '/^es$/d' "$RUN_DIR/started"; ES_DATA_DIR=$(cat "$RUN_DIR/es.datadir") start_es test ;;
-    redis) stop_pidfile redis "$RUN_DIR/redis.pid"; sed -i '/^redis$/d' "$RUN_DIR/started"; start_redis ;;
-    postgres) as_svc "$PG_BIN/pg_ctl" -D "$(cat "$RUN_DIR/pg.datadir")" -l "$RUN_DIR/postgresql.log" -m fast -w restart >/dev/null \
-                || die "postgresql did not restart (see $RUN_DIR/postgresql.log)"
+    redis) stop_pidfile redis "$(pidfile redis)"; sed -i '/^redis$/d' "$RUN_DIR/started"; start_redis ;;
+    postgres) as_svc "$PG_BIN/pg_ctl" -D "$(cat "$RUN_DIR/pg.datadir")" -l "$SVC_DIR/postgresql.log" -m fast -w restart >/dev/null \
+                || die "postgresql did not restart (see $SVC_DIR/postgresql.log)"
               wait_for postgresql "$PG_BIN/pg_isready" -h 127.0.0.1 -p "$PG_PORT" ;;
     *) die "restart takes es, redis or postgres" ;;
   esac
@@ -207,6 +230,7 @@ case ${1:-} in
   start) cmd_start "${2:-dev}" ;;
   stop) cmd_stop ;;
   restart) cmd_restart "${2:-}" "${3:-0}" ;;
-  status) cmd_status ;;
-  *) die "usage: $0 install|start [dev|test]|stop|restart NAME|status" ;;
+  status) cmd_status; echo "service data and logs: $SVC_DIR" ;;
+  dirs) svc_dirs; echo "$SVC_DIR" ;;
+  *) die "usage: $0 install|start [dev|test]|stop|restart NAME|status|dirs" ;;
 esac

@@ -6,6 +6,6 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from accounts import signals
+        from accounts import checks, signals  # noqa: F401 - checks registers the system checks
 
         signals.connect()

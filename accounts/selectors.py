@@ -5,10 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 
 from accounts.models import Preference
-from organisations.models import Membership, Role
+from organisations.models import Membership
 from organisations.selectors import AnyUser
-
-CENTRAL_ROLES = (Role.CENTRAL_LEAD, Role.CENTRAL_ANALYST, Role.AUDITOR)
 
 
 def preference_of(user: AnyUser) -> Preference | None:
@@ -17,13 +15,19 @@ def preference_of(user: AnyUser) -> Preference | None:
     return Preference.objects.filter(user_id=int(user.pk)).first()
 
 
-def is_central(user: AnyUser) -> bool:
-    return user.is_authenticated and Membership.objects.filter(user_id=int(user.pk), role__in=CENTRAL_ROLES).exists()
+def totp_enrolled(pref: Preference | None) -> bool:
+    return pref is not None and pref.totp_confirmed_at is not None
+
+
+def totp_required_by_role(user: AnyUser) -> bool:
+    """A role of the user's is in SOC_TOTP_REQUIRED_ROLES (no query when the setting names none)."""
+    roles = settings.SOC_TOTP_REQUIRED_ROLES
+    return (bool(roles) and user.is_authenticated
+            and Membership.objects.filter(user_id=int(user.pk), role__in=roles).exists())
 
 
 def totp_required(user: AnyUser) -> bool:
-    """A second factor is asked of anyone who enrolled, and of central roles when the setting says so."""
-    pref = preference_of(user)
-    if pref is not None and pref.totp_confirmed_at is not None:
-        return True
-    return bool(settings.SOC_TOTP_REQUIRED_FOR_CENTRAL) and is_central(user)
+    """Asked at sign-in of anyone who enrolled, of staff (the admin trusts this door alone), and of anyone whose
+    role requires it."""
+    is_staff = bool(getattr(user, "is_staff", False) or getattr(user, "is_superuser", False))
+    return totp_enrolled(preference_of(user)) or is_staff or totp_required_by_role(user)

@@ -5,7 +5,9 @@ from soc.admin import ReadOnlyAdmin
 
 
 @admin.register(Collector)
-class CollectorAdmin(admin.ModelAdmin[Collector]):
+class CollectorAdmin(ReadOnlyAdmin[Collector]):
+    """Read-only: collectors are enrolled, configured and revoked in the console or API (collectors.services)."""
+
     list_display = ["name", "organisation", "last_seen_at", "revoked_at"]
     exclude = ["secret_hash"]
 

@@ -14,8 +14,9 @@ class IncidentAdmin(ReadOnlyAdmin[Incident]):
 
 
 @admin.register(SlaPolicy)
-class SlaPolicyAdmin(admin.ModelAdmin[SlaPolicy]):
-    """National defaults (the national organisation's rows) and provincial overrides."""
+class SlaPolicyAdmin(ReadOnlyAdmin[SlaPolicy]):
+    """National defaults (the national organisation's rows) and provincial overrides; read-only here, they are
+    set in the console or API (incidents.services), which audit them."""
 
     list_display = ["organisation", "severity", "acknowledge_minutes", "contain_minutes", "resolve_minutes"]
     list_filter = ["severity"]

@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from notifications.models import Notification, WebhookDelivery, WebhookTarget
 from notifications.services import webhook_target_delete, webhook_target_save
 from organisations.actors import Actor
+from soc.admin import ReadOnlyAdmin
 
 
 @admin.register(WebhookTarget)
@@ -28,13 +29,15 @@ class WebhookTargetAdmin(admin.ModelAdmin[WebhookTarget]):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
+class WebhookDeliveryAdmin(ReadOnlyAdmin[WebhookDelivery]):
+    """The delivery record: what was sent, when, and the answer."""
+
     list_display = ("target", "kind", "status", "attempts", "response_status", "created_at")
     list_filter = ("status", "kind")
-    readonly_fields = ("target", "kind", "payload", "status", "attempts", "response_status", "error",
-                       "created_at", "delivered_at")
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin[Notification]):
+class NotificationAdmin(ReadOnlyAdmin[Notification]):
+    """Each user's own inbox."""
+
     list_display = ("user", "kind", "text", "created_at", "read_at")

@@ -1,30 +1,30 @@
 from django.contrib import admin
-from django.http import HttpRequest
 
 from organisations.models import ApiToken, AuditLog, Membership, Organisation
 from soc.admin import ReadOnlyAdmin
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin[Organisation]):
+class OrganisationAdmin(ReadOnlyAdmin[Organisation]):
+    """Read-only: organisations are created and renamed in the console or API (organisations.services)."""
+
     list_display = ["code", "name", "kind", "path"]
     search_fields = ["code", "name"]
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin[Membership]):
+class MembershipAdmin(ReadOnlyAdmin[Membership]):
+    """Read-only: roles are granted and revoked in the console or API (organisations.services), audited."""
+
     list_display = ["user", "organisation", "role"]
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
-    """Tokens are created with organisations.services.api_token_create (the secret is shown once)."""
+class ApiTokenAdmin(ReadOnlyAdmin[ApiToken]):
+    """Tokens are created with ``manage.py api_token_create`` (the secret is shown once), audited."""
 
     list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["user", "name", "prefix", "digest", "created_at", "last_used_at"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+    exclude = ["digest"]
 
 
 @admin.register(AuditLog)

@@ -1,25 +1,29 @@
 from django.contrib import admin
 
 from readiness.models import ProvinceTarget, PublishedPeriod, ReadinessSnapshot, ScoringPolicy
+from soc.admin import ReadOnlyAdmin
+
+# All read-only: targets and the scoring policy move published readiness scores, and an admin edit leaves no
+# audit entry. Until the console has audited pages for them, they are set from `manage.py shell`
+# (readiness.services.province_target_set; a new ScoringPolicy row is the policy in force).
 
 
 @admin.register(ProvinceTarget)
-class ProvinceTargetAdmin(admin.ModelAdmin[ProvinceTarget]):
+class ProvinceTargetAdmin(ReadOnlyAdmin[ProvinceTarget]):
     list_display = ["province", "expected_collectors", "required_sources"]
 
 
 @admin.register(ScoringPolicy)
-class ScoringPolicyAdmin(admin.ModelAdmin[ScoringPolicy]):
+class ScoringPolicyAdmin(ReadOnlyAdmin[ScoringPolicy]):
     list_display = ["created_at", "ready_threshold", "partial_threshold"]
 
 
 @admin.register(ReadinessSnapshot)
-class ReadinessSnapshotAdmin(admin.ModelAdmin[ReadinessSnapshot]):
+class ReadinessSnapshotAdmin(ReadOnlyAdmin[ReadinessSnapshot]):
     list_display = ["province", "day", "score", "level"]
     list_filter = ["level", "day"]
-    readonly_fields = ["measures", "dimensions", "actions"]
 
 
 @admin.register(PublishedPeriod)
-class PublishedPeriodAdmin(admin.ModelAdmin[PublishedPeriod]):
+class PublishedPeriodAdmin(ReadOnlyAdmin[PublishedPeriod]):
     list_display = ["start", "end", "published_by", "published_at"]

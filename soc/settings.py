@@ -233,7 +233,12 @@ SOC_EXPORT_MAX_ROWS = env_int("SOC_EXPORT_MAX_ROWS", 100_000)
 SOC_DASHBOARD_CACHE_SECONDS = env_int("SOC_DASHBOARD_CACHE_SECONDS", 0 if PROFILE == "test" else 15)
 # Header a trusted reverse proxy sets with the client address (e.g. X-Forwarded-For); empty: REMOTE_ADDR.
 SOC_TRUSTED_PROXY_HEADER = env_str("SOC_TRUSTED_PROXY_HEADER", "")
-SOC_TOTP_REQUIRED_FOR_CENTRAL = env_bool("SOC_TOTP_REQUIRED_FOR_CENTRAL", False)
+# One door (accounts): roles whose users must sign in with a second factor (staff always must; unknown names
+# fail `manage.py check`). The Django admin signs no one in itself (it sends staff to the console's sign-in)
+# and is not routed at all in production unless SOC_ADMIN_ENABLED turns it on.
+SOC_TOTP_REQUIRED_ROLES = env_list("SOC_TOTP_REQUIRED_ROLES", "central_lead,central_analyst,auditor,provincial_admin"
+                                   if PRODUCTION else "")
+SOC_ADMIN_ENABLED = env_bool("SOC_ADMIN_ENABLED", not PRODUCTION)
 EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION
                         else "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env_str("SMTP_HOST", "localhost")

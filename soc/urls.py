@@ -1,10 +1,11 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
-from accounts.views import LoginView
+from accounts.views import LoginView, admin_login_view
 from soc.health import healthz
 
 api_v1: list[URLPattern | URLResolver] = [
@@ -16,7 +17,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("", RedirectView.as_view(pattern_name="incidents:list", permanent=False)),
     path("healthz", healthz, name="healthz"),
     path("login/", LoginView.as_view(), name="login"),
@@ -30,5 +31,10 @@ urlpatterns = [
     path("collectors/", include("collectors.urls")),
     path("rules/", include("detection.urls")),
     path("api/v1/", include(api_v1)),
-    path("admin/", admin.site.urls),
 ]
+if settings.SOC_ADMIN_ENABLED:
+    urlpatterns += [
+        # Before the admin's own routes, so its login page (which checks no second factor) is never reached.
+        path("admin/login/", admin_login_view),
+        path("admin/", admin.site.urls),
+    ]

@@ -1,0 +1,130 @@
+"""The `make dev` demo beyond ``seed_demo``: the starter pack, a collector per demo province, and the story.
+
+Everything goes through the services a person or an agent would use: collectors ship the demo's log
+files through the ingest API, rules open the incidents, and the demo actors (the central lead, a
+provincial responder) compute and publish readiness and send and answer a request for action.
+The one shortcut: demo collectors are dated back to before the history they replay (see
+``demo_collectors_create``), because readiness only counts collectors enrolled on the day it scores.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from collectors.models import Collector
+from collectors.services import collector_create
+from detection.starter import starter_rules_load
+from incidents.models import Incident, Priority, RequestForAction, RequestStatus, Status
+from incidents.services import incident_change_status, request_send, request_update
+from organisations.actors import Actor
+from organisations.models import Organisation
+from readiness.models import PublishedPeriod
+from readiness.services import period_publish, province_target_set, scorecards_recompute
+from readiness.windows import window_for
+from soc.es import client, events_pattern
+
+# The provinces scripts/demo_replay.py writes logs for, and the log-source kinds each one promises.
+DEMO_SOURCES = {
+    "HNI": ["authentication", "web", "firewall", "endpoint"],
+    "HCM": ["authentication", "web", "firewall", "endpoint"],
+    "DNG": ["authentication", "firewall"],
+    "HPG": ["authentication", "web", "firewall"],
+    "CTO": ["authentication", "web", "firewall", "endpoint"],
+    "HUE": ["authentication", "web"],
+}
+RFA_PROVINCE, RFA_RESPONDER, LEAD = "HCM", "hcm.responder", "lead"
+Say = Callable[[str], None]
+
+
+def collector_name(code: str) -> str:
+    return f"{code}-DEMO-01"
+
+
+def demo_rules_load() -> int:
+    """The 16-rule starter pack, created or refreshed as the system; returns how many loaded."""
+    return sum(1 for _, outcome in starter_rules_load(actor=Actor.system()) if outcome in ("created", "updated"))
+
+
+def demo_collectors_create(*, folder: Path, history_days: int) -> list[Collector]:
+    """A fresh collector per demo province, its credential in ``folder/<CODE>.secret`` (mode 0600).
+
+    Replaces the previous run's (their state went with the demo files). Each is dated back to before
+    the history the demo replays: readiness counts a collector only on days it was enrolled.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    enrolled = timezone.now() - timedelta(days=history_days + 1)
+    created = []
+    for code, sources in DEMO_SOURCES.items():
+        province = Organisation.objects.get(code=code)
+        Collector.objects.filter(organisation=province, name=collector_name(code)).delete()
+        collector, secret = collector_create(organisation=province, name=collector_name(code))
+        Collector.objects.filter(pk=collector.pk).update(created_at=enrolled)
+        province_target_set(province=province, expected_collectors=1, required_sources=sources)
+        path = folder / f"{code}.secret"
+        path.write_text(secret)
+        path.chmod(0o600)
+        created.append(collector)
+    return created
+
+
+def history_wait(*, expected: dict[str, int], timeout: float, say: Say) -> bool:
+    """Until Elasticsearch holds each province's history (events before today); False on timeout."""
+    today = window_for(timezone.localdate()).start
+    deadline = time.monotonic() + timeout
+    missing = dict(expected)
+    while missing and time.monotonic() < deadline:
+        client().indices.refresh(index=events_pattern(), allow_no_indices=True, ignore_unavailable=True)
+        missing = {code: lines for code, lines in missing.items() if _history_count(code, today) < lines}
+        if missing:
+            time.sleep(2)
+    if missing:
+        say(f"history still arriving for {', '.join(sorted(missing))}: scoring what is there")
+    return not missing
+
+
+def _history_count(code: str, before: datetime) -> int:
+    """Events before today from this run's collector of the province (an earlier run's are not its history)."""
+    uid = Collector.objects.get(organisation__code=code, name=collector_name(code)).uid
+    query = {"bool": {"filter": [{"term": {"agent.id": str(uid)}},
+                                 {"range": {"@timestamp": {"lt": before.isoformat()}}}]}}
+    return int(client().count(index=events_pattern(), query=query, allow_no_indices=True,
+                              ignore_unavailable=True)["count"])
+
+
+def readiness_publish(*, days: int) -> PublishedPeriod:
+    """Scorecards for each of the last ``days`` days, then that period published by the central lead."""
+    end = timezone.localdate() - timedelta(days=1)
+    start: date = end - timedelta(days=days - 1)
+    scorecards_recompute(start=start, end=end)
+    return period_publish(actor=Actor(user=User.objects.get(username=LEAD)), start=start, end=end)
+
+
+def incident_wait(*, code: str, timeout: float) -> Incident | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        incident = Incident.objects.filter(province__code=code).order_by("created_at").first()
+        if incident is not None:
+            return incident
+        time.sleep(2)
+    return None
+
+
+def request_round_trip(*, incident: Incident) -> RequestForAction:
+    """The lead asks the province to act; its responder triages, acknowledges, and reports it done."""
+    lead = Actor(user=User.objects.get(username=LEAD))
+    responder = Actor(user=User.objects.get(username=RFA_RESPONDER))
+    request = request_send(
+        incident=incident, priority=Priority.HIGH, actor=lead, due_at=timezone.now() + timedelta(hours=4),
+        instructions="Block the source address at the provincial firewall and check the web server's logs "
+                     "for requests that succeeded.")
+    if incident.status == Status.NEW:
+        incident_change_status(incident=incident, status=Status.TRIAGED, actor=responder)
+    request_update(request=request, status=RequestStatus.ACKNOWLEDGED, note="Seen; on it.", actor=responder)
+    return request_update(request=request, status=RequestStatus.DONE, actor=responder,
+                          note="Address blocked at the provincial firewall; no successful request found.")

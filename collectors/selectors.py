@@ -15,9 +15,9 @@ from elastic_transport import TransportError
 from elasticsearch import ApiError
 
 from collectors.models import Collector, CollectorQuerySet, ProvinceRetention
-from incidents.permissions import Action, Permissions
-from organisations.models import Kind, Organisation, Role
-from organisations.selectors import AnyUser, user_grants
+from organisations.access import Action, Permissions
+from organisations.models import Kind, Organisation
+from organisations.selectors import AnyUser
 from soc import es
 
 logger = logging.getLogger(__name__)
@@ -64,25 +64,19 @@ def collectors_to_check() -> CollectorQuerySet:
     return Collector.objects.filter(revoked_at__isnull=True).select_related("organisation")
 
 
-MANAGING_ROLES = frozenset({Role.CENTRAL_LEAD, Role.PROVINCIAL_ADMIN})
-
-
 def collector_get_to_manage(*, user: AnyUser, uid: str) -> Collector:
     """As ``collector_get``, and the user must hold a managing role over its organisation (else 403)."""
     collector = collector_get(user=user, uid=uid)
-    path = collector.organisation.path
-    if not any(role in MANAGING_ROLES and path.startswith(grant) for grant, role in user_grants(user)):
+    if not Permissions(user).can(Action.COLLECTORS_MANAGE, collector.organisation):
         raise PermissionDenied("only a central lead or the province's admin may configure its collectors")
     return collector
 
 
 def organisations_to_enroll_in(*, user: AnyUser) -> QuerySet[Organisation]:
     """Organisations (in scope) where the user holds a managing role over collectors."""
-    paths = [path for path, role in user_grants(user) if role in MANAGING_ROLES]
-    scope = Q(pk__in=[])
-    for path in paths:
-        scope |= Q(path__startswith=path)
-    return Organisation.objects.visible_to(user).filter(scope).exclude(kind=Kind.NATIONAL).order_by("code")
+    managed = Permissions(user).organisations(Action.COLLECTORS_MANAGE)
+    return (Organisation.objects.visible_to(user).filter(pk__in=managed.values("pk"))
+            .exclude(kind=Kind.NATIONAL).order_by("code"))
 
 
 def retention_days_by_org_code(*, default_days: int) -> dict[str, int]:

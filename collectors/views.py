@@ -34,7 +34,7 @@ from collectors.services import (
     province_retention_set,
     retention_days_check,
 )
-from incidents.permissions import Action, Permissions
+from organisations.access import Action, Permissions
 from organisations.actors import Actor
 
 

@@ -17,8 +17,8 @@ from console.search import RANGES, EventSearch, SearchError, parse_search
 from console.selectors import EventPage, event_get, event_iter, event_search_page
 from console.services import event_attach
 from incidents.models import RequestStatus
-from incidents.permissions import Action, Permissions
 from incidents.selectors import incident_get, incident_list, request_list
+from organisations.access import Action, Permissions
 from organisations.actors import Actor
 from organisations.models import Organisation
 

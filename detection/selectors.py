@@ -14,8 +14,8 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from detection.models import Alert, DetectionRule, RuleProvinceState, RuleRun
-from organisations.models import Organisation, Role
-from organisations.selectors import AnyUser, scope_to_provinces, user_grants, visible_org_codes
+from organisations.models import Organisation
+from organisations.selectors import AnyUser, scope_to_provinces, visible_org_codes
 
 
 def rule_list(*, user: AnyUser) -> QuerySet[DetectionRule]:
@@ -77,11 +77,6 @@ def run_list(*, user: AnyUser, rule: DetectionRule) -> QuerySet[RuleRun]:
 
 def alert_list(*, user: AnyUser) -> QuerySet[Alert]:
     return scope_to_provinces(Alert.objects.select_related("rule", "province", "incident"), user)
-
-
-def user_manages_rules(user: AnyUser) -> bool:
-    """Rules run for the whole country: only a central lead (a lead at the national level) edits them."""
-    return any(role == Role.CENTRAL_LEAD and path.count("/") == 1 for path, role in user_grants(user))
 
 
 @dataclass

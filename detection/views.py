@@ -28,10 +28,10 @@ from detection.selectors import (
     rule_province_states,
     rule_rows,
     run_list,
-    user_manages_rules,
     user_provinces,
     user_sees_rule_totals,
 )
+from organisations.access import Action, Permissions
 from organisations.actors import Actor
 from organisations.models import Organisation
 
@@ -43,7 +43,7 @@ FORM_LAYOUT = {"form_basics": EDIT_FIELDS, "form_threshold": THRESHOLD_KEYS}
 
 
 def _require_manager(request: HttpRequest) -> None:
-    if not user_manages_rules(request.user):
+    if not Permissions(request.user).can_nationally(Action.RULES_MANAGE):
         raise PermissionDenied("Only a central lead manages detection rules.")
 
 
@@ -51,7 +51,8 @@ def _require_manager(request: HttpRequest) -> None:
 @require_GET
 def rule_list_view(request: HttpRequest) -> HttpResponse:
     return render(request, "detection/rules.html", {
-        "rows": rule_rows(user=request.user), "can_manage": user_manages_rules(request.user),
+        "rows": rule_rows(user=request.user),
+        "can_manage": Permissions(request.user).can_nationally(Action.RULES_MANAGE),
         "national": user_provinces(request.user) is None,
     })
 
@@ -151,7 +152,7 @@ def rule_runs_view(request: HttpRequest, pk: int) -> HttpResponse:
 def _detail(request: HttpRequest, rule: DetectionRule, *, form: RuleForm | None = None,
             test_form: TestRunForm | None = None, test_result: dict[str, Any] | None = None,
             status: int = 200) -> HttpResponse:
-    can_manage = user_manages_rules(request.user)
+    can_manage = Permissions(request.user).can_nationally(Action.RULES_MANAGE)
     alerts_here = alert_list(user=request.user).filter(rule=rule)
     return render(request, "detection/rule.html", {
         "rule": rule, "can_manage": can_manage,

@@ -11,6 +11,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from organisations.access import Action, Owner
 from organisations.models import Organisation
 from organisations.selectors import scope_to_provinces
 
@@ -58,9 +59,17 @@ CONTAINED_OR_LATER = frozenset({Status.CONTAINED, Status.RESOLVED, Status.CLOSED
 RESOLVED_OR_LATER = frozenset({Status.RESOLVED, Status.CLOSED, Status.FALSE_POSITIVE, Status.DUPLICATE})
 
 
-class Owner(models.TextChoices):
-    CENTRAL = "central", _("Central SOC")
-    PROVINCE = "province", _("Province")
+def status_action(status: str) -> Action:
+    """Which right a move to ``status`` needs (the rights themselves: organisations.access)."""
+    if status == Status.CLOSED:
+        return Action.CLOSE
+    if status in (Status.IN_PROGRESS, Status.CONTAINED, Status.RESOLVED):
+        return Action.PROGRESS
+    return Action.TRIAGE
+
+
+STATUS_ACTIONS = (Action.TRIAGE, Action.PROGRESS, Action.CLOSE)
+BULK_ACTIONS = (Action.TRIAGE, Action.PROGRESS, Action.CLOSE, Action.ASSIGN)
 
 
 class Category(models.TextChoices):

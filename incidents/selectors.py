@@ -28,7 +28,8 @@ from incidents.models import (
 )
 from incidents.observables import pivot_query
 from incidents.sla import DEFAULT_TARGETS
-from organisations.models import Kind, Organisation, Role
+from organisations.access import ASSIGNEE_ROLES
+from organisations.models import Kind, Organisation
 from organisations.selectors import AnyUser
 from soc.es import scoped_search
 
@@ -153,7 +154,7 @@ def central_staff() -> list[tuple[int, str]]:
     """(id, username) of everyone an incident can be assigned to: central leads and analysts."""
     return list(get_user_model().objects.filter(
         is_active=True, memberships__organisation__kind=Kind.NATIONAL,
-        memberships__role__in=(Role.CENTRAL_LEAD, Role.CENTRAL_ANALYST),
+        memberships__role__in=ASSIGNEE_ROLES,
     ).order_by("username").values_list("pk", "username").distinct())
 
 

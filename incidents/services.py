@@ -50,8 +50,9 @@ from incidents.sla import DEFAULT_TARGETS, clock_stops
 from incidents.sla import set_sla_due as _set_sla_due
 from incidents.timeline import record as _record
 from incidents.timeline import record_many
+from organisations.access import ASSIGNEE_ROLES
 from organisations.actors import Actor
-from organisations.models import Kind, Organisation, Role
+from organisations.models import Kind, Organisation
 from organisations.selectors import AnyUser
 from organisations.services import audit_record, user_notify_after_commit
 from soc.live import broadcast_after_commit, groups_for
@@ -208,7 +209,7 @@ def _central_user(assignee_id: int | None) -> AbstractBaseUser | None:
         return None
     user = get_user_model().objects.filter(
         pk=assignee_id, is_active=True, memberships__organisation__kind=Kind.NATIONAL,
-        memberships__role__in=(Role.CENTRAL_LEAD, Role.CENTRAL_ANALYST)).first()
+        memberships__role__in=ASSIGNEE_ROLES).first()
     if user is None:
         raise ValidationError("The assignee must be an active central lead or analyst.")
     return user

@@ -19,8 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from incidents import forms, services
 from incidents.evidence import evidence_check
-from incidents.models import Incident, SavedFilter, Severity, Status
-from incidents.permissions import BULK_ACTIONS, STATUS_ACTIONS, Action, Permissions, status_action
+from incidents.models import BULK_ACTIONS, STATUS_ACTIONS, Incident, SavedFilter, Severity, Status, status_action
 from incidents.selectors import (
     attachment_get,
     attachment_list,
@@ -39,6 +38,7 @@ from incidents.selectors import (
     sla_policy_table,
     timeline_list,
 )
+from organisations.access import Action, Permissions
 from organisations.actors import Actor
 from organisations.models import Organisation
 from organisations.selectors import AnyUser, organisation_get

@@ -36,8 +36,9 @@ from notifications.models import (
     WebhookTarget,
 )
 from notifications.ssrf import UnsafeUrl, webhook_url_check
+from organisations.access import PROVINCIAL_WORKING_ROLES, WORKING_ROLES
 from organisations.actors import Actor
-from organisations.models import Membership, Organisation, Role
+from organisations.models import Membership, Organisation
 from organisations.services import audit_record, user_notify_after_commit
 from soc.queues import Queue
 
@@ -96,15 +97,13 @@ def _on_commit_task(name: str, object_id: int) -> None:
 def people_in_scope(incident: Incident) -> list[User]:
     """Working members of the incident's province and of every organisation above it."""
     codes = incident.province.path.strip("/").split("/")
-    roles = [Role.CENTRAL_LEAD, Role.CENTRAL_ANALYST, Role.PROVINCIAL_RESPONDER, Role.PROVINCIAL_ADMIN]
-    user_ids = Membership.objects.filter(organisation__code__in=codes, role__in=roles).values("user_id")
+    user_ids = Membership.objects.filter(organisation__code__in=codes, role__in=WORKING_ROLES).values("user_id")
     return list(get_user_model().objects.filter(pk__in=user_ids, is_active=True))
 
 
 def province_people(province: Organisation) -> list[User]:
     """Working members of one province (requests for action go to the province itself)."""
-    roles = [Role.PROVINCIAL_RESPONDER, Role.PROVINCIAL_ADMIN]
-    user_ids = Membership.objects.filter(organisation=province, role__in=roles).values("user_id")
+    user_ids = Membership.objects.filter(organisation=province, role__in=PROVINCIAL_WORKING_ROLES).values("user_id")
     return list(get_user_model().objects.filter(pk__in=user_ids, is_active=True))
 
 

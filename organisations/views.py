@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from incidents.permissions import Action, Permissions, require_organisation_manage
+from organisations.access import Action, Permissions, require_organisation_manage
 from organisations.actors import Actor
 from organisations.exports import audit_csv_rows
 from organisations.models import Kind, Organisation

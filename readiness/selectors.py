@@ -17,8 +17,8 @@ from django.db.models import Avg, Count
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.http import Http404
 
-from organisations.models import Kind, Organisation, Role
-from organisations.selectors import AnyUser, user_grants
+from organisations.models import Kind, Organisation
+from organisations.selectors import AnyUser
 from readiness.models import Level, PublishedPeriod, ReadinessSnapshot, ScoringPolicy
 from readiness.scoring import level_for
 from readiness.windows import days_between
@@ -30,11 +30,6 @@ SORT_KEYS = ["rank", "code", "name", "score", *DIMENSIONS, "week_change", "month
 def policy_current() -> ScoringPolicy:
     """The newest policy, or the documented defaults when none was saved."""
     return ScoringPolicy.objects.first() or ScoringPolicy()
-
-
-def is_central_lead(user: AnyUser) -> bool:
-    """A central lead of the national organisation (the root of the tree: path ``VN/``)."""
-    return any(role == Role.CENTRAL_LEAD and path.count("/") == 1 for path, role in user_grants(user))
 
 
 def province_subtree_codes(provinces: list[Organisation]) -> dict[str, list[str]]:

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from organisations.access import Action, Permissions
 from organisations.actors import Actor
 from organisations.models import Kind, Organisation
 from organisations.services import audit_record
@@ -21,7 +22,6 @@ from readiness.scoring import composite, dimension_scores, level_for
 from readiness.selectors import (
     day_is_computed,
     days_incomplete,
-    is_central_lead,
     policy_current,
     province_subtree_codes,
 )
@@ -140,7 +140,7 @@ def period_unpublish(*, actor: Actor, period: PublishedPeriod) -> None:
 
 
 def _require_lead(actor: Actor) -> None:
-    if actor.user is None or not is_central_lead(actor.user):
+    if actor.user is None or not Permissions(actor.user).can_nationally(Action.READINESS_PUBLISH):
         raise PermissionDenied("only the central lead publishes readiness results")
 
 

@@ -15,12 +15,12 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
+from organisations.access import Action, Permissions
 from organisations.actors import Actor
 from readiness import exports
 from readiness.models import PublishedPeriod
 from readiness.selectors import (
     DIMENSIONS,
-    is_central_lead,
     latest_day,
     published_period_get,
     published_periods,
@@ -73,7 +73,8 @@ def ranking_view(request: HttpRequest) -> HttpResponse:
     rows = ranking_for_day(day=day, sort=sort) if day else []
     return render(request, "readiness/ranking.html", {
         "day": day, "rows": rows, "sort": sort, "dimensions": DIMENSIONS, "columns": columns(sort),
-        "visible": scorecard_codes(user=request.user), "is_lead": is_central_lead(request.user),
+        "visible": scorecard_codes(user=request.user),
+        "is_lead": Permissions(request.user).can_nationally(Action.READINESS_PUBLISH),
         "periods": published_periods(),
     })
 

@@ -37,8 +37,8 @@ from detection.selectors import (
     rule_list,
     rule_province_states,
     run_list,
-    user_manages_rules,
 )
+from organisations.access import Action, Permissions
 from organisations.actors import Actor
 from organisations.models import Organisation
 from soc.api import error_body
@@ -57,7 +57,7 @@ def _valid(serializer_class: type[serializers.Serializer[Any]], request: Request
 
 
 def _require_manager(request: Request) -> None:
-    if not user_manages_rules(request.user):
+    if not Permissions(request.user).can_nationally(Action.RULES_MANAGE):
         raise PermissionDenied("Only a central lead manages detection rules.")
 
 

@@ -19,8 +19,18 @@ from rest_framework.views import APIView
 
 from incidents import services
 from incidents.api import serializers as s
-from incidents.models import Attachment, Comment, Incident, IncidentQuerySet, Observable, SavedFilter, TimelineEntry
-from incidents.permissions import BULK_ACTIONS, STATUS_ACTIONS, Action, Permissions, status_action
+from incidents.models import (
+    BULK_ACTIONS,
+    STATUS_ACTIONS,
+    Attachment,
+    Comment,
+    Incident,
+    IncidentQuerySet,
+    Observable,
+    SavedFilter,
+    TimelineEntry,
+    status_action,
+)
 from incidents.selectors import (
     attachment_get,
     attachment_list,
@@ -37,6 +47,7 @@ from incidents.selectors import (
     timeline_list,
 )
 from incidents.views import bulk_apply
+from organisations.access import Action, Permissions
 from organisations.actors import Actor
 from organisations.models import Organisation
 from organisations.selectors import organisation_get

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -15,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from incidents.permissions import Action, Permissions, require_organisation_manage
+from organisations.access import Action, Permissions, require_organisation_manage, require_role_grant
 from organisations.actors import Actor
 from organisations.api.serializers import (
     AuditLogSerializer,
@@ -26,7 +25,7 @@ from organisations.api.serializers import (
     OrganisationSerializer,
 )
 from organisations.exports import audit_csv_rows
-from organisations.models import CENTRAL_ROLES, AuditLog, Membership, Organisation
+from organisations.models import AuditLog, Membership, Organisation
 from organisations.selectors import audit_list, membership_get, membership_list, organisation_get, organisation_list
 from organisations.services import membership_grant, membership_revoke, organisation_create, organisation_rename
 
@@ -49,9 +48,7 @@ class MembershipListApi(generics.ListAPIView[Membership]):
         if not organisation.exists() or user is None:
             raise ValidationError({"detail": "Unknown user or organisation."})
         role = body.validated_data["role"]
-        permissions.require(Action.MEMBERS_MANAGE, organisation.get())
-        if role in CENTRAL_ROLES and not permissions.can(Action.MEMBERS_MANAGE, Organisation.objects.national()):
-            raise PermissionDenied("Only the central SOC grants central roles.")
+        require_role_grant(request.user, organisation=organisation.get(), role=role)
         membership = membership_grant(user=user, organisation=organisation.get(), role=role,
                                       actor=Actor.from_request(request._request))
         return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)

@@ -20,7 +20,7 @@ from django.conf import settings
 from collectors.models import Collector
 from detection.models import DetectionRule, RuleKind
 from incidents.models import Incident
-from organisations.management.commands.seed_demo import SSH_BRUTE_FORCE
+from soc.management.commands.seed_demo import SSH_BRUTE_FORCE
 from tests.chaos.workload import wait_until
 from tests.conftest import EnrolledCollector
 from tests.processes import Platform

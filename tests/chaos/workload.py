@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 
 from detection.models import DetectionRule, RuleKind
-from organisations.management.commands.seed_demo import SSH_BRUTE_FORCE
+from soc.management.commands.seed_demo import SSH_BRUTE_FORCE
 from tests.conftest import EnrolledCollector
 from tests.processes import Platform
 

@@ -15,8 +15,8 @@ from detection.engine import ThresholdParams, find_bursts
 from detection.models import DetectionRule, RuleKind
 from detection.services import rule_run
 from incidents.models import Incident
-from organisations.management.commands.seed_demo import SSH_BRUTE_FORCE
 from soc import es as soc_es
+from soc.management.commands.seed_demo import SSH_BRUTE_FORCE
 from tests.conftest import Cast
 
 T0 = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)

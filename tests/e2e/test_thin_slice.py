@@ -23,7 +23,7 @@ from django.test import Client
 
 from detection.models import DetectionRule, RuleKind
 from incidents.models import Incident
-from organisations.management.commands.seed_demo import SSH_BRUTE_FORCE
+from soc.management.commands.seed_demo import SSH_BRUTE_FORCE
 from tests.conftest import Cast, EnrolledCollector
 from tests.processes import Platform
 

@@ -19,10 +19,10 @@ from detection.models import DetectionRule, RuleKind
 from incidents import services
 from incidents.models import Attachment, Incident, ObservableKind, RequestForAction, SavedFilter
 from organisations.actors import Actor
-from organisations.management.commands.seed_demo import SSH_BRUTE_FORCE
 from organisations.models import Membership, Organisation, Role
 from organisations.services import user_with_role
 from soc import es as soc_es
+from soc.management.commands.seed_demo import SSH_BRUTE_FORCE
 from tests.conftest import PASSWORD, Cast
 
 

@@ -1,4 +1,8 @@
-"""Demo data for `make dev`: the tree, one user per role, a collector, the brute-force rule."""
+"""Demo data for `make dev`: the tree, one user per role, a collector, the brute-force rule.
+
+It lives in `soc` (the project, above every app) because it seeds every app; `organisations` stays the
+lowest app and imports none of them (tests/test_layers.py).
+"""
 
 from __future__ import annotations
 

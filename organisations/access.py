@@ -1,10 +1,16 @@
-"""Who may do what, in one place; views and the API both ask here.
+"""Who may do what: the one authorization module. Views, the API, consumers, services and tasks all ask here.
 
-Scope (which incidents a user can see at all) is decided by
+Scope (which part of the tree a user can see at all) is decided by
 ``Organisation.objects.visible_to``; this module decides the action. A grant
 counts only for objects inside the organisation it was given in, so a
-provincial responder's rights stop at their province's border. Read fresh
-per request: a revoked membership loses its rights on the next request.
+provincial responder's rights stop at their province's border. Grants are read
+fresh per ``Permissions`` (one per request): a revoked membership loses its
+rights on the next request.
+
+It sits in ``organisations``, the lowest app, and imports nothing above it, so
+every app may ask it without depending on ``incidents`` (tests/test_layers.py
+keeps it so). Incident-specific bits (which right a status move needs) stay in
+``incidents.models`` beside the statuses they read.
 """
 
 from __future__ import annotations
@@ -13,11 +19,19 @@ from enum import StrEnum
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
-from incidents.models import Owner, Status
-from organisations.models import Kind, Organisation, Role
+from organisations.models import CENTRAL_ROLES, Kind, Organisation, Role
 from organisations.selectors import AnyUser, user_grants
+
+
+class Owner(models.TextChoices):
+    """Which side drives a piece of work (an incident): ownership moves rights, see the tables below."""
+
+    CENTRAL = "central", _("Central SOC")
+    PROVINCE = "province", _("Province")
 
 
 class Action(StrEnum):
@@ -41,6 +55,9 @@ class Action(StrEnum):
     ORGANISATIONS_MANAGE = "organisations_manage"  # sites below a province; provinces only nationally
     SLA_MANAGE = "sla_manage"
     RETENTION_MANAGE = "retention_manage"  # days each province's events are kept (central lead only)
+    COLLECTORS_MANAGE = "collectors_manage"  # enroll, configure, revoke the collectors of an organisation
+    RULES_MANAGE = "rules_manage"  # detection rules run country-wide: asked nationally (see can_nationally)
+    READINESS_PUBLISH = "readiness_publish"  # published scores are public: asked nationally
 
 
 _CENTRAL_WORK = {Action.VIEW, Action.SAVE_FILTER, Action.FILE, Action.EDIT, Action.TRIAGE, Action.PROGRESS,
@@ -52,7 +69,8 @@ ROLE_ACTIONS: dict[str, frozenset[Action]] = {
     Role.CENTRAL_LEAD: frozenset(set(Action)),
     Role.CENTRAL_ANALYST: frozenset(_CENTRAL_WORK),
     Role.PROVINCIAL_RESPONDER: frozenset(_PROVINCE_WORK),
-    Role.PROVINCIAL_ADMIN: frozenset(_PROVINCE_WORK | {Action.MEMBERS_MANAGE, Action.ORGANISATIONS_MANAGE}),
+    Role.PROVINCIAL_ADMIN: frozenset(_PROVINCE_WORK | {Action.MEMBERS_MANAGE, Action.ORGANISATIONS_MANAGE,
+                                                       Action.COLLECTORS_MANAGE}),
     Role.AUDITOR: frozenset({Action.VIEW, Action.AUDIT_VIEW}),
     Role.SERVICE: frozenset({Action.VIEW, Action.FILE, Action.COMMENT, Action.OBSERVE}),
 }
@@ -68,6 +86,15 @@ OWNED_BY_PROVINCE_GAINS: dict[str, frozenset[Action]] = {
 OWNED_BY_PROVINCE_LOSSES: dict[str, frozenset[Action]] = {
     Role.CENTRAL_ANALYST: frozenset({Action.EDIT, Action.TRIAGE, Action.PROGRESS}),
 }
+
+# Who is told about an incident's changes: people who work incidents. Auditors only read and service
+# accounts are machines, so neither gets notices.
+WORKING_ROLES = frozenset({Role.CENTRAL_LEAD, Role.CENTRAL_ANALYST, Role.PROVINCIAL_RESPONDER,
+                           Role.PROVINCIAL_ADMIN})
+# Who receives a request for action addressed to a province: the province's own working members.
+PROVINCIAL_WORKING_ROLES = frozenset({Role.PROVINCIAL_RESPONDER, Role.PROVINCIAL_ADMIN})
+# Who an incident may be assigned to (with a membership of the national organisation): central staff.
+ASSIGNEE_ROLES = frozenset({Role.CENTRAL_LEAD, Role.CENTRAL_ANALYST})
 
 
 def role_allows(role: str, action: Action, owner: str | None = None) -> bool:
@@ -91,6 +118,11 @@ def _role_scope(role: str, action: Action, path: str, field: str) -> Q:
     return Q(pk__in=[])
 
 
+def _is_root(path: str) -> bool:
+    """A grant at a root of the tree (the national SOC, path ``VN/``) covers the whole country."""
+    return path.count("/") == 1
+
+
 class Permissions:
     """A user's grants, read once per request (never across requests)."""
 
@@ -109,6 +141,10 @@ class Permissions:
             role_allows(role, action, owner) and (organisation is None or organisation.path.startswith(path))
             for path, role in self.grants
         )
+
+    def can_nationally(self, action: Action) -> bool:
+        """For country-wide objects (detection rules, published readiness): a grant at the root only."""
+        return any(_is_root(path) and role_allows(role, action) for path, role in self.grants)
 
     def require(self, action: Action, organisation: Organisation | None = None, owner: str | None = None) -> None:
         if not self.can(action, organisation, owner):
@@ -131,6 +167,14 @@ class Permissions:
                 scope |= Q(**{f"{field}__path__startswith": path})
         return queryset.filter(scope)
 
+    def organisations(self, action: Action) -> QuerySet[Organisation]:
+        """Every organisation this user holds ``action`` in (the subtrees of the grants that allow it)."""
+        scope = Q(pk__in=[])
+        for path, role in self.grants:
+            if action in ROLE_ACTIONS.get(role, frozenset()):
+                scope |= Q(path__startswith=path)
+        return Organisation.objects.filter(scope)
+
     def allowed_anywhere(self) -> frozenset[Action]:
         return frozenset(action for action in Action if self.can(action))
 
@@ -142,21 +186,16 @@ def require(user: AnyUser, action: Action, organisation: Organisation | None = N
     Permissions(user).require(action, organisation)
 
 
-def status_action(status: str) -> Action:
-    """Which right a move to ``status`` needs."""
-    if status == Status.CLOSED:
-        return Action.CLOSE
-    if status in (Status.IN_PROGRESS, Status.CONTAINED, Status.RESOLVED):
-        return Action.PROGRESS
-    return Action.TRIAGE
-
-
-STATUS_ACTIONS = (Action.TRIAGE, Action.PROGRESS, Action.CLOSE)
-BULK_ACTIONS = (Action.TRIAGE, Action.PROGRESS, Action.CLOSE, Action.ASSIGN)
-
-
 def require_organisation_manage(user: AnyUser, *, kind: str, place: Organisation) -> None:
     """Provincial admins manage the sites in their province (``place``: the site, or the parent of a new one);
     provinces and the national SOC are managed nationally."""
     target = place if kind == Kind.SITE else Organisation.objects.national()
     Permissions(user).require(Action.ORGANISATIONS_MANAGE, target)
+
+
+def require_role_grant(user: AnyUser, *, organisation: Organisation, role: str) -> None:
+    """Granting ``role`` in ``organisation``: a manager of that organisation; central roles only nationally."""
+    permissions = Permissions(user)
+    permissions.require(Action.MEMBERS_MANAGE, organisation)
+    if role in CENTRAL_ROLES and not permissions.can(Action.MEMBERS_MANAGE, Organisation.objects.national()):
+        raise PermissionDenied("Only the central SOC grants central roles.")

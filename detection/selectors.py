@@ -7,11 +7,13 @@ within its subtree. Alerts follow their province, exactly like incidents.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
+from django.utils.translation import gettext
 
 from detection.models import Alert, DetectionRule, RuleProvinceState, RuleRun
 from organisations.models import Organisation
@@ -73,6 +75,41 @@ def rule_get(*, user: AnyUser, pk: int) -> DetectionRule:
 
 def run_list(*, user: AnyUser, rule: DetectionRule) -> QuerySet[RuleRun]:
     return RuleRun.objects.filter(rule__in=rule_list(user=user), rule=rule).order_by("-started_at")
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """One run as a user may read it, on the runs page and in the API alike.
+
+    Without the rule's totals (``user_sees_rule_totals``) hits and alerts are None and a capped run's error,
+    which counts the alerts left out country-wide, is replaced by the bare fact that the cap was reached.
+    """
+
+    id: int
+    started_at: datetime
+    duration_ms: int
+    range_start: datetime
+    range_end: datetime
+    hits: int | None
+    alerts: int | None
+    error: str
+    gap_seconds: int
+    backfill_capped: bool
+    alert_cap_hit: bool
+
+
+def run_rows(*, user: AnyUser, rule: DetectionRule, runs: Iterable[RuleRun]) -> list[RunRow]:
+    """``runs`` (a page of ``run_list``) as ``user`` may read them."""
+    totals = user_sees_rule_totals(user, rule)
+    return [_run_row(run, totals=totals) for run in runs]
+
+
+def _run_row(run: RuleRun, *, totals: bool) -> RunRow:
+    withheld = run.alert_cap_hit and not totals
+    return RunRow(id=run.pk, started_at=run.started_at, duration_ms=run.duration_ms, range_start=run.range_start,
+                  range_end=run.range_end, hits=run.hits if totals else None, alerts=run.alerts if totals else None,
+                  error=gettext("alert cap reached") if withheld else run.error, gap_seconds=run.gap_seconds,
+                  backfill_capped=run.backfill_capped, alert_cap_hit=run.alert_cap_hit)
 
 
 def alert_list(*, user: AnyUser) -> QuerySet[Alert]:

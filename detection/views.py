@@ -28,6 +28,7 @@ from detection.selectors import (
     rule_province_states,
     rule_rows,
     run_list,
+    run_rows,
     user_provinces,
     user_sees_rule_totals,
 )
@@ -144,7 +145,7 @@ def rule_runs_view(request: HttpRequest, pk: int) -> HttpResponse:
     rule = rule_get(user=request.user, pk=pk)
     page = Paginator(run_list(user=request.user, rule=rule), 50).get_page(request.GET.get("page"))
     return render(request, "detection/runs.html", {
-        "rule": rule, "page": page, "runs": page.object_list,
+        "rule": rule, "page": page, "runs": run_rows(user=request.user, rule=rule, runs=page.object_list),
         "show_totals": user_sees_rule_totals(request.user, rule),
     })
 
@@ -160,7 +161,7 @@ def _detail(request: HttpRequest, rule: DetectionRule, *, form: RuleForm | None 
         "yaml": (rule.params or {}).get("yaml", ""),
         "test_form": test_form or TestRunForm(), "test_result": test_result,
         "provinces": rule_province_states(user=request.user, rule=rule),
-        "runs": run_list(user=request.user, rule=rule)[:RECENT_RUNS],
+        "runs": run_rows(user=request.user, rule=rule, runs=run_list(user=request.user, rule=rule)[:RECENT_RUNS]),
         "show_totals": user_sees_rule_totals(request.user, rule),
         "alert_count": alerts_here.count(), "last_alert": alerts_here.first(),
         "versions": rule.versions.select_related("author")[:10], **FORM_LAYOUT,

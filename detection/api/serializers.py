@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from detection.models import Alert, DetectionRule, RuleKind, RuleRun, RuleVersion
+from detection.models import Alert, DetectionRule, RuleKind, RuleVersion
 from incidents.models import Category, Severity
 from organisations.models import Organisation
 
@@ -47,11 +47,20 @@ class RuleInputSerializer(serializers.Serializer[Any]):
     suppress_seconds = serializers.IntegerField(min_value=0, max_value=30 * 86400, required=False)
 
 
-class RunSerializer(serializers.ModelSerializer[RuleRun]):
-    class Meta:
-        model = RuleRun
-        fields = ["id", "started_at", "duration_ms", "range_start", "range_end", "hits", "alerts", "error",
-                  "gap_seconds", "backfill_capped", "alert_cap_hit"]
+class RunSerializer(serializers.Serializer[Any]):
+    """A ``detection.selectors.RunRow``: hits and alerts are null where the caller may not read the totals."""
+
+    id = serializers.IntegerField()
+    started_at = serializers.DateTimeField()
+    duration_ms = serializers.IntegerField()
+    range_start = serializers.DateTimeField()
+    range_end = serializers.DateTimeField()
+    hits = serializers.IntegerField(allow_null=True)
+    alerts = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField()
+    gap_seconds = serializers.IntegerField()
+    backfill_capped = serializers.BooleanField()
+    alert_cap_hit = serializers.BooleanField()
 
 
 class VersionSerializer(serializers.ModelSerializer[RuleVersion]):

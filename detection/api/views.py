@@ -37,6 +37,7 @@ from detection.selectors import (
     rule_list,
     rule_province_states,
     run_list,
+    run_rows,
 )
 from organisations.access import Action, Permissions
 from organisations.actors import Actor
@@ -129,11 +130,15 @@ class RuleProvinceDetailApi(APIView):
 
 
 class RuleRunListApi(generics.ListAPIView[RuleRun]):
+    """The runs page's rows, paginated: a national rule's totals only for national scope (``run_rows``)."""
+
     serializer_class = s.RunSerializer
 
-    def get_queryset(self) -> QuerySet[RuleRun]:
-        rule = rule_get(user=self.request.user, pk=self.kwargs["pk"])
-        return run_list(user=self.request.user, rule=rule)
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        rule = rule_get(user=request.user, pk=self.kwargs["pk"])
+        page = self.paginate_queryset(run_list(user=request.user, rule=rule)) or []
+        rows = run_rows(user=request.user, rule=rule, runs=page)
+        return self.get_paginated_response(s.RunSerializer(rows, many=True).data)
 
 
 class RuleVersionListApi(generics.ListAPIView[RuleVersion]):

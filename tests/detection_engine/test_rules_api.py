@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 from elasticsearch import Elasticsearch
 
-from detection.models import DetectionRule, RuleVersion
+from detection.models import DetectionRule, RuleRun, RuleVersion
 from tests.conftest import Cast
 from tests.detection_engine.conftest import Index, ago, event, make_rule
 
@@ -192,3 +194,36 @@ def test_a_national_rule_is_switched_per_province_through_the_api(cast: Cast) ->
     assert hni.get(f"/api/v1/rules/{rule.pk}/").status_code == 404  # no longer applies to Hà Nội
     assert as_user(cast.hcm_responder).get(f"/api/v1/rules/{rule.pk}/provinces/").json() == [
         {"province": "HCM", "enabled": True}]
+
+
+def _capped_run(rule: DetectionRule) -> None:
+    """A run of ``rule`` whose totals (hits, alerts, the cap's overflow) count every province's events."""
+    now = timezone.now()
+    RuleRun.objects.create(rule=rule, started_at=now, range_start=now - timedelta(minutes=1), range_end=now,
+                           hits=4321, alerts=77, gap_seconds=600, alert_cap_hit=True,
+                           error="alert cap of 200 per run reached; 4121 more not alerted")
+
+
+def test_a_province_reads_a_national_rules_runs_without_the_national_totals(cast: Cast) -> None:
+    national = make_rule(**THRESHOLD)
+    _capped_run(national)
+
+    response = as_user(cast.hni_responder).get(f"/api/v1/rules/{national.pk}/runs/")
+
+    [run] = response.json()["results"]
+    assert response.status_code == 200
+    assert run["hits"] is None and run["alerts"] is None and run["error"]  # "alert cap reached", translated
+    assert run["gap_seconds"] == 600 and run["alert_cap_hit"] is True  # what the HTML runs page shows them
+    assert "4321" not in response.content.decode() and "4121" not in response.content.decode()
+
+
+def test_national_scope_and_a_provinces_own_rule_read_the_totals_of_their_runs(cast: Cast) -> None:
+    national, hni_rule = make_rule(**THRESHOLD), make_rule(**{**THRESHOLD, "name": "hni"}, organisation=cast.hni)
+    _capped_run(national)
+    _capped_run(hni_rule)
+
+    [central] = as_user(cast.auditor).get(f"/api/v1/rules/{national.pk}/runs/").json()["results"]
+    [own] = as_user(cast.hni_responder).get(f"/api/v1/rules/{hni_rule.pk}/runs/").json()["results"]
+
+    for run in (central, own):
+        assert run["hits"] == 4321 and run["alerts"] == 77 and "4121 more not alerted" in run["error"]

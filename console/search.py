@@ -38,6 +38,10 @@ DEFAULT_FIELDS = ["message", "event.original", "user.name", "host.name", "source
                   "process.name", "process.command_line", "url.original", "file.path", "dns.question.name",
                   "rule.name", "event.action"]
 MAX_QUERY_CHARS = 2000
+# Lucene syntax that ends a term (and so may be followed by the start of another).
+TERM_BREAKS = frozenset(" \t\r\n\u3000()[]{}:^~\"")
+# Operators written before a term: "-*foo" still starts a term with a wildcard.
+PREFIX_OPERATORS = frozenset("+-!")
 MAX_FILTERS = 20
 FIELD_NAME = re.compile(r"^[A-Za-z0-9_@][A-Za-z0-9_.@\-]{0,199}$")
 
@@ -103,6 +107,7 @@ def parse_search(data: QueryDict, *, now: datetime | None = None) -> EventSearch
     query = data.get("q", "").strip()
     if len(query) > MAX_QUERY_CHARS:
         raise SearchError(_("The query is longer than %(n)d characters.") % {"n": MAX_QUERY_CHARS})
+    query_check_cost(query)
     range_key = data.get("range", DEFAULT_RANGE)
     start, end = _time_range(range_key, data, now)
     filters = [_filter(raw, False) for raw in data.getlist("f")] + [_filter(raw, True) for raw in data.getlist("nf")]
@@ -110,6 +115,48 @@ def parse_search(data: QueryDict, *, now: datetime | None = None) -> EventSearch
         raise SearchError(_("At most %(n)d field filters.") % {"n": MAX_FILTERS})
     return EventSearch(query=query, range_key=range_key, start=start, end=end, filters=filters,
                        pit_id=data.get("pit") or None, after=_after(data.get("after", "")))
+
+
+def query_check_cost(query: str) -> None:
+    """Refuse what makes Elasticsearch walk every term of a field: regular expressions and leading wildcards.
+
+    Elasticsearch has no switch to turn regular expressions off in ``query_string``, so the query is read here
+    with Lucene's own lexical rules: a ``/`` outside quotes and not escaped starts a regular expression (or is a
+    syntax error), and a term starting with ``*`` or ``?`` is a leading wildcard (``*`` alone and ``*:*`` match
+    everything cheaply and are allowed). Quoted phrases and backslash escapes are skipped as Lucene skips them.
+    """
+    at_term_start, i = True, 0
+    while i < len(query):
+        char = query[i]
+        if char == "\\":
+            at_term_start, i = False, i + 2
+        elif char == '"':
+            at_term_start, i = False, _phrase_end(query, i)
+        elif char == "/":
+            raise SearchError(_("Regular expressions (/…/) are not allowed in event search. To search for a "
+                                "slash, put the value in quotes (\"/etc/passwd\") or escape it with a backslash."))
+        elif char in "*?" and at_term_start and not _cheap_wildcard(query, i):
+            raise SearchError(_("A leading wildcard (*foo, ?foo) would read every value of a field and is not "
+                                "allowed; start the term with at least one character (foo*)."))
+        else:
+            at_term_start = char in TERM_BREAKS or (at_term_start and char in PREFIX_OPERATORS)
+            i += 1
+
+
+def _phrase_end(query: str, start: int) -> int:
+    """The index after the quote closing the phrase opened at ``start`` (the end of an unclosed one)."""
+    i = start + 1
+    while i < len(query) and query[i] != '"':
+        i += 2 if query[i] == "\\" else 1
+    return i + 1
+
+
+def _cheap_wildcard(query: str, i: int) -> bool:
+    """``*`` standing alone (any value) or ``*:*`` (every event); ``*:foo`` would search every field."""
+    rest = query[i + 1:]
+    if query[i] == "*" and rest.startswith(":*") and (len(rest) == 2 or rest[2] in TERM_BREAKS):
+        return True
+    return query[i] == "*" and (not rest or (rest[0] in TERM_BREAKS and rest[0] != ":"))
 
 
 def _time_range(range_key: str, data: QueryDict, now: datetime) -> tuple[datetime, datetime]:

@@ -12,9 +12,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from console.dashboard import dashboard_cached
-from console.export import csv_lines
+from console.export import events_csv_start
 from console.search import RANGES, EventSearch, SearchError, parse_search
-from console.selectors import EventPage, event_get, event_iter, event_search_page
+from console.selectors import EventPage, event_get, event_search_page
 from console.services import event_attach
 from incidents.models import RequestStatus
 from incidents.selectors import incident_get, incident_list, request_list
@@ -56,6 +56,10 @@ def event_attach_view(request: HttpRequest) -> HttpResponse:
     return redirect("incidents:detail", key=incident.key)
 
 
+# A hint only: how long an export runs depends on its size.
+EXPORT_RETRY_SECONDS = 10
+
+
 @login_required
 def event_export_view(request: HttpRequest) -> HttpResponseBase:
     try:
@@ -63,8 +67,12 @@ def event_export_view(request: HttpRequest) -> HttpResponseBase:
     except SearchError as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
     limit = settings.SOC_EXPORT_MAX_ROWS
-    events = event_iter(user=request.user, search=search, limit=limit)
-    response = StreamingHttpResponse(csv_lines(events, limit=limit), content_type="text/csv; charset=utf-8")
+    lines = events_csv_start(user=request.user, search=search, limit=limit)
+    if lines is None:
+        message = _("An export of yours is still running: wait for it to finish, then start this one.")
+        return HttpResponse(message, status=429, content_type="text/plain; charset=utf-8",
+                            headers={"Retry-After": str(EXPORT_RETRY_SECONDS)})
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="events-{timezone.now():%Y%m%d-%H%M}.csv"'
     response["X-Row-Limit"] = str(limit)
     return response

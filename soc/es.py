@@ -165,29 +165,40 @@ def scope_filter(org_codes: list[str] | None) -> list[dict[str, Any]]:
 
 
 def scoped_search(*, user: AnyUser, query: dict[str, Any], pit_id: str | None = None, **params: Any) -> Any:
-    """Search events as ``user``: the province scope is added to every search here.
+    """Search events as ``user``: the province scope and the time limit are added to every search here.
 
     With ``pit_id`` the search reads that point in time (stable paging with
     search_after); the scope filter is applied all the same, so a point in time
     opened for one user shows another only what that other user may see.
+    Past SOC_SEARCH_TIMEOUT_SECONDS the shards stop and answer with what they
+    found (``timed_out``: true), and the client stops waiting soon after.
     """
     scope = scope_filter(visible_org_codes(user))
     body_query = {"bool": {"filter": [*scope, query]}}
+    params.setdefault("timeout", f"{settings.SOC_SEARCH_TIMEOUT_SECONDS}s")
     if pit_id:
-        return client().search(pit={"id": pit_id, "keep_alive": PIT_KEEP_ALIVE}, query=body_query, **params)
-    return client().search(index=events_pattern(), query=body_query, ignore_unavailable=True,
-                           allow_no_indices=True, **params)
+        return user_search_client().search(pit={"id": pit_id, "keep_alive": PIT_KEEP_ALIVE}, query=body_query,
+                                           **params)
+    return user_search_client().search(index=events_pattern(), query=body_query, ignore_unavailable=True,
+                                       allow_no_indices=True, **params)
+
+
+def user_search_client() -> Elasticsearch:
+    """The client for searches a user asked for: it waits a little longer than the server-side limit, and never
+    retries on a timeout (a costly search sent three times costs three times)."""
+    return client().options(request_timeout=settings.SOC_SEARCH_TIMEOUT_SECONDS + 5, retry_on_timeout=False)
 
 
 PIT_KEEP_ALIVE = "5m"
 
 
 def events_pit_open() -> str | None:
-    """A point in time over all event indices, or None when there are none yet."""
+    """A point in time over all event indices, or None when there are none yet. The caller closes it
+    (``events_pit_close``) when done; until then it holds the indices' segments for PIT_KEEP_ALIVE."""
     if not client().indices.exists(index=events_pattern(), allow_no_indices=False):
         return None
-    return str(client().open_point_in_time(index=events_pattern(), keep_alive=PIT_KEEP_ALIVE,
-                                           ignore_unavailable=True)["id"])
+    return str(user_search_client().open_point_in_time(index=events_pattern(), keep_alive=PIT_KEEP_ALIVE,
+                                                       ignore_unavailable=True)["id"])
 
 
 def events_pit_close(pit_id: str) -> None:

@@ -229,6 +229,15 @@ DETECTION_INTERVAL_SECONDS = env_int("SOC_DETECTION_INTERVAL_SECONDS", 5)
 
 # Console (issue 6): export size, sign-in hardening, outgoing mail.
 SOC_EXPORT_MAX_ROWS = env_int("SOC_EXPORT_MAX_ROWS", 100_000)
+# One export at a time per user: the lock lives this long after the export's last page (a crashed process frees
+# it by itself); each page read renews it.
+SOC_EXPORT_LOCK_SECONDS = env_int("SOC_EXPORT_LOCK_SECONDS", 120)
+# Every user search (console, exports, dashboards, API) stops on the server after this long and returns what it
+# found so far, marked partial; the client gives up a few seconds later and does not retry.
+SOC_SEARCH_TIMEOUT_SECONDS = env_int("SOC_SEARCH_TIMEOUT_SECONDS", 15)
+# Result pages the console keeps open per user between requests (points in time, 5 minutes each); opening one
+# more closes the oldest, whose "older events" link then asks for a new search.
+SOC_SEARCH_PITS_PER_USER = env_int("SOC_SEARCH_PITS_PER_USER", 3)
 # Users with the same scope share dashboard figures this long (0: always computed; the test default).
 SOC_DASHBOARD_CACHE_SECONDS = env_int("SOC_DASHBOARD_CACHE_SECONDS", 0 if PROFILE == "test" else 15)
 # Header a trusted reverse proxy sets with the client address (e.g. X-Forwarded-For); empty: REMOTE_ADDR.

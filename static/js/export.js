@@ -15,7 +15,10 @@
     progress.dataset.state = "running";
     progress.textContent = progress.dataset.running;
     fetch(link.href, { credentials: "same-origin" }).then(function (response) {
-      if (!response.ok || !response.body) { throw new Error(String(response.status)); }
+      if (!response.ok || !response.body) {
+        // A refusal (a second export while one runs, a query not allowed) says why in plain text.
+        return response.text().then(function (text) { throw { shown: text }; });
+      }
       var reader = response.body.getReader();
       var name = (response.headers.get("Content-Disposition") || "").replace(/^.*filename="([^"]+)".*$/, "$1");
       function pump() {
@@ -38,9 +41,9 @@
       save.remove();
       setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
       progress.dataset.state = "done";
-    }).catch(function () {
+    }).catch(function (failure) {
       progress.dataset.state = "failed";
-      progress.textContent = progress.dataset.failed;
+      progress.textContent = (failure && failure.shown) || progress.dataset.failed;
     });
   });
 }());

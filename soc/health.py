@@ -1,9 +1,16 @@
-"""GET /healthz: is every component this process depends on answering?"""
+"""GET /healthz: is every component this process depends on answering?
+
+Anyone may ask (load balancers, uptime probes) and learns the overall status only. Which component is down, and
+its error text (host names, addresses, versions), is for staff signed in to the console and for monitoring that
+presents the operators' token (SOC_HEALTHZ_TOKEN) as ``Authorization: Bearer <token>``.
+"""
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from redis import Redis
@@ -24,8 +31,6 @@ def _elasticsearch() -> None:
 
 
 def _redis() -> None:
-    from django.conf import settings
-
     Redis.from_url(settings.REDIS_URL, socket_timeout=2).ping()
 
 
@@ -44,6 +49,15 @@ CHECKS: dict[str, Callable[[], None]] = {
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
+    components = _check_all()
+    down = [name for name, state in components.items() if state["status"] != "up"]
+    status = 503 if down else 200
+    if not _may_see_details(request):
+        return JsonResponse({"status": "down" if down else "up"}, status=status)
+    return JsonResponse({"status": "down" if down else "up", "down": down, "components": components}, status=status)
+
+
+def _check_all() -> dict[str, dict[str, str]]:
     components: dict[str, dict[str, str]] = {}
     for name, check in CHECKS.items():
         try:
@@ -51,6 +65,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
             components[name] = {"status": "up"}
         except Exception as exc:
             components[name] = {"status": "down", "error": f"{type(exc).__name__}: {exc}"[:300]}
-    down = [name for name, state in components.items() if state["status"] != "up"]
-    body = {"status": "down" if down else "up", "down": down, "components": components}
-    return JsonResponse(body, status=503 if down else 200)
+    return components
+
+
+def _may_see_details(request: HttpRequest) -> bool:
+    if request.user.is_authenticated and request.user.is_staff:
+        return True
+    token = settings.SOC_HEALTHZ_TOKEN
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    return bool(token) and hmac.compare_digest(given.encode(), token.encode())

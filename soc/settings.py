@@ -1,8 +1,11 @@
 """Settings for every profile, read from the environment (see soc/env.py).
 
-SOC_PROFILE picks the profile: ``dev`` (safe local defaults), ``test`` (the
-real services, isolated by SOC_NAMESPACE) or ``production`` (no defaults for
-secrets; passes ``manage.py check --deploy``).
+SOC_PROFILE picks the profile: ``production`` (the default: no defaults for
+secrets or hosts; passes ``manage.py check --deploy``), ``dev`` (safe local
+defaults, DEBUG on; chosen by ``make dev``) or ``test`` (the real services,
+isolated by SOC_NAMESPACE; chosen by ``make test`` and pytest). Failing closed:
+a process started without a profile is a production one and refuses to start
+without its secrets, rather than serving with DEBUG on and a public key.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from soc.env import env_bool, env_int, env_list, env_str
 django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-PROFILE = env_str("SOC_PROFILE", "dev")
+PROFILE = env_str("SOC_PROFILE", "production")
 PRODUCTION = PROFILE == "production"
 # Keeps concurrent test runs (and checkouts) apart on shared Redis/ES/PostgreSQL.
 NAMESPACE = env_str("SOC_NAMESPACE", "soc")
@@ -26,11 +29,15 @@ NAMESPACE = env_str("SOC_NAMESPACE", "soc")
 if PRODUCTION:
     SECRET_KEY = env_str("DJANGO_SECRET_KEY")
     if len(SECRET_KEY) < 50:
-        raise RuntimeError("DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) must hold at least 50 characters")
+        raise RuntimeError("DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) must hold at least 50 characters in the "
+                           "production profile, the default; for a local run choose a profile: SOC_PROFILE=dev")
 else:
     SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-only-insecure-key-" + "x" * 40)
 DEBUG = env_bool("DJANGO_DEBUG", PROFILE == "dev")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "" if PRODUCTION else "localhost,127.0.0.1,testserver")
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise RuntimeError("DJANGO_ALLOWED_HOSTS (or DJANGO_ALLOWED_HOSTS_FILE) must name the hosts this site answers "
+                       "to; for a local run choose a profile: SOC_PROFILE=dev")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -238,6 +245,9 @@ SOC_SEARCH_TIMEOUT_SECONDS = env_int("SOC_SEARCH_TIMEOUT_SECONDS", 15)
 # Result pages the console keeps open per user between requests (points in time, 5 minutes each); opening one
 # more closes the oldest, whose "older events" link then asks for a new search.
 SOC_SEARCH_PITS_PER_USER = env_int("SOC_SEARCH_PITS_PER_USER", 3)
+# /healthz shows each component (and its error) to staff and to callers with this bearer token (empty: none);
+# everyone else gets the overall status only.
+SOC_HEALTHZ_TOKEN = env_str("SOC_HEALTHZ_TOKEN", "")
 # Users with the same scope share dashboard figures this long (0: always computed; the test default).
 SOC_DASHBOARD_CACHE_SECONDS = env_int("SOC_DASHBOARD_CACHE_SECONDS", 0 if PROFILE == "test" else 15)
 # Header a trusted reverse proxy sets with the client address (e.g. X-Forwarded-For); empty: REMOTE_ADDR.

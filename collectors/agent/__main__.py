@@ -95,22 +95,42 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"soc-agent: no status at {path}: the agent has not run here", file=sys.stderr)
         return 3
     age = time.time() - float(status.get("written_at", 0))
-    status["running"] = age < STALE_AFTER
+    status["running"] = status.get("state", "running") == "running" and age < STALE_AFTER
     status["status_age_seconds"] = round(age, 1)
     if args.json:
         print(json.dumps(status, indent=2))
     else:
         print(render_status(status))
-    return 0 if status["running"] else 3
+    return 0 if status["running"] or status.get("state") == "finished" else 3
+
+
+def render_state(status: dict[str, Any]) -> str:
+    """running; finished (a --once run read and delivered everything); stopped; or gone without a word."""
+    age, state = status["status_age_seconds"], status.get("state", "running")
+    if status["running"]:
+        return "running"
+    if state == "finished":
+        return f"finished {age}s ago: a one-off run read everything and the central side confirmed it"
+    if state == "stopped":
+        return f"stopped {age}s ago with {status.get('spool', {}).get('depth')} events unsent (kept in the spool)"
+    return f"NOT running (last status {age}s ago; it did not stop cleanly)"
+
+
+def render_central(central: dict[str, Any]) -> str:
+    if central.get("ok"):
+        return f"reachable (last answer {central.get('at')})"
+    if not central:
+        return "unknown (no heartbeat recorded)"
+    return f"UNREACHABLE at {central.get('at', '?')}: {central.get('error') or 'no reason recorded'}"
 
 
 def render_status(status: dict[str, Any]) -> str:
     spool = status.get("spool", {})
-    central = status.get("central", {})
+    counters = status.get("counters", {})
     lines = [
-        f"soc-agent {status.get('version')} on {status.get('hostname')}: "
-        + ("running" if status["running"] else f"NOT running (last status {status['status_age_seconds']}s ago)"),
-        f"central: {'reachable' if central.get('ok') else 'UNREACHABLE ' + str(central.get('error', ''))}",
+        f"soc-agent {status.get('version')} on {status.get('hostname')}: {render_state(status)}",
+        f"central: {render_central(status.get('central') or {})}",
+        "events: " + ", ".join(f"{k} {v}" for k, v in counters.items()),
         f"spool: {spool.get('depth')} events, {spool.get('bytes')} of {spool.get('limit')} bytes "
         f"({spool.get('policy')}), oldest unsent {status.get('oldest_unsent_age')}s",
         f"rate: {status.get('events_per_second')} events/s; drops {status.get('drops')}; "
@@ -129,9 +149,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--url", help="central API base, e.g. https://soc/api/v1")
     run.add_argument("--secret-file")
     run.add_argument("--state-dir")
-    run.add_argument("--path", action="append", help="file or glob to tail; repeatable")
+    run.add_argument("--path", action="append", help="file or glob to tail (** recurses); repeatable")
     run.add_argument("--format", choices=["text", "json"], default="text", help="of the --path files")
-    run.add_argument("--evtx", action="append", help="exported Windows .evtx files (glob); repeatable")
+    run.add_argument("--evtx", action="append", help="exported Windows .evtx files (glob, ** recurses); repeatable")
     run.add_argument("--journald", action="store_true", help="read the systemd journal (off where there is none)")
     run.add_argument("--syslog-udp", type=int, action="append", help="listen for syslog on this UDP port")
     run.add_argument("--syslog-tcp", type=int, action="append", help="listen for syslog on this TCP port")
@@ -153,7 +173,8 @@ def parser() -> argparse.ArgumentParser:
     enroll.add_argument("--ca-file", default="")
     enroll.add_argument("--force", action="store_true")
     enroll.set_defaults(func=cmd_enroll)
-    status = sub.add_parser("status", help="what the running agent reports (from its status file)")
+    status = sub.add_parser("status", help="what the agent reports (from its status file); exit 0 when running "
+                            "or when a --once run finished, 3 otherwise")
     status.add_argument("--state-dir", required=True)
     status.add_argument("--json", action="store_true")
     status.set_defaults(func=cmd_status)

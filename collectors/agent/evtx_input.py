@@ -5,16 +5,19 @@ input says so in its status and stays off) and turned from their XML into
 the dictionary shape ``evtx_dump`` writes (``#attributes``, ``#text``), so the
 one Windows parser (``parsers/windows.py``) handles both.
 
-Event ids are ``evtx:<computer>:<channel>:<EventRecordID>``: the record's own
-identity, so the same record exported twice (overlapping exports, a copied
-file) is one event centrally. Progress is kept per file (path, size, mtime and
-the records done), committed only after the events are in the spool.
+Event ids are ``evtx:<computer>:<channel>:<EventRecordID>:<digest>``, the
+digest being of the whole record (its time, data and all): the same record
+exported twice (overlapping exports, a copied file) is one event centrally,
+while two different records that share a number (Windows numbers a log again
+from 1 after it is cleared, so exports from before and after a clear collide)
+stay two. Progress is kept per file (path, size, mtime and the records done),
+committed only after the events are in the spool.
 """
 
 from __future__ import annotations
 
 import contextlib
-import glob
+import hashlib
 import json
 import os
 import re
@@ -23,6 +26,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from collectors.agent.tail import expand
 
 try:
     from Evtx.Evtx import Evtx
@@ -73,14 +78,22 @@ def record_to_json(xml: str) -> dict[str, Any]:
     return {"Event": event if isinstance(event, dict) else {}}
 
 
+def content_digest(record: dict[str, Any]) -> str:
+    """64 bits of the record's canonical JSON: equal for a re-exported record, different after a log clear."""
+    canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.blake2b(canonical.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
 def event_id_of(record: dict[str, Any], fallback: str) -> str:
+    """Record identity plus content digest (at most 5+60+80+20+16+4 characters: the ingest allows 200)."""
     system = record["Event"].get("System") or {}
     number = system.get("EventRecordID")
+    digest = content_digest(record)
     if not isinstance(number, str) or not number.isdigit():
-        return fallback
+        return f"{fallback}:{digest}"
     computer = _UNSAFE.sub("_", str(system.get("Computer") or "unknown"))[:60]
     channel = _UNSAFE.sub("_", str(system.get("Channel") or "unknown"))[:80]
-    return f"evtx:{computer}:{channel}:{number}"
+    return f"evtx:{computer}:{channel}:{number[:20]}:{digest}"
 
 
 def read_records(path: str, skip: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -120,7 +133,7 @@ class EvtxInput:
         return raw if isinstance(raw, dict) else {}
 
     def _pending(self) -> Iterator[tuple[str, dict[str, int]]]:
-        for path in sorted({p for pattern in self.patterns for p in glob.glob(pattern)}):
+        for path in expand(self.patterns):
             with contextlib.suppress(OSError):
                 st = os.stat(path)
                 mark = self.done.get(path, {})

@@ -8,12 +8,22 @@ Order of a read cycle: lines are parsed, appended to the spool, the spool is
 fsynced, and only then are the file offsets persisted; a crash between the
 last two steps re-reads lines whose ids are already spooled, which the
 central side answers as ``duplicate``.
+
+Counts add up: every record taken off the spool (``sent``) is ``created``,
+``duplicate`` or ``rejected``; a batch never loses a record to another that
+shares its id (``distinct_events``).
+
+The status file says ``state``: ``running``, ``finished`` (a ``--once`` run read
+everything and the central side confirmed it; the last heartbeat tells the
+central side too, so it does not expect more reports) or ``stopped``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
+import hashlib
 import json
 import logging
 import os
@@ -26,7 +36,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from collectors.agent import __version__
+from collectors.agent import __version__, jsonfast
 from collectors.agent.config import CENTRAL_KEYS, AgentConfig, ConfigError, central_overrides
 from collectors.agent.evtx_input import EvtxInput, EvtxRecord
 from collectors.agent.journald_input import JournaldInput, JournalRecord, journal_doc
@@ -39,12 +49,15 @@ from collectors.agent.tail import FileInput, Line, OffsetStore
 
 log = logging.getLogger("soc-agent")
 MAX_BATCH_BYTES = 4 * 1024 * 1024  # well under the central 10 MB body limit
+MAX_ID_CHARS = 200  # the central ingest refuses longer ids
+RUNNING, FINISHED, STOPPED = "running", "finished", "stopped"
 
 
 class Counters:
     def __init__(self) -> None:
         self.read = self.sent = self.created = self.duplicate = self.rejected = self.retried = 0
         self.transport_errors = self.gaps = 0
+        self.renamed = 0  # different records that shared an id in one batch: sent under an id of their own
         self.last_error = ""
         self.lock = threading.Lock()  # the sender threads count concurrently
 
@@ -71,6 +84,8 @@ class Agent:
         self.started = time.time()
         self.rate_window: tuple[float, int] = (time.monotonic(), 0)
         self.events_per_second = 0.0
+        self.run_state = RUNNING
+        self.central: dict[str, Any] = {"ok": False, "error": "no heartbeat answered yet"}
         self.apply_inputs(config.inputs)
 
     # ---- inputs ---------------------------------------------------------
@@ -219,15 +234,14 @@ class Agent:
     # ---- sending --------------------------------------------------------
     def deliver(self, records: list[Record]) -> bool:
         """Send until every record is stored centrally; False if stopping first. The caller acknowledges."""
-        pending = records
+        pending, copies, renamed = distinct_events(records)
         backoff = Backoff()
         while pending:
             if self.stop.is_set():
                 return False
-            unique = list({r.id: r.raw for r in pending}.values())
-            self.limiter.wait(len(unique))
+            self.limiter.wait(len(pending))
             try:
-                statuses = self.client.send_events(unique)
+                statuses = self.client.send_events([r.raw for r in pending])
             except TransportError as exc:
                 with self.counters.lock:
                     self.counters.transport_errors += 1
@@ -240,6 +254,9 @@ class Agent:
                 with self.counters.lock:
                     self.counters.retried += len(pending)
                 self.stop.wait(backoff.next_delay())
+        with self.counters.lock:  # a copy of a record sent in the same request is that record's duplicate
+            self.counters.duplicate += copies
+            self.counters.renamed += renamed
         return True
 
     def _count(self, statuses: dict[str, str]) -> None:
@@ -295,7 +312,8 @@ class Agent:
             "oldest_unsent_age": spool.oldest_unsent_age, "events_per_second": self.events_per_second,
             "drops": drops, "errors": c.transport_errors + spool.quarantined, "last_error": c.last_error,
             "counters": {"read": c.read, "sent": c.sent, "created": c.created, "duplicate": c.duplicate,
-                         "rejected": c.rejected, "retried": c.retried, "gaps": c.gaps},
+                         "rejected": c.rejected, "retried": c.retried, "gaps": c.gaps, "renamed": c.renamed},
+            "state": self.run_state, "central": self.central,
             "config": {"batch_size": self.config.batch_size, "rate_limit": self.config.rate_limit},
             "clock_offset_seconds": self.client.clock_offset,
         }
@@ -308,10 +326,12 @@ class Agent:
         self.counters.last_error = ""  # each report carries the errors since the previous one
         try:
             answer = self.client.post("/collectors/heartbeat", stats)
-            stats["central"] = {"ok": True, "at": isoformat_utc(datetime.now(UTC))}
+            self.central = {"ok": True, "at": isoformat_utc(datetime.now(UTC))}
             self.apply_central(answer.get("config") if isinstance(answer, dict) else None)
         except TransportError as exc:
-            stats["central"] = {"ok": False, "error": str(exc)}
+            # Kept for the status file, also the one written at exit: "UNREACHABLE" always says why.
+            self.central = {"ok": False, "error": str(exc)[:500], "at": isoformat_utc(datetime.now(UTC))}
+        stats["central"] = self.central
         self.clock_checked.set()
         self.write_status(stats)
 
@@ -330,6 +350,12 @@ class Agent:
             log.info("applying central inputs: %s", [i["name"] for i in overrides["inputs"]])
             self.apply_inputs(overrides["inputs"])
         assert set(overrides) <= set(CENTRAL_KEYS)
+
+    def summary(self) -> str:
+        c = self.counters
+        return (f"{self.run_state}: read {c.read}; sent {c.sent} (created {c.created}, duplicate {c.duplicate}, "
+                f"rejected {c.rejected}); renamed {c.renamed}; dropped {self.spool.stats().dropped}; "
+                f"unsent {self.spool.depth}")
 
     def write_status(self, stats: dict[str, Any]) -> None:
         stats["written_at"] = time.time()
@@ -374,22 +400,28 @@ class Agent:
                                     name="heartbeat", daemon=True)]
         for thread in threads:
             thread.start()
+        finished = False
         try:
             while not self.stop.is_set():
                 read = self.read_files_once()
                 self.spool.sync()  # what the syslog listeners appended since the last cycle
                 if once and not read and self.spool.depth == 0 and not self.listeners:
+                    finished = True
                     break
                 if not read:
                     self.stop.wait(self.config.poll_seconds)
         finally:
-            self.shutdown(threads)
+            self.shutdown(threads, finished=finished)
 
-    def shutdown(self, threads: list[threading.Thread]) -> None:
+    def shutdown(self, threads: list[threading.Thread], *, finished: bool = False) -> None:
         self.stop.set()
         self.clock_checked.set()
         for thread in threads:
             thread.join(timeout=10)
+        self.run_state = FINISHED if finished else STOPPED
+        if finished:
+            self.heartbeat_once()  # the central side learns the one-off run is over: no silence alarm
+        log.info("%s", self.summary())
         with self.input_lock:
             for _, listener, _ in self.listeners.values():
                 listener.stop()
@@ -400,3 +432,34 @@ class Agent:
         self.pool.shutdown(wait=True)
         self.write_status(self.stats())
         self.spool.close()
+
+
+def distinct_events(records: list[Record]) -> tuple[list[Record], int, int]:
+    """(one record per id to send, identical copies left out, different records given an id of their own).
+
+    The central side answers per id, so a request carries each id once. A copy of a record (the same
+    bytes: re-read after a crash) is sent once. A *different* record that shares an id is never folded
+    into the first: it goes under ``<id>:<digest of its bytes>``, the same id on every resend.
+    """
+    sent: dict[str, bytes] = {}
+    out: list[Record] = []
+    copies = renamed = 0
+    for record in records:
+        own = sent.get(record.id, record.raw) != record.raw
+        if own:
+            record = _with_own_id(record)
+        if record.id in sent:
+            copies += 1
+            continue
+        sent[record.id] = record.raw
+        out.append(record)
+        renamed += own
+    return out, copies, renamed
+
+
+def _with_own_id(record: Record) -> Record:
+    digest = hashlib.blake2b(record.raw, digest_size=8).hexdigest()
+    new_id = f"{record.id[:MAX_ID_CHARS - len(digest) - 1]}:{digest}"
+    event = record.event
+    event["id"] = new_id  # keeps its place first in the JSON, where the spool reads ids
+    return dataclasses.replace(record, id=new_id, raw=jsonfast.dumps(event))

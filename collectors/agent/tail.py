@@ -109,7 +109,8 @@ class Tracked:
 
 
 def expand(patterns: list[str]) -> list[str]:
-    found = {p for pattern in patterns for p in glob.glob(pattern)}
+    """The regular files the globs match; ``**`` matches any depth of folders (``/srv/evtx/**/*.evtx``)."""
+    found = {p for pattern in patterns for p in glob.glob(pattern, recursive=True)}
     return sorted(p for p in found if os.path.isfile(p) and not p.endswith(_COMPRESSED))
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 from collectors.agent.config import AgentConfig
-from collectors.agent.evtx_input import EvtxInput, read_records
+from collectors.agent.evtx_input import EvtxInput, event_id_of, read_records
 from collectors.agent.parsers import ParseContext, parse_json_record
 from collectors.agent.parsers.base import get
 from collectors.agent.runner import Agent
@@ -130,3 +131,49 @@ def test_the_agent_spools_evtx_records_as_windows_events(tmp_path: Path) -> None
     assert read == len(batch) > 0
     assert all(r.event["id"].startswith("evtx:") and get(r.event["doc"], "winlog.channel") for r in batch)
     assert agent.read_files_once() == 0, "nothing new: nothing spooled again"
+
+
+def sysmon_records(count: int) -> list[dict[str, Any]]:
+    """``count`` real Sysmon records of the corpus, each from a different sample."""
+    found: list[dict[str, Any]] = []
+    for evtx, _ in pairs():
+        record = next((r for _, r in read_records(str(evtx))
+                       if r["Event"]["System"].get("Channel") == "Microsoft-Windows-Sysmon/Operational"), None)
+        if record is not None:
+            found.append(record)
+        if len(found) == count:
+            break
+    return found
+
+
+def renumbered(record: dict[str, Any], number: str) -> dict[str, Any]:
+    """The record as a log cleared and written again would number it: same host and channel, a new count."""
+    copy = json.loads(json.dumps(record))
+    copy["Event"]["System"]["EventRecordID"] = number
+    copy["Event"]["System"]["Computer"] = "WS-01.corp.local"
+    return copy
+
+
+def test_different_records_that_share_a_number_after_a_log_clear_keep_different_ids() -> None:
+    records = [renumbered(r, "1") for r in sysmon_records(20)]
+    assert len(records) == 20
+
+    ids = {event_id_of(r, "fallback") for r in records}
+
+    assert len(ids) == 20, "one id per distinct record, though host, channel and number are all the same"
+    assert all(i.startswith("evtx:WS-01.corp.local:Microsoft-Windows-Sysmon_Operational:1:") for i in ids)
+    assert event_id_of(renumbered(records[0], "1"), "fallback") == event_id_of(records[0], "fallback")
+
+
+def test_a_double_star_glob_reads_the_exports_in_every_subfolder(tmp_path: Path) -> None:
+    copy_samples(tmp_path / "case" / "host-a" / "2024", 2)
+    copy_samples(tmp_path / "case" / "host-b", 1)
+    copy_samples(tmp_path / "case", 1)
+    expected = sum(1 for f in (tmp_path / "case").rglob("*.evtx") for _ in read_records(str(f)))
+
+    source = EvtxInput("ex", [str(tmp_path / "case" / "**" / "*.evtx")], tmp_path)
+
+    ids = drain(source)
+
+    assert len(ids) == expected
+    assert {Path(p).parent.name for p in source.done} == {"2024", "host-b", "case"}

@@ -7,17 +7,22 @@ be driven exactly; the real API is exercised in test_agent_delivery.py.
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import json
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from collectors.agent.__main__ import cmd_status
 from collectors.agent.config import AgentConfig, ConfigError, central_overrides, load
+from collectors.agent.parsers import ParseContext, parse_json_record
 from collectors.agent.runner import Agent
 from collectors.agent.sender import Backoff, RateLimiter
 
@@ -29,6 +34,7 @@ class Central:
         self.script: list[Any] = []
         self.received: list[list[str]] = []
         self.config: dict[str, Any] = {}
+        self.heartbeats: list[dict[str, Any]] = []
         central = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -37,6 +43,7 @@ class Central:
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
                 if self.path.endswith("/heartbeat"):
+                    central.heartbeats.append(json.loads(body))
                     return self.reply(200, {"config": central.config})
                 ids = [e["id"] for e in json.loads(body)["events"]]
                 central.received.append(ids)
@@ -188,3 +195,75 @@ def test_the_local_configuration_file_is_checked(tmp_path: Path) -> None:
     path.write_text(json.dumps({"url": "http://x", "secret_file": "s", "state_dir": "d", "typo": 1}))
     with pytest.raises(ConfigError, match="typo"):
         load(str(path), {})
+
+
+def sysmon_events(count: int) -> list[dict[str, Any]]:
+    """Real Sysmon records as the agent spools them, all under one id: a log cleared and written again."""
+    from tests.agent.test_agent_evtx import renumbered, sysmon_records
+
+    ctx = ParseContext(host="ws-01", tz=ZoneInfo("UTC"), now=datetime(2026, 8, 1, tzinfo=UTC))
+    return [{"id": "evtx:WS-01:Microsoft-Windows-Sysmon_Operational:1", "doc": parse_json_record(
+        renumbered(record, "1"), ctx, source="windows")} for record in sysmon_records(count)]
+
+
+def test_different_events_that_share_an_id_are_all_sent_and_counted(central: Central, tmp_path: Path) -> None:
+    agent = make_agent(central, tmp_path)
+    agent.spool.ack(agent.spool.read_batch(25))
+    events = sysmon_events(5)
+    agent.spool.append([*events, events[0]])  # and one true copy, re-read after a crash
+
+    assert agent.send_once() == 6
+
+    [sent] = central.received
+    assert len(sent) == len(set(sent)) == 5, "every distinct record went, each under an id of its own"
+    assert sent[0] == events[0]["id"] and all(i.startswith(events[0]["id"] + ":") for i in sent[1:])
+    c = agent.counters
+    assert (c.sent, c.created, c.duplicate, c.renamed) == (6, 5, 1, 4)
+    assert c.created + c.duplicate + c.rejected == c.sent
+
+
+def test_a_renamed_event_keeps_its_new_id_on_every_resend(central: Central, tmp_path: Path) -> None:
+    agent = make_agent(central, tmp_path)
+    agent.spool.ack(agent.spool.read_batch(25))
+    agent.spool.append(sysmon_events(2))
+    central.script = [503, "created"]
+
+    assert agent.send_once() == 2
+
+    assert central.received[0] == central.received[1] and len(set(central.received[0])) == 2
+
+
+def run_once(agent: Agent) -> None:
+    thread = threading.Thread(target=agent.run, kwargs={"once": True})
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive(), "a --once run over a finished file must end"
+
+
+def test_a_finished_once_run_says_so_to_the_central_side_and_in_its_status(
+        central: Central, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a.log").write_text("Nov 28 08:15:02 hni-web-01 sshd[811]: Failed password for root\n" * 3)
+    agent = make_agent(central, tmp_path, heartbeat_seconds=0.2, poll_seconds=0.05,
+                       inputs=[{"type": "file", "name": "a", "paths": [str(tmp_path / "a.log")]}])
+
+    run_once(agent)
+
+    assert central.heartbeats[-1]["state"] == "finished"
+    assert cmd_status(argparse.Namespace(state_dir=str(tmp_path / "state"), json=False)) == 0
+    shown = capsys.readouterr().out
+    assert "finished" in shown and "NOT running" not in shown and "central: reachable" in shown
+    assert "read 3, sent 28, created 28, duplicate 0" in shown
+
+
+def test_status_after_a_stopped_run_says_why_the_central_side_was_unreachable(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "secret").write_text("s")
+    agent = Agent(AgentConfig(url="http://127.0.0.1:9/api/v1", secret_file=str(tmp_path / "secret"),
+                              state_dir=str(tmp_path / "state")))
+    agent.heartbeat_once()
+    agent.shutdown([])
+
+    assert cmd_status(argparse.Namespace(state_dir=str(tmp_path / "state"), json=False)) == 3
+    shown = capsys.readouterr().out
+    assert "stopped" in shown and "NOT running" not in shown
+    assert "central: UNREACHABLE at " in shown and "Connection refused" in shown

@@ -28,6 +28,7 @@ class Health(StrEnum):
     DEGRADED = "degraded"  # reporting, but behind (old unsent events), dropping or erroring
     OFFLINE = "offline"  # no heartbeat lately
     SILENT = "silent"  # reporting, but no events from its sources lately
+    FINISHED = "finished"  # its last report ended a one-off run (a replay): no more reports are expected
     REVOKED = "revoked"
 
 
@@ -46,13 +47,15 @@ def collector_get(*, user: AnyUser, uid: str) -> Collector:
 def collector_health(collector: Collector, *, now: datetime) -> Health:
     if collector.revoked_at is not None:
         return Health.REVOKED
+    report = collector.health or {}
+    if report.get("state") == Health.FINISHED:
+        return Health.FINISHED
     beat = collector.last_heartbeat_at
     if beat is None or now - beat > timedelta(seconds=settings.COLLECTOR_OFFLINE_SECONDS):
         return Health.OFFLINE
     silent_after = timedelta(seconds=settings.COLLECTOR_SILENT_SECONDS)
     if now - (collector.last_seen_at or collector.created_at) > silent_after:
         return Health.SILENT
-    report = collector.health or {}
     behind = (report.get("oldest_unsent_age") or 0) > settings.COLLECTOR_DEGRADED_LAG_SECONDS
     if behind or report.get("drops") or report.get("last_error"):
         return Health.DEGRADED

@@ -152,6 +152,7 @@ def collector_record_heartbeat(*, collector: Collector, report: dict[str, Any]) 
 
 
 # clock_offset_seconds: central time minus the collector host's, as the agent measured it (clock skew).
+AGENT_STATES = ("running", "finished", "stopped")
 _REPORT_NUMBERS = ("events_per_second", "oldest_unsent_age", "drops", "errors", "uptime", "clock_offset_seconds")
 
 
@@ -165,6 +166,8 @@ def _bounded_report(report: dict[str, Any]) -> dict[str, Any]:
     spool = spool if isinstance(spool, dict) else {}
     out["spool"] = {k: spool.get(k) for k in ("depth", "bytes", "limit", "quarantined")
                     if isinstance(spool.get(k), int)}
+    # "finished": the agent's last report of a one-off (--once) run that delivered everything.
+    out["state"] = report.get("state") if report.get("state") in AGENT_STATES else "running"
     out["last_error"] = str(report.get("last_error", ""))[:500]
     out["hostname"] = str(report.get("hostname", ""))[:255]
     inputs = report.get("inputs")

@@ -14,7 +14,8 @@ from soc.queues import Queue
 def check_collector_health() -> int:
     """Flag collectors that went offline or silent (one incident each); clear those that recovered.
 
-    A collector that never sent a heartbeat is not flagged: it is enrolled but not started yet.
+    A collector that never sent a heartbeat is not flagged: it is enrolled but not started yet; nor is one
+    whose last heartbeat ended a one-off run (``Health.FINISHED``: a replay of exported logs is over).
     """
     now = timezone.now()
     flagged = 0

@@ -10,13 +10,17 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from elasticsearch import Elasticsearch
 
 from collectors.models import Collector
 from collectors.services import collector_authenticate, collector_configure, enrollment_token_create
+from collectors.tasks import check_collector_health
+from incidents.models import Incident
 from organisations.actors import Actor
 from tests.collectors.platform import ROOT, Agent, Platform, count, free_port, wait_count
 from tests.conftest import Cast, EnrolledCollector
@@ -128,3 +132,28 @@ def test_logger_over_tcp_and_udp_reaches_elasticsearch_through_the_agent(
         assert count(es, {"term": {"event.outcome": "failure"}}) == 2
     finally:
         agent.stop()
+
+
+def test_a_one_off_evtx_replay_finishes_stores_every_record_and_raises_no_silence_incident(
+        es: Elasticsearch, transactional_db: None, hni_collector: EnrolledCollector, web: Platform,
+        tmp_path: Path) -> None:
+    from tests.agent.test_agent_evtx import copy_samples, read_records
+
+    files = copy_samples(tmp_path / "case" / "ws-01", 3)
+    (tmp_path / "case" / "ws-02" / "old").mkdir(parents=True)
+    shutil.copy(files[0], tmp_path / "case" / "ws-02" / "old" / "re-export.evtx")  # the same records again
+    distinct = sum(1 for f in files for _ in read_records(str(f)))
+    again = sum(1 for _ in read_records(str(files[0])))
+    agent = Agent(web, tmp_path, hni_collector.secret, "--evtx", str(tmp_path / "case" / "**" / "*.evtx"))
+    agent.start("--once")
+    assert agent.proc is not None and agent.proc.wait(timeout=60) == 0, agent.logs()
+
+    assert wait_count(es, distinct, timeout=30, why=agent.logs()) == distinct
+    shown = agent_cli("status", "--state-dir", str(agent.state))
+    assert shown.returncode == 0 and "finished" in shown.stdout, shown.stdout
+    read = distinct + again
+    assert f"read {read}, sent {read}, created {distinct}, duplicate {again}, rejected 0" in shown.stdout
+    Collector.objects.filter(pk=hni_collector.collector.pk).update(
+        last_heartbeat_at=timezone.now() - timedelta(days=1), last_seen_at=timezone.now() - timedelta(days=1))
+    assert check_collector_health() == 0
+    assert not Incident.objects.exists()

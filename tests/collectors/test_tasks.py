@@ -10,7 +10,8 @@ from django.utils import timezone
 from elasticsearch import Elasticsearch
 
 from collectors.models import Collector
-from collectors.services import event_indices_delete_expired
+from collectors.selectors import Health, collector_health
+from collectors.services import collector_record_heartbeat, event_indices_delete_expired
 from collectors.tasks import check_collector_health
 from incidents.models import Incident
 from tests.conftest import EnrolledCollector
@@ -63,6 +64,31 @@ def test_a_collector_never_started_is_not_flagged(hni_collector: EnrolledCollect
 
     assert check_collector_health() == 0
     assert not Incident.objects.exists()
+
+
+def test_a_collector_whose_one_off_replay_finished_is_not_flagged(hni_collector: EnrolledCollector) -> None:
+    collector_record_heartbeat(collector=hni_collector.collector, report={"state": "finished"})
+    set_times(hni_collector, beat_ago=3600, events_ago=3600)
+    collector = Collector.objects.get(pk=hni_collector.collector.pk)
+
+    assert check_collector_health() == 0
+    assert not Incident.objects.exists()
+    assert collector_health(collector, now=timezone.now()) == Health.FINISHED
+
+
+def test_a_collector_that_runs_again_after_a_replay_is_watched_again(hni_collector: EnrolledCollector) -> None:
+    collector_record_heartbeat(collector=hni_collector.collector, report={"state": "finished"})
+    collector_record_heartbeat(collector=hni_collector.collector, report={"state": "stopped"})
+    set_times(hni_collector, beat_ago=3600, events_ago=3600)
+
+    assert check_collector_health() == 1
+    assert "stopped reporting" in Incident.objects.get().title
+
+
+def test_a_state_the_agent_does_not_send_is_kept_as_running(hni_collector: EnrolledCollector) -> None:
+    collector_record_heartbeat(collector=hni_collector.collector, report={"state": {"finished": True}})
+
+    assert Collector.objects.get(pk=hni_collector.collector.pk).health["state"] == "running"
 
 
 def test_retention_deletes_whole_days_older_than_the_limit_and_keeps_the_rest(es: Elasticsearch) -> None:

@@ -7,7 +7,9 @@ collect and conversion failures all come back as ``RuleProblem``s on the ``Conve
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Literal
 
 import yaml
@@ -15,13 +17,35 @@ from sigma.backends.elasticsearch import LuceneBackend
 from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
+from sigma.modifiers import modifier_mapping
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 
 from detection.sigma.correlation_spec import CorrelationSpec, correlation_spec
+from detection.sigma.mapping import field_types as template_field_types
 from detection.sigma.pipelines import Profile, build_pipeline, resolve_profile
 
-ProblemKind = Literal["yaml", "invalid", "logsource", "field", "conversion"]
+ProblemKind = Literal["yaml", "invalid", "logsource", "field", "modifier", "conversion"]
 Query = dict[str, Any]
+
+# Modifiers whose query means what Sigma means on our events. ``cidr`` holds only on ip-typed fields and
+# gt/gte/lt/lte only on numeric ones (checked per field); every other modifier is refused with its reason.
+FAITHFUL_MODIFIERS = frozenset({
+    "contains", "startswith", "endswith", "all", "windash", "base64", "base64offset", "wide", "utf16",
+    "utf16be", "re", "i", "dotall", "cased", "exists", "neq",
+})
+NUMERIC_MODIFIERS = frozenset({"gt", "gte", "lt", "lte"})
+NUMERIC_TYPES = frozenset({"long", "integer", "short", "byte", "double", "float"})
+REFUSED_MODIFIERS = {
+    "fieldref": "compares two fields of one event, which a search query cannot express",
+    "expand": "needs placeholder values (%Admins%...), and none are configured on this platform",
+    "m": "anchors ^ and $ at every line, which Elasticsearch regular expressions cannot",
+    **dict.fromkeys(("minute", "hour", "day", "week", "month", "year"),
+                    "compares a part of a timestamp, which a search query cannot extract"),
+}
+# pySigma spells some modifiers two ways (i/ignorecase, s/dotall, m/multiline): one name per modifier.
+_MODIFIER_NAMES: dict[type, str] = {}
+for _name, _cls in modifier_mapping.items():
+    _MODIFIER_NAMES.setdefault(_cls, _name)
 
 # Unbound Sigma keywords ("keywords: ['error in libcrypto']") are searched in the log line,
 # case-insensitively (the lowercase-normalised keyword sub-field of ``message``).
@@ -56,6 +80,7 @@ class ConvertedRule:
     lucene: str | None = None
     query: Query | None = None  # goes in a bool.filter; None for correlations and failures
     correlation: CorrelationSpec | None = None
+    modifiers: list[str] = field(default_factory=list)  # of the detection, as Sigma names them: "contains"...
     problems: list[RuleProblem] = field(default_factory=list)
 
     @property
@@ -95,6 +120,9 @@ def rule_query(rule: SigmaRule, yaml_text: str = "") -> tuple[str | None, list[R
                         _line_of(yaml_text, name), name)
             for name in unmapped
         ]
+    unfaithful = _modifier_problems(rule, profile, yaml_text)
+    if unfaithful:
+        return None, unfaithful
     try:
         queries = _backend(profile).convert_rule(rule)
         # A rule referenced by a correlation is not "output" but its query is kept on the rule.
@@ -119,6 +147,7 @@ def _convert_detection(rules: list[SigmaRule], yaml_text: str) -> ConvertedRule:
     for rule in rules:
         lucene, problems = rule_query(rule, yaml_text)
         result.problems.extend(problems)
+        result.modifiers = sorted(set(result.modifiers) | rule_modifiers(rule))
         if lucene:
             parts.append(lucene)
     if not result.problems:
@@ -138,6 +167,11 @@ def _convert_correlation(rule: SigmaCorrelationRule, yaml_text: str) -> Converte
 
 
 _backends: dict[str, LuceneBackend] = {}
+
+
+@cache
+def field_types() -> dict[str, str]:
+    return template_field_types()  # the event template does not change while the process runs
 
 
 def _backend(profile: Profile) -> LuceneBackend:
@@ -195,18 +229,59 @@ def _yaml_problem(exc: yaml.YAMLError) -> RuleProblem:
 
 
 def _unmapped_fields(rule: SigmaRule, profile: Profile) -> list[str]:
-    names: set[str] = set()
-    for detection in rule.detection.detections.values():
-        _collect_fields(detection, names)
+    names = {item.field for item in detection_items(rule) if item.field}
     return sorted(name for name in names if not profile.ecs_fields(name))
 
 
-def _collect_fields(detection: SigmaDetection, names: set[str]) -> None:
+def detection_items(rule: SigmaRule) -> Iterator[SigmaDetectionItem]:
+    for detection in rule.detection.detections.values():
+        yield from _items(detection)
+
+
+def _items(detection: SigmaDetection) -> Iterator[SigmaDetectionItem]:
     for item in detection.detection_items:
         if isinstance(item, SigmaDetection):
-            _collect_fields(item, names)
-        elif isinstance(item, SigmaDetectionItem) and item.field:
-            names.add(item.field)
+            yield from _items(item)
+        elif isinstance(item, SigmaDetectionItem):
+            yield item
+
+
+def modifier_names(item: SigmaDetectionItem) -> list[str]:
+    return [_MODIFIER_NAMES.get(modifier, modifier.__name__) for modifier in item.modifiers]
+
+
+def rule_modifiers(rule: SigmaRule) -> set[str]:
+    return {name for item in detection_items(rule) for name in modifier_names(item)}
+
+
+def _modifier_problems(rule: SigmaRule, profile: Profile, yaml_text: str) -> list[RuleProblem]:
+    """A modifier our query would not match as Sigma means it: refused, with why (never quietly changed)."""
+    problems: dict[str, RuleProblem] = {}
+    for item in detection_items(rule):
+        for name in modifier_names(item):
+            reason = _unfaithful(name, item.field, profile)
+            key = f"{item.field or ''}|{name}"
+            if reason and key not in problems:
+                problems[key] = RuleProblem("modifier", f"'{key}' {reason}",
+                                            _line_of(yaml_text, item.field) if item.field else None, item.field)
+    return list(problems.values())
+
+
+def _unfaithful(name: str, sigma_field: str | None, profile: Profile) -> str | None:
+    if name == "cidr":
+        targets = profile.cidr_targets(sigma_field) if sigma_field else []
+        if targets and all(field_types().get(t) == "ip" for t in targets):
+            return None
+        return (f"needs an ip-typed field, and {', '.join(targets) or 'a keyword'} holds text for "
+                f"{profile.key} events: a CIDR matched as text would never match")
+    if name in NUMERIC_MODIFIERS:
+        targets = profile.ecs_fields(sigma_field) if sigma_field else []
+        if targets and all(field_types().get(t) in NUMERIC_TYPES for t in targets):
+            return None
+        return f"compares numbers, and {', '.join(targets) or 'a keyword'} holds text (compared as text)"
+    if name in FAITHFUL_MODIFIERS:
+        return None
+    return REFUSED_MODIFIERS.get(name, "is not implemented by this converter")
 
 
 def _line_of(yaml_text: str, key: str) -> int | None:

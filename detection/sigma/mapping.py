@@ -21,3 +21,21 @@ def sigma_mappings() -> dict[str, Any]:
     from soc.es import EVENT_MAPPINGS  # needs Django settings; imported when asked for
 
     return copy.deepcopy(EVENT_MAPPINGS)
+
+
+def field_types() -> dict[str, str]:
+    """ECS field -> its type in the event template, for the explicitly typed fields (ip, long, date...).
+
+    Every other field is a keyword (with its ``.lc`` sub-field) through the dynamic template.
+    """
+    return _typed(sigma_mappings()["properties"])
+
+
+def _typed(properties: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name, spec in properties.items():
+        if "properties" in spec:
+            found |= _typed(spec["properties"], f"{prefix}{name}.")
+        elif "type" in spec:
+            found[f"{prefix}{name}"] = spec["type"]
+    return found

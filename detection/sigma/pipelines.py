@@ -12,6 +12,13 @@ keys and province codes keep their case) with a lowercase ``.lc`` sub-field: the
 points plain and wildcard matches at that sub-field (``soc.es.caseless_field``), while ``|re`` and
 ``|cased`` values, which Sigma defines as case-sensitive, stay on the exact field (a ``|re|i`` or
 ``(?i)`` pattern is lowercased and joins the sub-field; see ``lucene_regex``).
+
+``|cidr`` values are matched by Elasticsearch only on ``ip``-typed fields (``source.ip: "10.0.0.0/8"``,
+IPv6 too). A profile's ``cidr_fields`` say which ip field holds a Sigma field's address for every event
+the profile selects (Windows keeps ``IpAddress`` verbatim in ``winlog.event_data`` as text, and the
+collector copies it into ``source.ip``); a cidr on any other field is refused by the converter.
+Elasticsearch compares an IPv4-mapped IPv6 address (``::ffff:10.1.2.3``, as Windows writes IPv4
+clients) as the IPv4 address: ``10.0.0.0/8`` matches it, which is what the rules' authors mean.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from sigma.processing.transformations import (
     FieldMappingTransformation,
 )
 from sigma.rule import SigmaLogSource
-from sigma.types import SigmaCasedString, SigmaRegularExpression, SigmaType
+from sigma.types import SigmaCasedString, SigmaCIDRExpression, SigmaRegularExpression, SigmaType
 
 from detection.sigma.lucene_regex import CaselessRegularExpression, LuceneRegexTransformation
 
@@ -48,6 +55,9 @@ class Profile:
     # Windows keeps every other EventData name verbatim under this prefix; for other sources an
     # unknown field is an error, because a query on a field nobody writes would silently never match.
     unmapped_prefix: str | None = None
+    # Sigma field -> the ip-typed ECS field holding the same address in every event this profile selects,
+    # for ``|cidr`` only, where the plain mapping is a text field.
+    cidr_fields: Mapping[str, str] = field(default_factory=dict)
 
     def ecs_fields(self, sigma_field: str) -> list[str]:
         """The ECS field(s) a Sigma field name is searched in, [] when we do not produce it."""
@@ -57,6 +67,11 @@ class Profile:
         if self.unmapped_prefix is not None and "." not in sigma_field:
             return [self.unmapped_prefix + sigma_field]
         return []
+
+    def cidr_targets(self, sigma_field: str) -> list[str]:
+        """The ECS field(s) a ``|cidr`` on this Sigma field is matched in (the caller checks they are ip-typed)."""
+        own = self.cidr_fields.get(sigma_field)
+        return [own] if own is not None else self.ecs_fields(sigma_field)
 
 
 # --- Windows (Winlogbeat without ingest pipelines: EventData names verbatim) -------------------
@@ -124,6 +139,14 @@ DEFENDER_FIELDS: dict[str, str | list[str]] = {
 # Services whose events carry their data in <UserData> (Winlogbeat: winlog.user_data) not <EventData>.
 USER_DATA_SERVICES = {"wmi"}
 
+# Where the collector (collectors/agent/parsers/windows_map.py) puts an address as an ip, by channel and by
+# category: Security copies IpAddress into source.ip for every event that has one; Sysmon network
+# connections (event 3, the whole network_connection category) fill source.ip and destination.ip.
+WINDOWS_CHANNEL_IP_FIELDS: dict[str, dict[str, str]] = {SECURITY_CHANNEL: {"IpAddress": "source.ip"}}
+WINDOWS_CATEGORY_IP_FIELDS: dict[str, dict[str, str]] = {
+    "network_connection": {"SourceIp": "source.ip", "DestinationIp": "destination.ip"},
+}
+
 WINDOWS_CATEGORY_FIELDS: dict[str, dict[str, str | list[str]]] = {
     "process_creation": {
         "Image": ["winlog.event_data.Image", "winlog.event_data.NewProcessName"],
@@ -153,7 +176,17 @@ def _windows_profile(logsource: SigmaLogSource) -> Profile | str:
         conditions=conditions,
         fields=fields,
         unmapped_prefix="winlog.user_data." if service in USER_DATA_SERVICES else "winlog.event_data.",
+        cidr_fields=_windows_ip_fields(category, conditions.get("winlog.channel", [])),
     )
+
+
+def _windows_ip_fields(category: str | None, channels: list[str]) -> dict[str, str]:
+    """The ip fields that hold an address for *every* event of the profile (one channel, or the category)."""
+    if category in WINDOWS_CATEGORY_IP_FIELDS:
+        return WINDOWS_CATEGORY_IP_FIELDS[category]
+    if len(channels) == 1 and channels[0] in WINDOWS_CHANNEL_IP_FIELDS:
+        return WINDOWS_CHANNEL_IP_FIELDS[channels[0]]
+    return {}
 
 
 # --- Linux (our syslog / sshd / sudo collectors) ------------------------------------------------
@@ -284,6 +317,13 @@ def build_pipeline(profile: Profile) -> ProcessingPipeline:
                 {name: list(values) for name, values in profile.conditions.items()}
             ),
         ))
+    if profile.cidr_fields:
+        # First, so the general mapping and the prefix below leave these (dotted ECS) names alone.
+        items.append(ProcessingItem(
+            identifier=f"soc-{profile.key}-cidr-fields",
+            transformation=FieldMappingTransformation(_field_mapping(profile.cidr_fields)),
+            detection_item_conditions=[CidrValue(cond="all")],
+        ))
     if profile.fields:
         items.append(ProcessingItem(
             identifier=f"soc-{profile.key}-fields",
@@ -302,13 +342,20 @@ def build_pipeline(profile: Profile) -> ProcessingPipeline:
     return ProcessingPipeline(name=f"SOC ECS events: {profile.key}", priority=20, items=items)
 
 
-class CaseSensitiveValue(ValueProcessingCondition):
-    """A ``|re`` or ``|cased`` value: Sigma matches these with case, so the exact field is searched."""
+class CidrValue(ValueProcessingCondition):
+    """A ``|cidr`` value: matched only by an ip-typed field."""
+
+    def match_value(self, value: SigmaType) -> bool:
+        return isinstance(value, SigmaCIDRExpression)
+
+
+class ExactFieldValue(ValueProcessingCondition):
+    """A ``|re`` or ``|cased`` value (Sigma matches these with case) or a ``|cidr``: the field itself is searched."""
 
     def match_value(self, value: SigmaType) -> bool:
         if isinstance(value, CaselessRegularExpression):
             return False  # lowercased by LuceneRegexTransformation for the lowercase sub-field
-        return isinstance(value, SigmaRegularExpression | SigmaCasedString)
+        return isinstance(value, SigmaRegularExpression | SigmaCasedString | SigmaCIDRExpression)
 
 
 def _caseless_item(key: str) -> ProcessingItem:
@@ -320,7 +367,7 @@ def _caseless_item(key: str) -> ProcessingItem:
     return ProcessingItem(
         identifier=f"soc-{key}-caseless",
         transformation=FieldFunctionTransformation(mapping={}, transform_func=caseless),
-        detection_item_conditions=[CaseSensitiveValue(cond="any")],
+        detection_item_conditions=[ExactFieldValue(cond="any")],
         detection_item_condition_negation=True,
     )
 

@@ -126,6 +126,25 @@ def test_security_events_get_winlogbeat_ecs_fields(ctx: ParseContext, event_id: 
     assert get(doc, "winlog.provider_guid") == "{54849625-5478-4994-A5BA-3E3B0328C30D}"
 
 
+KERBEROS_TGT = {"TargetUserName": "nguyen.van.a", "TargetDomainName": "CORP", "ServiceName": "krbtgt",
+                "Status": "0x0", "IpAddress": "::ffff:10.20.30.40", "IpPort": "51234"}
+
+
+@pytest.mark.parametrize(("event_id", "data", "source_ip"), [
+    (4768, KERBEROS_TGT, "::ffff:10.20.30.40"),  # no field mapping of its own: IpAddress still lands in source.ip
+    (5140, {**SUBJECT, "ShareName": "\\\\*\\C$", "IpAddress": "fe80::1c2d:3e4f:5a6b:7c8d%12", "IpPort": "445"},
+     "fe80::1c2d:3e4f:5a6b:7c8d"),  # a zone index, which the ip type refuses, is dropped
+    (4624, {**LOGON, "IpAddress": "WS-17.corp"}, None),  # not an address: kept as text only, event not refused
+    (4625, {**LOGON, "IpAddress": "-"}, None),
+])
+def test_every_security_event_with_an_address_has_it_as_source_ip(
+        ctx: ParseContext, event_id: int, data: dict[str, str], source_ip: str | None) -> None:
+    doc, _ = parse(json.dumps(security_event(event_id, data)), ctx)
+
+    assert get(doc, "source.ip") == source_ip
+    assert get(doc, "winlog.event_data.IpAddress") == data["IpAddress"]
+
+
 def test_audit_log_cleared_reads_its_user_data(ctx: ParseContext) -> None:
     record = security_event(1102, {})
     del record["Event"]["EventData"]

@@ -6,6 +6,7 @@ raw fields stay where they are, this only adds process.*, user.*, source.*...
 
 from __future__ import annotations
 
+import ipaddress
 import ntpath
 from collections.abc import Callable, Mapping
 
@@ -85,6 +86,10 @@ def apply(doc: Doc, channel: str, code: str, data: Data) -> None:
         _SECURITY_FIELDS.get(code, _subject)(doc, data)
     else:
         _subject(doc, data)
+    if channel == "Security" and "IpAddress" in data and get(doc, "source.ip") is None:
+        # Every Security event naming a client (Kerberos 4768/4769/4771, shares 5140/5145...) has it in
+        # source.ip, as Winlogbeat does: Sigma's ``IpAddress|cidr`` is searched there, an ip-typed field.
+        _source(doc, data.get("IpAddress"), data.get("IpPort"), None)
     put(doc, "event.category", get(doc, "event.category") or None)
 
 
@@ -196,10 +201,10 @@ def _sysmon_process(doc: Doc, d: Data) -> None:
 
 def _sysmon_network(doc: Doc, d: Data) -> None:
     _source(doc, d.get("SourceIp"), d.get("SourcePort"), d.get("SourceHostname"))
-    put(doc, "destination.ip", _value(d.get("DestinationIp")))
+    put(doc, "destination.ip", _ip(d.get("DestinationIp")))
     put(doc, "destination.port", _hex_or_int(d.get("DestinationPort")))
     put(doc, "destination.domain", _value(d.get("DestinationHostname")))
-    add_related(doc, "ip", _value(d.get("DestinationIp")) or "")
+    add_related(doc, "ip", _ip(d.get("DestinationIp")) or "")
     put(doc, "network.transport", (d.get("Protocol") or "").lower())
     put(doc, "network.direction", {"true": "egress", "false": "ingress"}.get(d.get("Initiated", "")))
 
@@ -275,9 +280,22 @@ def _user(doc: Doc, prefix: str, name: str | None, domain: str | None, sid: str 
     add_related(doc, "user", name or "")
 
 
+def _ip(v: str | None) -> str | None:
+    """An address Elasticsearch's ip type takes (a zone such as ``%12`` dropped), else None.
+
+    Anything else would make the whole event be refused by the index; it stays in winlog.event_data.
+    """
+    text = (_value(v) or "").strip().split("%", 1)[0]
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    return text
+
+
 def _source(doc: Doc, ip: str | None, port: str | None, domain: str | None) -> None:
-    put(doc, "source.ip", _value(ip))
-    add_related(doc, "ip", _value(ip) or "")
+    put(doc, "source.ip", _ip(ip))
+    add_related(doc, "ip", _ip(ip) or "")
     port_number = _hex_or_int(port)
     put(doc, "source.port", port_number or None)
     put(doc, "source.domain", _value(domain))

@@ -136,17 +136,44 @@ def rule_snapshot(rule: DetectionRule) -> dict[str, Any]:
 
 # --- Sigma folder import ------------------------------------------------------------------------------
 
+SIGMA_LEVEL_ORDER = ("informational", "low", "medium", "high", "critical")
+SIGMA_STATUSES = ("stable", "test", "experimental", "deprecated", "unsupported")
+
+
+@dataclass(frozen=True)
+class SigmaEnablePolicy:
+    """Which imported Sigma rules are switched on: SigmaHQ's informational and low rules describe activity,
+    not attacks (``User Logoff Event``), and experimental ones are untested: left off unless asked for."""
+
+    min_level: str = "medium"
+    statuses: frozenset[str] = frozenset({"stable", "test"})
+
+    def why_off(self, level: str | None, status: str | None) -> str | None:
+        """Why a rule of this level and status stays off; None when it is switched on."""
+        if level not in SIGMA_LEVEL_ORDER or SIGMA_LEVEL_ORDER.index(level) < SIGMA_LEVEL_ORDER.index(self.min_level):
+            return f"level {level or 'unset'} is below {self.min_level}"
+        if status not in self.statuses:
+            return f"status {status or 'unset'} is not {'/'.join(sorted(self.statuses))}"
+        return None
+
+
 @dataclass
 class ImportLine:
     path: str
     imported: bool
     rule_id: int | None = None
     reasons: list[str] = field(default_factory=list)
+    enabled: bool = False
+    off_because: str = ""  # why an imported rule was left off by the enable policy
 
 
 def sigma_folder_import(*, folder: str | Path, actor: Actor, enabled: bool = True,
-                        organisation: Organisation | None = None) -> list[ImportLine]:
-    """Every ``*.yml``/``*.yaml`` under ``folder`` imported as a rule, or exactly why not."""
+                        organisation: Organisation | None = None,
+                        policy: SigmaEnablePolicy | None = None) -> list[ImportLine]:
+    """Every ``*.yml``/``*.yaml`` under ``folder`` imported as a rule, or exactly why not.
+
+    With ``enabled``, a rule is switched on only if ``policy`` (when given) lets its level and status through.
+    """
     root = Path(folder)
     files = sorted(p for p in root.rglob("*") if p.suffix in (".yml", ".yaml") and p.is_file())
     lines = []
@@ -157,16 +184,20 @@ def sigma_folder_import(*, folder: str | Path, actor: Actor, enabled: bool = Tru
             lines.append(ImportLine(str(file), False, reasons=[f"cannot read file: {exc}"]))
             continue
         lines.append(sigma_text_import(path=str(file), text=text, actor=actor, enabled=enabled,
-                                       organisation=organisation))
+                                       organisation=organisation, policy=policy))
     return lines
 
 
 def sigma_text_import(*, path: str, text: str, actor: Actor, enabled: bool = True,
-                      organisation: Organisation | None = None) -> ImportLine:
+                      organisation: Organisation | None = None,
+                      policy: SigmaEnablePolicy | None = None) -> ImportLine:
     """One Sigma file as a rule: created, or a new version of the rule with its title; else why not."""
     try:
-        title = str(rule_compile(RuleKind.SIGMA, {"yaml": text}).meta.get("title") or Path(path).stem)[:200]
-        data = {"kind": RuleKind.SIGMA, "params": {"yaml": text}, "enabled": enabled, "organisation": organisation}
+        meta = rule_compile(RuleKind.SIGMA, {"yaml": text}).meta
+        title = str(meta.get("title") or Path(path).stem)[:200]
+        off = policy.why_off(meta.get("sigma_level"), meta.get("sigma_status")) if enabled and policy else None
+        data = {"kind": RuleKind.SIGMA, "params": {"yaml": text}, "enabled": enabled and off is None,
+                "organisation": organisation}
         existing = DetectionRule.objects.filter(name=title).first()
         if existing is None:
             rule = rule_create(actor=actor, data={"name": title, **data})
@@ -174,7 +205,7 @@ def sigma_text_import(*, path: str, text: str, actor: Actor, enabled: bool = Tru
             rule = rule_update(rule=existing, actor=actor, data=data)
     except RuleInvalid as exc:
         return ImportLine(path, False, reasons=[str(p.get("message")) for p in exc.problems])
-    return ImportLine(path, True, rule_id=rule.pk)
+    return ImportLine(path, True, rule_id=rule.pk, enabled=rule.enabled, off_because=off or "")
 
 
 # --- test mode ----------------------------------------------------------------------------------------

@@ -82,7 +82,7 @@ def _sigma(kind: str, params: dict[str, Any]) -> Compiled:
 def _meta(rule: ConvertedRule) -> dict[str, Any]:
     return {"title": rule.title, "description": rule.description or "", "tactics": rule.tactics,
             "techniques": rule.techniques, "severity": SIGMA_LEVELS.get(rule.level or "", "medium"),
-            "sigma_id": rule.id}
+            "sigma_id": rule.id, "sigma_level": rule.level, "sigma_status": rule.status}
 
 
 def correlation_from_compiled(compiled: dict[str, Any]) -> CorrelationSpec:

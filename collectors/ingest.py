@@ -12,6 +12,20 @@ in our answers) and sends the offset with every batch; an offset of at least
 the shift applied is kept in ``soc.clock_offset_seconds``. Edge timestamps come
 from the host's clock (its log lines), so they are wrong by the same amount.
 
+Trust boundary (``collectors.boundary``): a document is first rewritten into one spelling per field (dotted
+keys merged into objects, size bounded), then the server-owned fields (``organization``, ``agent``, ``soc``,
+``event.ingested``) are written from the credential over whatever the sender put there.
+
+Time bounds: an event dated more than ``INGEST_FUTURE_TOLERANCE_SECONDS`` ahead of our clock (after the clock
+correction) is refused and dead-lettered with the reason: the agent already corrects a host's measured clock
+offset, so what is still in the future is a broken source (a wrong time zone, a bad clock), and storing it
+under its own date would create indices for days that have not happened (a sender could create one per
+day until the node's shard limit stops every province). An event older than ``INGEST_BACKFILL_AFTER_DAYS``
+is history (a replay of last month's logs, an agent that was offline): it keeps its own ``@timestamp`` and is
+searchable like any other, but is stored in the back-fill index of the month it *arrived*
+(``events-backfill-YYYY.MM``) and marked ``soc.backfill``, so whatever dates a sender writes, the ingest
+creates at most a few daily indices and one monthly index; retention deletes back-fill by arrival.
+
 Every item gets an answer: ``created``, ``duplicate`` (already stored),
 ``rejected`` (invalid or refused by the mapping; kept in the dead-letter
 index with the reason) or ``retry`` (not stored; the collector must resend).
@@ -32,7 +46,8 @@ from django.conf import settings
 
 from collectors.agent import jsonfast
 from collectors.agent.parsers import parse_line
-from collectors.agent.parsers.base import ECS_VERSION, ParseContext, isoformat_utc, put
+from collectors.agent.parsers.base import ECS_VERSION, ParseContext, isoformat_utc
+from collectors.boundary import SERVER_OWNED_EVENT_FIELD, ShapeError, normalised
 from collectors.models import Collector
 from soc import es
 
@@ -81,6 +96,8 @@ class _Stamp:
     corrected: str = ""  # ``@timestamp`` moved to our clock; "": left as sent (no shift, or at the calendar's edge)
     day_moment: datetime | None = None  # what the daily index goes by: ``moment``, moved when ``corrected``
     head: bytes = b""  # ``_bulk_head`` of that day, once asked for
+    refusal: str = ""  # why an event with this time is not stored ("": it is)
+    backfill: bool = False  # older than the live days: stored in the arrival month's back-fill index
 
 
 @dataclass(slots=True)
@@ -97,6 +114,9 @@ class _Batch:
     ingested: str
     index_prefix: str
     stamps: dict[str, _Stamp]
+    future_limit: datetime  # events after this are refused
+    live_from: datetime  # events before this are back-fill
+    backfill_head: bytes  # the bulk action head of this month's back-fill index
 
     @classmethod
     def of(cls, collector: Collector, now: datetime, shift: float) -> _Batch:
@@ -105,7 +125,10 @@ class _Batch:
                    too_large=f"event larger than {settings.INGEST_MAX_EVENT_BYTES} bytes", id_prefix=f"{uid}:",
                    organization={"id": org.code, "name": org.name},
                    agent={"id": uid, "name": collector.name, "type": "soc-collector"},
-                   ingested=isoformat_utc(now), index_prefix=settings.ES_INDEX_PREFIX, stamps={})
+                   ingested=isoformat_utc(now), index_prefix=settings.ES_INDEX_PREFIX, stamps={},
+                   future_limit=now + timedelta(seconds=settings.INGEST_FUTURE_TOLERANCE_SECONDS),
+                   live_from=_live_from(now),
+                   backfill_head=_backfill_head(now.year, now.month, settings.ES_INDEX_PREFIX))
 
     def stamp(self, value: Any) -> _Stamp | None:
         """The meaning of an ``@timestamp`` value; None when it is not a string."""
@@ -113,8 +136,20 @@ class _Batch:
             return None
         known = self.stamps.get(value)
         if known is None:
-            known = self.stamps[value] = _stamp(value, self.shift)
+            known = self.stamps[value] = self._bounded(_stamp(value, self.shift))
         return known
+
+    def _bounded(self, stamp: _Stamp) -> _Stamp:
+        """Where the time bounds put an event of this time (see the module's docstring)."""
+        moment = stamp.day_moment
+        if moment is None:
+            return stamp
+        if moment > self.future_limit:
+            stamp.refusal = (f"@timestamp is more than {settings.INGEST_FUTURE_TOLERANCE_SECONDS} s ahead of the "
+                             "central clock: check the source's clock and time zone")
+        elif moment < self.live_from:
+            stamp.backfill, stamp.head = True, self.backfill_head
+        return stamp
 
     def action(self, stamp: _Stamp | None, item_id: str) -> bytes:
         """``{"create": {"_index": <the event's daily index>, "_id": "<collector uid>:<item id>"}}``."""
@@ -174,8 +209,9 @@ def _prepare(batch: _Batch, item: Any) -> Prepared | ItemResult:
     if isinstance(ecs, str):
         return ItemResult(item_id, "rejected", ecs)
     doc, stamp = ecs
-    _enrich(doc, batch)
-    _correct_clock(doc, stamp, batch.shift)
+    refusal = _enrich(doc, batch, stamp)
+    if refusal:
+        return ItemResult(item_id, "rejected", refusal)
     source = jsonfast.dumps(doc)  # the limit applies to what would be stored; the bulk reuses these bytes
     if len(source) > batch.max_bytes:
         return ItemResult(item_id, "rejected", batch.too_large)
@@ -184,14 +220,21 @@ def _prepare(batch: _Batch, item: Any) -> Prepared | ItemResult:
 
 def _to_ecs(item: dict[str, Any], raw: Any, batch: _Batch) -> tuple[dict[str, Any], _Stamp | None] | str:
     """The ECS document of an item with what its ``@timestamp`` means, or the reason it is invalid."""
+    doc: Any
     if isinstance(raw, str):
         host = item.get("host")
-        parsed = parse_line(raw, ParseContext(host=host if isinstance(host, str) else batch.collector.name))
-        return parsed, batch.stamp(parsed.get("@timestamp"))
-    doc = item.get("doc")
-    if not isinstance(doc, dict):
-        return 'each event needs "raw" (a log line) or "doc" (an ECS object)'
+        doc = parse_line(raw, ParseContext(host=host if isinstance(host, str) else batch.collector.name))
+    else:
+        doc = item.get("doc")
+        if not isinstance(doc, dict):
+            return 'each event needs "raw" (a log line) or "doc" (an ECS object)'
+    try:  # before anything is read from it: a dotted "@timestamp" is still the same field
+        doc = normalised(doc, max_fields=settings.INGEST_MAX_EVENT_FIELDS, max_depth=settings.INGEST_MAX_EVENT_DEPTH)
+    except ShapeError as exc:
+        return str(exc)
     stamp = batch.stamp(doc.get("@timestamp"))
+    if isinstance(raw, str):
+        return doc, stamp
     if stamp is None or stamp.moment is None:
         return '"@timestamp" must be an ISO 8601 date-time within years 1-9999 in UTC'
     return doc, stamp
@@ -220,17 +263,46 @@ def _stamp(value: str, shift: float) -> _Stamp:
         return _Stamp(moment, day_moment=moment)
 
 
-def _enrich(doc: dict[str, Any], batch: _Batch) -> None:
-    """Fields the collector cannot be trusted to set: they come from its credential."""
+def _enrich(doc: dict[str, Any], batch: _Batch, stamp: _Stamp | None) -> str:
+    """Write the fields the collector cannot be trusted to set (from its credential and our clock) over
+    whatever it sent; ``doc`` is normalised (one spelling per field). Returns why it is refused, or ""."""
+    if stamp is not None and stamp.refusal:
+        return stamp.refusal
+    event = doc.get("event")
+    if event is None:
+        doc["event"] = {SERVER_OWNED_EVENT_FIELD: batch.ingested}
+    elif type(event) is dict:
+        event[SERVER_OWNED_EVENT_FIELD] = batch.ingested
+    else:  # a value or an array of objects would carry its own "event.ingested" past ours
+        return '"event" must be an object'
     doc["organization"] = batch.organization
     doc["agent"] = batch.agent
-    event = doc.get("event")  # ``put(doc, "event.ingested", ...)``, inlined: a scalar ``event`` is kept
-    if event is None:
-        doc["event"] = {"ingested": batch.ingested}
-    elif type(event) is dict:
-        event["ingested"] = batch.ingested
+    soc = _server_soc(stamp, batch.shift)
+    if soc:
+        doc["soc"] = soc
+    else:
+        doc.pop("soc", None)
+    if stamp is not None and stamp.corrected:
+        doc["@timestamp"] = stamp.corrected
     if "ecs" not in doc:
         doc["ecs"] = {"version": ECS_VERSION}
+    return ""
+
+
+def _server_soc(stamp: _Stamp | None, shift: float) -> dict[str, Any]:
+    """The ``soc`` object: only what the ingest itself knows (the clock shift it applied, back-fill)."""
+    soc: dict[str, Any] = {}
+    if stamp is not None and stamp.corrected:
+        soc["clock_offset_seconds"] = round(shift, 3)
+    if stamp is not None and stamp.backfill:
+        soc["backfill"] = True
+    return soc
+
+
+def _live_from(now: datetime) -> datetime:
+    """Events dated before the start of this UTC day, ``INGEST_BACKFILL_AFTER_DAYS`` back, are back-fill."""
+    today = datetime(now.year, now.month, now.day, tzinfo=UTC)
+    return today - timedelta(days=settings.INGEST_BACKFILL_AFTER_DAYS)
 
 
 @lru_cache(maxsize=64)
@@ -242,15 +314,10 @@ def _bulk_head(day: date, prefix: str) -> bytes:
     return b'{"create":{"_index":' + jsonfast.dumps(index) + b',"_id":'
 
 
-def _correct_clock(doc: dict[str, Any], stamp: _Stamp | None, shift: float) -> None:
-    """Move ``@timestamp`` by ``shift`` seconds (0: leave it); the collector may not claim a shift itself."""
-    soc = doc.get("soc")
-    if isinstance(soc, dict):
-        soc.pop("clock_offset_seconds", None)
-    if stamp is None or not stamp.corrected:
-        return
-    doc["@timestamp"] = stamp.corrected
-    put(doc, "soc.clock_offset_seconds", round(shift, 3))
+@lru_cache(maxsize=16)
+def _backfill_head(year: int, month: int, prefix: str) -> bytes:
+    """The bulk action line of a month's back-fill index up to its ``_id`` (see ``_bulk_head``)."""
+    return b'{"create":{"_index":' + jsonfast.dumps(es.backfill_index_name(year, month)) + b',"_id":'
 
 
 def _store(prepared: dict[int, Prepared]) -> dict[int, ItemResult]:

@@ -188,8 +188,5 @@ def _deletable_from(index: str | None, days: int) -> date | None:
     """The hourly task deletes a day once it is more than ``days`` days before today (UTC)."""
     if index is None:
         return None
-    try:
-        day = datetime.strptime(index.rsplit("-", 1)[-1], "%Y.%m.%d").date()
-    except ValueError:
-        return None
-    return day + timedelta(days=days + 1)
+    day = es.index_day(index)
+    return None if day is None else day + timedelta(days=days + 1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -245,9 +245,8 @@ def event_indices_delete_expired(*, now: datetime, days: int | None = None) -> l
     for kind in ("events", "deadletter", es.INGEST_STATS):
         names = es.client().indices.get(index=es.index_pattern(kind), allow_no_indices=True,
                                         ignore_unavailable=True, expand_wildcards="open,closed")
-        prefix = es.index_pattern(kind)[:-1]
         for name in names:
-            day = _index_day(name[len(prefix):])
+            day = es.index_day(name)
             if day is None or day >= (now - timedelta(days=shortest)).date():
                 continue
             keep = [d for d in _retention_days_in(name, by_code, default) if day >= (now - timedelta(days=d)).date()]
@@ -275,13 +274,6 @@ def _retention_days_in(index: str, by_code: dict[str, int], default: int) -> lis
     if aggs["none"]["doc_count"]:
         found.append(default)
     return found
-
-
-def _index_day(suffix: str) -> date | None:
-    try:
-        return datetime.strptime(suffix, "%Y.%m.%d").date()
-    except ValueError:
-        return None
 
 
 # --- Per-province event retention ----------------------------------------------------------------------------

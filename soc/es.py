@@ -6,7 +6,7 @@ nowhere else, exactly as ``Organisation.objects.visible_to`` is for SQL.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -26,6 +26,28 @@ def client() -> Elasticsearch:
 def index_name(kind: str, moment: datetime) -> str:
     """One index per day and kind: retention deletes whole old indices."""
     return f"{settings.ES_INDEX_PREFIX}{kind}-{moment.astimezone(UTC):%Y.%m.%d}"
+
+
+# Events older than the live days go to the back-fill index of the month they arrived in (collectors.ingest):
+# its name matches ``events_pattern()``, so they are searched with every other event.
+BACKFILL = "backfill"
+
+
+def backfill_index_name(year: int, month: int) -> str:
+    return f"{settings.ES_INDEX_PREFIX}events-{BACKFILL}-{year:04d}.{month:02d}"
+
+
+def index_day(name: str) -> date | None:
+    """The day an index's retention counts from: a daily index's day; a back-fill index's last day of the month
+    its events arrived in (so back-filled history is kept as long after its replay as live events are)."""
+    suffix = name.rsplit("-", 1)[-1]
+    try:
+        if name.endswith(f"-{BACKFILL}-{suffix}"):
+            start = datetime.strptime(suffix, "%Y.%m").date()
+            return (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        return datetime.strptime(suffix, "%Y.%m.%d").date()
+    except ValueError:
+        return None
 
 
 def index_pattern(kind: str) -> str:
@@ -70,7 +92,13 @@ EVENT_MAPPINGS: dict[str, Any] = {
         "process": {"properties": {"pid": {"type": "long"}, "parent": {"properties": {"pid": {"type": "long"}}}}},
         "http": {"properties": {"response": {"properties": {
             "status_code": {"type": "long"}, "bytes": {"type": "long"}}}}},
-        "organization": {"properties": {"id": {"type": "keyword"}, "name": {"type": "keyword"}}},
+        # Server-owned (collectors.boundary): written by the ingest alone, so mapped strictly. A field the
+        # ingest does not write is refused with the event (dead letter), never added to the mapping.
+        "organization": {"dynamic": "strict", "properties": {"id": {"type": "keyword"}, "name": {"type": "keyword"}}},
+        "agent": {"dynamic": "strict", "properties": {
+            "id": {"type": "keyword"}, "name": {"type": "keyword", "fields": _CASELESS}, "type": {"type": "keyword"}}},
+        "soc": {"dynamic": "strict", "properties": {
+            "clock_offset_seconds": {"type": "float"}, "backfill": {"type": "boolean"}}},
     },
 }
 

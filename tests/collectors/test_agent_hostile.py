@@ -7,6 +7,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -93,15 +94,32 @@ def test_oversize_and_bomb_bodies_are_refused_clearly_and_the_server_stays_up(
     assert post(url, hni_collector.secret, ok) == (200, {"results": [{"id": "ok:1", "status": "created"}]})
 
 
-def test_ten_thousand_distinct_fields_in_one_document_are_stored_without_polluting_the_mapping(
+def test_ten_thousand_distinct_fields_in_one_document_are_refused_and_the_rest_is_stored(
         es: Elasticsearch, transactional_db: None, hni_collector: EnrolledCollector, web: Platform) -> None:
-    doc = {"@timestamp": "2026-11-28T01:00:00Z", "message": "wide", **{f"x{n}": str(n) for n in range(10_000)}}
-    ok = {"@timestamp": "2026-11-28T01:00:01Z", "message": "ordinary"}
+    now = datetime.now(UTC).isoformat()
+    doc = {"@timestamp": now, "message": "wide", **{f"x{n}": str(n) for n in range(10_000)}}
+    ok = {"@timestamp": now, "message": "ordinary"}
     body = json.dumps({"events": [{"id": "wide:1", "doc": doc}, {"id": "ok:2", "doc": ok}]}).encode()
 
     status, answer = post(f"{web.api}/ingest/events", hni_collector.secret, body)
 
     assert status == 200
-    assert [r["status"] for r in answer["results"]] == ["created", "created"]
-    assert count(es) == 2
+    assert answer["results"][0] == {"id": "wide:1", "status": "rejected",
+                                    "error": f"more than {settings.INGEST_MAX_EVENT_FIELDS} fields in one event"}
+    assert answer["results"][1] == {"id": "ok:2", "status": "created"}
+    assert count(es) == 1
+    es.indices.refresh(index=f"{settings.ES_INDEX_PREFIX}deadletter-*")
+    assert es.count(index=f"{settings.ES_INDEX_PREFIX}deadletter-*")["count"] == 1
+
+
+def test_many_wide_documents_cannot_block_the_index_or_explode_its_mapping(
+        es: Elasticsearch, transactional_db: None, hni_collector: EnrolledCollector, web: Platform) -> None:
+    now = datetime.now(UTC).isoformat()
+    wide = [{"id": f"w:{k}", "doc": {"@timestamp": now, **{f"k{k}_{n}": "v" for n in range(900)}}} for k in range(5)]
+    body = json.dumps({"events": [*wide, {"id": "ok:9", "doc": {"@timestamp": now, "message": "ordinary"}}]})
+
+    status, answer = post(f"{web.api}/ingest/events", hni_collector.secret, body.encode())
+
+    assert status == 200 and {r["status"] for r in answer["results"]} == {"created"}
+    assert count(es) == 6
     assert field_count(es) <= 2000

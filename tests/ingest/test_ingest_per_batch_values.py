@@ -4,6 +4,7 @@ collector) must give every event exactly what working it out per event gave."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,6 +21,10 @@ from organisations.models import Kind, Organisation
 from tests.conftest import Cast, EnrolledCollector
 
 URL = "/api/v1/ingest/events"
+# Yesterday (UTC) and the day before: live days, each in its own daily index (older ones are back-fill).
+_YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
+DAY, EVE = f"{_YESTERDAY:%Y-%m-%d}", f"{_YESTERDAY - timedelta(days=1):%Y-%m-%d}"
+DAY_I, EVE_I = DAY.replace("-", "."), EVE.replace("-", ".")
 
 pytestmark = pytest.mark.django_db
 
@@ -43,62 +48,61 @@ def stored_by_id(es: Elasticsearch, collector: EnrolledCollector) -> dict[str, d
 
 def test_events_sharing_a_timestamp_in_a_skewed_batch_are_each_moved_and_each_say_so(
         client: Client, es: Elasticsearch, hni_collector: EnrolledCollector) -> None:
-    same = "2026-11-28T01:00:00.000Z"
+    same = f"{DAY}T01:00:00.000Z"
     docs: dict[str, dict[str, Any]] = {
         "a:1": {"@timestamp": same, "message": "1"}, "a:2": {"@timestamp": same, "message": "2"},
-        "a:3": {"@timestamp": same, "soc": {"clock_offset_seconds": 9}}, "a:4": {"@timestamp": "2026-11-28T01:00:01Z"}}
+        "a:3": {"@timestamp": same, "soc": {"clock_offset_seconds": 9}}, "a:4": {"@timestamp": f"{DAY}T01:00:01Z"}}
 
     assert set(ship(client, hni_collector, docs, offset="-600").values()) == {"created"}
 
     stored = stored_by_id(es, hni_collector)
     assert {item_id: s["doc"]["@timestamp"] for item_id, s in stored.items()} == {
-        "a:1": "2026-11-28T00:50:00.000Z", "a:2": "2026-11-28T00:50:00.000Z", "a:3": "2026-11-28T00:50:00.000Z",
-        "a:4": "2026-11-28T00:50:01.000Z"}
+        "a:1": f"{DAY}T00:50:00.000Z", "a:2": f"{DAY}T00:50:00.000Z", "a:3": f"{DAY}T00:50:00.000Z",
+        "a:4": f"{DAY}T00:50:01.000Z"}
     assert all(s["doc"]["soc"] == {"clock_offset_seconds": -600.0} for s in stored.values())
 
 
 def test_each_event_goes_to_the_index_of_its_own_utc_day(
         client: Client, es: Elasticsearch, hni_collector: EnrolledCollector) -> None:
-    docs = {"d:1": {"@timestamp": "2026-11-27T23:59:59.999Z"}, "d:2": {"@timestamp": "2026-11-28T00:00:00Z"},
-            "d:3": {"@timestamp": "2026-11-28T06:00:00+07:00"},  # 23:00 UTC the day before
-            "d:4": {"@timestamp": "2026-11-28T00:00:00"},  # no offset: UTC
-            "d:5": {"@timestamp": "2026-11-28T00:00:00Z"}}
+    docs = {"d:1": {"@timestamp": f"{EVE}T23:59:59.999Z"}, "d:2": {"@timestamp": f"{DAY}T00:00:00Z"},
+            "d:3": {"@timestamp": f"{DAY}T06:00:00+07:00"},  # 23:00 UTC the day before
+            "d:4": {"@timestamp": f"{DAY}T00:00:00"},  # no offset: UTC
+            "d:5": {"@timestamp": f"{DAY}T00:00:00Z"}}
 
     assert set(ship(client, hni_collector, docs).values()) == {"created"}
 
     day = {item_id: s["index"].removeprefix(f"{settings.ES_INDEX_PREFIX}events-")
            for item_id, s in stored_by_id(es, hni_collector).items()}
-    assert day == {"d:1": "2026.11.27", "d:2": "2026.11.28", "d:3": "2026.11.27", "d:4": "2026.11.28",
-                   "d:5": "2026.11.28"}
+    assert day == {"d:1": EVE_I, "d:2": DAY_I, "d:3": EVE_I, "d:4": DAY_I,
+                   "d:5": DAY_I}
 
 
 def test_a_correction_across_midnight_files_the_event_under_its_corrected_day(
         client: Client, es: Elasticsearch, hni_collector: EnrolledCollector) -> None:
-    docs = {"m:1": {"@timestamp": "2026-11-28T00:05:00.000Z"}, "m:2": {"@timestamp": "2026-11-28T00:15:00.000Z"}}
+    docs = {"m:1": {"@timestamp": f"{DAY}T00:05:00.000Z"}, "m:2": {"@timestamp": f"{DAY}T00:15:00.000Z"}}
 
     ship(client, hni_collector, docs, offset="-600")
 
     stored = stored_by_id(es, hni_collector)
-    assert stored["m:1"]["doc"]["@timestamp"] == "2026-11-27T23:55:00.000Z"
-    assert stored["m:1"]["index"] == f"{settings.ES_INDEX_PREFIX}events-2026.11.27"
-    assert stored["m:2"]["index"] == f"{settings.ES_INDEX_PREFIX}events-2026.11.28"
+    assert stored["m:1"]["doc"]["@timestamp"] == f"{EVE}T23:55:00.000Z"
+    assert stored["m:1"]["index"] == f"{settings.ES_INDEX_PREFIX}events-{EVE_I}"
+    assert stored["m:2"]["index"] == f"{settings.ES_INDEX_PREFIX}events-{DAY_I}"
 
 
-def test_a_correction_past_the_end_of_the_calendar_leaves_the_event_as_sent(
+def test_an_event_past_the_end_of_the_calendar_is_refused_as_future_and_the_rest_moved(
         client: Client, es: Elasticsearch, hni_collector: EnrolledCollector) -> None:
-    docs = {"e:1": {"@timestamp": "9999-12-31T23:59:59.000Z"}, "e:2": {"@timestamp": "2026-11-28T01:00:00.000Z"}}
+    docs = {"e:1": {"@timestamp": "9999-12-31T23:59:59.000Z"}, "e:2": {"@timestamp": f"{DAY}T01:00:00.000Z"}}
 
-    assert set(ship(client, hni_collector, docs, offset="600").values()) == {"created"}
+    assert ship(client, hni_collector, docs, offset="600") == {"e:1": "rejected", "e:2": "created"}
 
     stored = stored_by_id(es, hni_collector)
-    assert stored["e:1"]["doc"]["@timestamp"] == "9999-12-31T23:59:59.000Z" and "soc" not in stored["e:1"]["doc"]
-    assert stored["e:1"]["index"] == f"{settings.ES_INDEX_PREFIX}events-9999.12.31"
-    assert stored["e:2"]["doc"]["@timestamp"] == "2026-11-28T01:10:00.000Z"
+    assert set(stored) == {"e:2"}
+    assert stored["e:2"]["doc"]["@timestamp"] == f"{DAY}T01:10:00.000Z"
 
 
 def test_an_invalid_timestamp_is_refused_every_time_it_appears_in_a_batch(
         client: Client, es: Elasticsearch, hni_collector: EnrolledCollector) -> None:
-    docs = {"t:1": {"@timestamp": "yesterday"}, "t:2": {"@timestamp": "2026-11-28T01:00:00Z"},
+    docs = {"t:1": {"@timestamp": "yesterday"}, "t:2": {"@timestamp": f"{DAY}T01:00:00Z"},
             "t:3": {"@timestamp": "yesterday"}}
 
     assert ship(client, hni_collector, docs) == {"t:1": "rejected", "t:2": "created", "t:3": "rejected"}
@@ -107,8 +111,8 @@ def test_an_invalid_timestamp_is_refused_every_time_it_appears_in_a_batch(
 def test_every_event_carries_the_credentials_organisation_and_agent_whatever_it_claimed(
         client: Client, es: Elasticsearch, hni_collector: EnrolledCollector) -> None:
     claimed = {"organization": {"id": "HCM"}, "agent": {"id": "forged"}, "ecs": {"version": "1.0"}}
-    docs = {f"o:{n}": {"@timestamp": "2026-11-28T01:00:00Z", **claimed} for n in range(3)}
-    docs["o:9"] = {"@timestamp": "2026-11-28T01:00:00Z", "event": {"action": "x"}}
+    docs = {f"o:{n}": {"@timestamp": f"{DAY}T01:00:00Z", **claimed} for n in range(3)}
+    docs["o:9"] = {"@timestamp": f"{DAY}T01:00:00Z", "event": {"action": "x"}}
 
     ship(client, hni_collector, docs)
 

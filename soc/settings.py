@@ -213,10 +213,10 @@ INGEST_MAX_BODY_BYTES = env_int("SOC_INGEST_MAX_BODY_BYTES", 10 * 1024 * 1024)
 INGEST_MAX_EVENTS = env_int("SOC_INGEST_MAX_EVENTS", 5000)
 INGEST_MAX_EVENT_BYTES = env_int("SOC_INGEST_MAX_EVENT_BYTES", 256 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES
-# The trust boundary (collectors.boundary, collectors.ingest): one event's fields and nesting are bounded (the
-# index allows 2,000 fields and 20 levels for everyone); an event dated further ahead than the tolerance is
-# refused; one older than the live days (before the start of the UTC day that many days back) is back-fill,
-# stored in the arrival month's index.
+# The trust boundary (collectors.boundary, collectors.ingest): one event's leaf fields are bounded, and the
+# nesting of one the ingest rewrites (dotted keys); the index allows 2,000 fields and 20 levels for everyone. An
+# event dated further ahead than the tolerance is refused; one older than the live days (before the start of the
+# UTC day that many days back) is back-fill, stored in the arrival month's index.
 INGEST_MAX_EVENT_FIELDS = env_int("SOC_INGEST_MAX_EVENT_FIELDS", 1000)
 INGEST_MAX_EVENT_DEPTH = env_int("SOC_INGEST_MAX_EVENT_DEPTH", 16)
 INGEST_FUTURE_TOLERANCE_SECONDS = env_int("SOC_INGEST_FUTURE_TOLERANCE_SECONDS", 900)

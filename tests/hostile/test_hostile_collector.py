@@ -169,17 +169,36 @@ def test_the_spellings_from_the_report_never_reach_a_server_owned_field(
         assert refusal
 
 
+def nest(levels: int) -> Any:
+    return 1 if levels == 0 else {"d": nest(levels - 1)}
+
+
 @pytest.mark.parametrize(("doc", "reason"), [
     ({"a": 1, "a.b": 2}, "both a value and an object"),
     ({"a": {"b": 1}, "a.b": 2}, "given twice"),
     ({"a..b": 1}, "empty part"),
     ({"a.": 1}, "empty part"),
     ({f"f{n}": n for n in range(1001)}, "more than 1000 fields"),
-    ({"l": [[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]}, "deeper than 16"),
+    ({"a.b": 1, "l": [[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]}, "deeper than 16"),  # a rewritten document
+    ({"d.d": nest(15)}, "deeper than 16"),
 ])
 def test_an_ambiguous_or_oversized_document_is_refused_with_the_reason(doc: dict[str, Any], reason: str) -> None:
     with pytest.raises(ShapeError, match=reason):
         normalised(doc, max_fields=1000, max_depth=16)
+
+
+def test_a_document_without_dotted_keys_is_returned_as_it_is() -> None:
+    doc = {"a": {"b": [{"c": 1}], "note": "x.y"}, "list": [1, 2]}
+
+    assert normalised(doc, max_fields=100, max_depth=16) is doc
+
+
+def test_a_deep_document_the_ingest_does_not_rewrite_is_refused_by_the_index_with_the_reason(
+        client: Client, es: Elasticsearch, hni_collector: EnrolledCollector) -> None:
+    events = [{"id": "deep:1", "doc": {"@timestamp": datetime.now(UTC).isoformat(), **nest(25)}}]
+    [result] = send(client, hni_collector, json.dumps({"events": events})).json()["results"]
+
+    assert result["status"] == "rejected" and "depth" in result["error"]
 
 
 def test_dotted_keys_at_any_depth_and_inside_arrays_become_objects() -> None:
@@ -260,7 +279,8 @@ def test_a_hostile_collector_of_one_province_changes_nothing_another_province_se
 
     assert view_of(es, cast) == before
     created = set(es.indices.get(index=f"{settings.ES_INDEX_PREFIX}*", allow_no_indices=True)) - indices_before
-    assert len(created) <= 3, created  # today's events, dead letters, alerts: nothing a date chose
+    now = datetime.now(UTC)  # every index made is named by our clock (today's or this month's), none by a date sent
+    assert all(name.endswith((f"-{now:%Y.%m.%d}", f"-{now:%Y.%m}")) for name in created), created
     statuses = [r["status"] for r in resp.json()["results"]]
     assert hni_events(cast) == hni_before + statuses.count("created")  # all of it stored in its own province
     Incident.objects.filter(province__code="HNI").delete()

@@ -159,8 +159,15 @@ def api_token_authenticate(*, secret: str) -> ApiToken | None:
     return token
 
 
-def api_token_revoke(*, token: ApiToken) -> None:
-    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+def api_token_revoke(*, token: ApiToken, actor: Actor) -> bool:
+    """Stop a token from working at once; False when it was already revoked. Audited like its creation."""
+    with transaction.atomic():
+        revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        home = Organisation.objects.filter(memberships__user_id=token.user_id).order_by("path").first()
+        if revoked and home is not None:
+            audit_record(actor=actor, action="api_token.revoked", object_type="api_token", object_ref=str(token.pk),
+                         organisation=home, before={"user": token.user.get_username(), "name": token.name})
+    return bool(revoked)
 
 
 def user_with_role(*, username: str, password: str, organisation: Organisation, role: str) -> AbstractBaseUser:

@@ -12,7 +12,7 @@ from django.test import Client
 
 from incidents.services import incident_create
 from organisations.actors import Actor
-from organisations.models import ApiToken, Role
+from organisations.models import ApiToken, AuditLog, Role
 from organisations.services import api_token_create, api_token_revoke, user_with_role
 from tests.conftest import PASSWORD, Cast
 
@@ -69,7 +69,7 @@ def test_a_bad_or_malformed_token_is_refused_with_the_error_body(header: str) ->
 
 def test_a_revoked_token_stops_working(integration: tuple[User, str]) -> None:
     _, secret = integration
-    api_token_revoke(token=ApiToken.objects.get())
+    api_token_revoke(token=ApiToken.objects.get(), actor=Actor.system())
 
     assert Client().get("/api/v1/incidents/", HTTP_AUTHORIZATION=f"Token {secret}").status_code in (401, 403)
 
@@ -83,3 +83,16 @@ def test_the_command_prints_a_working_secret_once_for_service_accounts_only(
     assert Client().get("/api/v1/incidents/", HTTP_AUTHORIZATION=f"Token {secret}").status_code == 200
     with pytest.raises(CommandError, match="no service-account membership"):
         call_command("api_token_create", "analyst", "nope")
+
+
+def test_the_revoke_command_stops_the_token_at_once_and_is_audited(integration: tuple[User, str]) -> None:
+    _, secret = integration
+    out = io.StringIO()
+    call_command("api_token_revoke", "siem.bridge", "--all", stdout=out)
+
+    assert "revoked 1 token" in out.getvalue()
+    assert Client().get("/api/v1/incidents/", HTTP_AUTHORIZATION=f"Token {secret}").status_code in (401, 403)
+    entry = AuditLog.objects.get(action="api_token.revoked")
+    assert entry.actor_name and entry.before["user"] == "siem.bridge"
+    with pytest.raises(CommandError, match="no active token"):
+        call_command("api_token_revoke", "siem.bridge", "--all")

@@ -9,7 +9,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from organisations.models import Membership
 from organisations.services import user_group
-from soc.live import org_group
+from soc.live import org_group, websocket_count
 
 # Close code sent when the user's scope changed: the console reconnects and gets the new scope.
 SCOPE_CHANGED = 4403
@@ -37,6 +37,7 @@ class IncidentFeedConsumer(AsyncJsonWebsocketConsumer):
     """
 
     groups_joined: list[str]
+    counted = False
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -47,8 +48,13 @@ class IncidentFeedConsumer(AsyncJsonWebsocketConsumer):
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+        self.counted = True
+        await websocket_count(+1)
 
     async def disconnect(self, code: int) -> None:
+        if self.counted:
+            self.counted = False
+            await websocket_count(-1)
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
 

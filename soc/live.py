@@ -7,13 +7,20 @@ allowed to see them: the object's own organisation and each of its ancestors.
 
 from __future__ import annotations
 
+import logging
+import os
+import socket
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
+from redis import asyncio as aioredis
 
 from organisations.models import Organisation
+
+log = logging.getLogger(__name__)
 
 
 def org_group(code: str) -> str:
@@ -36,3 +43,21 @@ def broadcast_after_commit(*, organisation: Organisation, message: dict[str, Any
             async_to_sync(layer.group_send)(group, {"type": "live.message", "message": message})
 
     transaction.on_commit(send)
+
+
+def websocket_key() -> str:
+    """A Redis hash of open console sockets: one field per web process, summed by /metrics (soc.metrics)."""
+    return f"{settings.NAMESPACE}:ws:connections"
+
+
+async def websocket_count(delta: int) -> None:
+    """Add ``delta`` to this process's open sockets. Never fails the socket: a lost count is a wrong gauge only.
+
+    A process that exits cleanly closes its sockets and counts them down; one killed outright leaves its field
+    (host:pid) behind until an operator deletes it (docs/scaling.md).
+    """
+    try:
+        async with aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=1) as redis:
+            await redis.hincrby(websocket_key(), f"{socket.gethostname()}:{os.getpid()}", delta)
+    except Exception:
+        log.warning("could not count a WebSocket %s", "opened" if delta > 0 else "closed", exc_info=True)

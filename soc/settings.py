@@ -256,6 +256,10 @@ SOC_SEARCH_PITS_PER_USER = env_int("SOC_SEARCH_PITS_PER_USER", 3)
 # /healthz shows each component (and its error) to staff and to callers with this bearer token (empty: none);
 # everyone else gets the overall status only.
 SOC_HEALTHZ_TOKEN = env_str("SOC_HEALTHZ_TOKEN", "")
+# /metrics (Prometheus, soc/metrics.py) answers only callers with this bearer token; empty: the endpoint is 404.
+# Its answer is computed from Elasticsearch, PostgreSQL and Redis at most once per this many seconds, for all replicas.
+SOC_METRICS_TOKEN = env_str("SOC_METRICS_TOKEN", "")
+SOC_METRICS_CACHE_SECONDS = env_int("SOC_METRICS_CACHE_SECONDS", 0 if PROFILE == "test" else 10)
 # Users with the same scope share dashboard figures this long (0: always computed; the test default).
 SOC_DASHBOARD_CACHE_SECONDS = env_int("SOC_DASHBOARD_CACHE_SECONDS", 0 if PROFILE == "test" else 15)
 # Header a trusted reverse proxy sets with the client address (e.g. X-Forwarded-For); empty: REMOTE_ADDR.

@@ -20,6 +20,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from collectors.agent.parsers.base import isoformat_utc
 from detection.engine import ORG, Finding, parse_time
@@ -161,7 +162,8 @@ def _document(rule: DetectionRule, finding: Finding, org: Organisation) -> dict[
 
 
 def _write_document(uid: str, doc: dict[str, Any]) -> None:
-    """Idempotent: the index comes from the alert's own time, so a rerun lands on the same document."""
+    """Idempotent: the index comes from the alert's own time (history: the month it was raised in), so a rerun
+    lands on the same document."""
     moment = doc["alert"]["first"]
     es.client().options(ignore_status=409).index(
-        index=es.index_name("alerts", parse_time(moment)), id=uid, document=doc, op_type="create")
+        index=es.alerts_index_name(parse_time(moment), timezone.now()), id=uid, document=doc, op_type="create")

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from collectors.agent.parsers.base import isoformat_utc
@@ -29,6 +29,8 @@ EDITABLE = ("name", "kind", "enabled", "description", "organisation", "params", 
             "exceptions", "interval_seconds", "lookback_seconds", "delay_seconds", "use_ingest_time",
             "max_alerts_per_run", "suppress_seconds", "tactics", "techniques")
 SNAPSHOT = tuple(f for f in EDITABLE if f != "organisation")
+# What rule runs write: an edit never saves these from its (possibly older) copy of the rule.
+ENGINE_STATE = ("checkpoint", "backfill_checkpoint", "next_run_at", "last_error", "consecutive_errors")
 MAX_TEST_FINDINGS = 500
 
 
@@ -38,8 +40,32 @@ def rule_create(*, actor: Actor, data: dict[str, Any]) -> DetectionRule:
 
 
 def rule_update(*, rule: DetectionRule, actor: Actor, data: dict[str, Any]) -> DetectionRule:
-    """A new version of ``rule``; window state is kept unless the detection logic changed."""
-    return _save(rule, actor=actor, data=data, created=False)
+    """A new version of ``rule``; window state is kept unless the detection logic changed.
+
+    Two edits of one rule are serialised on its row lock, and each applies its changes to the rule as the
+    other left it (``rule`` is refreshed under the lock), so they make two versions, never a conflict.
+    A rule run holds the same lock while it evaluates (bounded by the detection timeouts); an edit waits for it
+    up to EDIT_LOCK_WAIT and then answers that the rule is busy.
+    """
+    with transaction.atomic():
+        _lock_for_edit(rule)
+        return _save(rule, actor=actor, data=data, created=False)
+
+
+EDIT_LOCK_WAIT = "15s"
+
+
+def _lock_for_edit(rule: DetectionRule) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL lock_timeout = '{EDIT_LOCK_WAIT}'")
+    try:
+        DetectionRule.objects.select_for_update(of=("self",)).filter(pk=rule.pk).values_list("pk").get()
+    except OperationalError as exc:
+        raise RuleInvalid([{"field": "rule", "message": "the rule is being evaluated right now; "
+                                                        "try again in a moment"}]) from exc
+    rule.refresh_from_db()  # read under the lock: the version and state as the last edit or run left them
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL lock_timeout = 0")
 
 
 def _save(rule: DetectionRule, *, actor: Actor, data: dict[str, Any], created: bool) -> DetectionRule:
@@ -62,7 +88,10 @@ def _save(rule: DetectionRule, *, actor: Actor, data: dict[str, Any], created: b
         if not created:
             rule.version += 1
         try:
-            rule.save()
+            if created:
+                rule.save()
+            else:
+                rule.save(update_fields=[f for f in rule_fields() if f not in ENGINE_STATE])
         except IntegrityError as exc:
             raise RuleInvalid([{"field": "name", "message": "a rule with this name already exists"}]) from exc
         after = rule_snapshot(rule)
@@ -72,6 +101,10 @@ def _save(rule: DetectionRule, *, actor: Actor, data: dict[str, Any], created: b
                before={name: before[name] for name in changed if name in before},
                after={"version": rule.version, **{name: after[name] for name in changed}})
     return rule
+
+
+def rule_fields() -> list[str]:
+    return [f.name for f in DetectionRule._meta.concrete_fields if not f.primary_key]
 
 
 def rule_delete(*, rule: DetectionRule, actor: Actor) -> None:

@@ -46,11 +46,12 @@ def event_search_body(query: Query, window: Window, size: int, timeout: str = "1
     }
 
 
-def sigma_plans(compiled: dict[str, Any], window: Window, size: int) -> list[SearchPlan]:
-    return [SearchPlan(event_search_body(compiled["query"], window, size))]
+def sigma_plans(compiled: dict[str, Any], window: Window, size: int, timeout: str = "10s") -> list[SearchPlan]:
+    return [SearchPlan(event_search_body(compiled["query"], window, size, timeout))]
 
 
-def indicator_plans(indicators: dict[str, list[str]], window: Window, size: int) -> list[SearchPlan]:
+def indicator_plans(indicators: dict[str, list[str]], window: Window, size: int,
+                    timeout: str = "10s") -> list[SearchPlan]:
     """Terms queries over each type's fields, ``CHUNK`` values at a time."""
     plans = []
     for kind, values in sorted(indicators.items()):
@@ -58,7 +59,7 @@ def indicator_plans(indicators: dict[str, list[str]], window: Window, size: int)
             chunk = values[start : start + CHUNK]
             should = [{"terms": {_indicator_field(kind, f): chunk}} for f in INDICATOR_FIELDS[kind]]
             query = {"bool": {"should": should, "minimum_should_match": 1}}
-            plans.append(SearchPlan(event_search_body(query, window, size), {kind: set(chunk)}))
+            plans.append(SearchPlan(event_search_body(query, window, size, timeout), {kind: set(chunk)}))
     return plans
 
 

@@ -56,6 +56,8 @@ class DetectionRule(models.Model):
     # Event time up to which this rule has been evaluated; the next run starts
     # from here (minus the window), so a crash or deploy never skips events.
     checkpoint = models.DateTimeField(null=True, blank=True)
+    # Arrival time (event.ingested) up to which back-filled events (soc.backfill) have been evaluated.
+    backfill_checkpoint = models.DateTimeField(null=True, blank=True)
     next_run_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     consecutive_errors = models.PositiveIntegerField(default=0)
@@ -106,11 +108,35 @@ class RuleRun(models.Model):
     # True when the run stopped at the back-fill cap: the next run continues from here.
     backfill_capped = models.BooleanField(default=False)
     alert_cap_hit = models.BooleanField(default=False)
+    # The search stopped at its time limit (server-side or the client's): the window is read again next run.
+    timed_out = models.BooleanField(default=False)
+    # A back-fill pass: events that arrived as history (soc.backfill), selected by arrival; range_* are the
+    # events' own times.
+    backfill_pass = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-started_at"]
         # A rule's history and its latest run (the rules page) are read newest first, per rule.
         indexes = [models.Index(fields=["rule", "-started_at"], name="rulerun_rule_newest")]
+
+
+class RuleRunDay(models.Model):
+    """One rule's runs of one UTC day, once their rows are past DETECTION_RUN_KEEP_DAYS (``rule_runs_fold``)."""
+
+    rule = models.ForeignKey(DetectionRule, on_delete=models.CASCADE, related_name="run_days")
+    day = models.DateField()
+    runs = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    timed_out = models.PositiveIntegerField(default=0)
+    backfill_runs = models.PositiveIntegerField(default=0)
+    hits = models.PositiveBigIntegerField(default=0)
+    alerts = models.PositiveIntegerField(default=0)
+    duration_ms_total = models.PositiveBigIntegerField(default=0)
+    duration_ms_max = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day"]
+        constraints = [models.UniqueConstraint(fields=["rule", "day"], name="one_summary_per_rule_day")]
 
 
 class GroupState(models.Model):
@@ -141,6 +167,8 @@ class Alert(models.Model):
     techniques = models.JSONField(default=list)
     # "<index>/<id>" of the matching events, so the console can open each one.
     event_refs = models.JSONField(default=list)
+    # Where copies of those events are kept while the alert's incident exists (detection.evidence); "" before.
+    evidence_index = models.CharField(max_length=200, blank=True, db_index=True)
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
     count = models.PositiveIntegerField(default=1)

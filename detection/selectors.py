@@ -6,10 +6,12 @@ within its subtree. Alerts follow their province, exactly like incidents.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
@@ -18,6 +20,7 @@ from django.utils.translation import gettext
 from detection.models import Alert, DetectionRule, RuleProvinceState, RuleRun
 from organisations.models import Organisation
 from organisations.selectors import AnyUser, scope_to_provinces, visible_org_codes
+from soc import es
 
 
 def rule_list(*, user: AnyUser) -> QuerySet[DetectionRule]:
@@ -133,3 +136,87 @@ def rule_rows(*, user: AnyUser) -> list[RuleRow]:
     off = Counter(RuleProvinceState.objects.filter(rule__in=rules, enabled=False).values_list("rule_id", flat=True))
     return [RuleRow(rule=rule, last_run_at=rule.last_run_at, provinces_off=off[rule.pk], on_here=rule.enabled)
             for rule in rules]
+
+
+FAILING_SHOWN = 10
+
+
+def detection_health() -> dict[str, Any]:
+    """For operators (/healthz details): enabled rules whose last runs failed, and which; timeouts counted apart."""
+    failing = DetectionRule.objects.filter(enabled=True, consecutive_errors__gt=0)
+    worst = failing.order_by("-consecutive_errors", "name")[:FAILING_SHOWN]
+    return {
+        "rules_enabled": DetectionRule.objects.filter(enabled=True).count(),
+        "rules_failing": failing.count(),
+        "rules_timing_out": failing.filter(last_error__contains="timed out").count(),
+        "failing": [{"id": rule.pk, "name": rule.name, "consecutive_errors": rule.consecutive_errors,
+                     "last_error": rule.last_error[:300]} for rule in worst],
+    }
+
+
+# --- back-fill progress (detection.backfill) ---------------------------------------------------------------
+
+BACKFILL_SHOWN = 10
+BACKFILL_RECENT = timedelta(days=62)
+
+
+@dataclass(frozen=True)
+class BackfillRow:
+    """One collector's replayed history: what arrived, what time it covers, how far the rules are, what fired."""
+
+    collector: str
+    collector_id: str
+    province: str
+    events: int
+    arrived_first: datetime
+    arrived_last: datetime
+    covers_first: datetime
+    covers_last: datetime
+    rules_done: int
+    rules_enabled: int
+    alerts: int
+
+    @property
+    def finished(self) -> bool:
+        return self.rules_done >= self.rules_enabled
+
+
+def backfill_rows(*, user: AnyUser, now: datetime) -> list[BackfillRow]:
+    """The latest back-fills of the collectors in the user's provinces (arrived in the last two months)."""
+    since = now - BACKFILL_RECENT
+    filters = [{"term": {"soc.backfill": True}}, {"range": {"event.ingested": {"gte": since.isoformat()}}},
+               *es.scope_filter(visible_org_codes(user))]
+    times = {f"{name}_{op}": {op: {"field": field}} for name, field in (("arrived", "event.ingested"),
+                                                                        ("covers", "@timestamp"))
+             for op in ("min", "max")}
+    answer = es.client().search(
+        index=es.event_indices(start=since, end=now, time_field="event.ingested", backfill_only=True), size=0,
+        ignore_unavailable=True, allow_no_indices=True, query={"bool": {"filter": filters}},
+        aggs={"collectors": {"terms": {"field": "agent.id", "size": BACKFILL_SHOWN, "order": {"arrived_max": "desc"}},
+                             "aggs": {**times, "name": {"terms": {"field": "agent.name", "size": 1}},
+                                      "org": {"terms": {"field": "organization.id", "size": 1}}}}})
+    buckets = answer.get("aggregations", {}).get("collectors", {}).get("buckets", [])
+    enabled = DetectionRule.objects.filter(enabled=True)
+    total = enabled.count()
+    return [_backfill_row(bucket, user=user, enabled=enabled, total=total) for bucket in buckets]
+
+
+def _backfill_row(bucket: dict[str, Any], *, user: AnyUser, enabled: QuerySet[DetectionRule],
+                  total: int) -> BackfillRow:
+    def moment(name: str) -> datetime:
+        return datetime.fromtimestamp(bucket[name]["value"] / 1000, UTC)
+
+    def first_key(name: str) -> str:
+        return str(bucket[name]["buckets"][0]["key"]) if bucket[name]["buckets"] else ""
+
+    arrived_first, arrived_last = moment("arrived_min"), moment("arrived_max")
+    uid = str(bucket["key"])
+    # Single-event alerts point first at the event that made them: "<back-fill index>/<collector uid>:<id>".
+    alerts = alert_list(user=user).filter(
+        created_at__gte=arrived_first,
+        event_refs__0__regex=rf"^{re.escape(es.index_pattern('events-' + es.BACKFILL)[:-1])}[0-9.]+/{uid}:")
+    return BackfillRow(collector=first_key("name"), collector_id=uid, province=first_key("org"),
+                       events=int(bucket["doc_count"]), arrived_first=arrived_first, arrived_last=arrived_last,
+                       covers_first=moment("covers_min"), covers_last=moment("covers_max"),
+                       rules_done=enabled.filter(backfill_checkpoint__gte=arrived_last).count(), rules_enabled=total,
+                       alerts=alerts.count())

@@ -16,19 +16,23 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, F, Max, Q, Sum
+from django.db.models.functions import Greatest
 from django.utils import timezone as dj_timezone
-from elasticsearch import Elasticsearch
+from elasticsearch import ApiError, ConnectionTimeout, Elasticsearch, TransportError
 
 from detection import matching
 from detection.alerts import alert_raise
+from detection.backfill import BackfillSpan, backfill_spans, backfill_window
 from detection.engine import Finding, Window, evaluate_sequence, evaluate_threshold, exception_clauses, group_key
+from detection.evidence import evidence_keep
 from detection.kinds import correlation_from_compiled
-from detection.models import DetectionRule, GroupState, Indicator, RuleKind, RuleRun
+from detection.models import DetectionRule, GroupState, Indicator, RuleKind, RuleRun, RuleRunDay
 from detection.sigma import evaluate_correlation
 from detection.terms import evaluate_new_term, evaluate_silence
 from organisations.models import Organisation
@@ -43,7 +47,6 @@ GAP_INTERVALS = 3
 BACKFILL_CAP = timedelta(hours=1)
 # Rules answered from plain event searches, batched many per _msearch.
 BATCHED_KINDS = (RuleKind.SIGMA, RuleKind.INDICATOR)
-SEARCH_TIMEOUT = "10s"
 SCHEDULE_SLACK = timedelta(seconds=1)
 
 
@@ -52,16 +55,33 @@ class Outcome:
     findings: list[Finding] = field(default_factory=list)
     hits: int = 0
     error: str = ""
+    timed_out: bool = False
 
 
 @dataclass
 class Plan:
-    """One rule's run: its window, and what the previous checkpoint says about it."""
+    """One rule's run: its window, and what the previous checkpoint says about it.
+
+    A back-fill plan (``backfill`` set) reads the events that arrived as history since the rule's back-fill
+    checkpoint; ``indices`` then names where they are (otherwise they follow from the window).
+    """
 
     rule: DetectionRule
     window: Window
     gap_seconds: int = 0
     backfill_capped: bool = False
+    backfill: BackfillSpan | None = None
+    indices: str = ""
+
+
+def search_timeout() -> str:
+    return f"{settings.DETECTION_SEARCH_TIMEOUT_SECONDS}s"
+
+
+def detection_client() -> Elasticsearch:
+    """Rule searches wait at most the request timeout and are never resent on a timeout: a slow batch is
+    recorded on its rules' runs and read again next cycle, instead of being sent three times as slowly."""
+    return es.client().options(request_timeout=settings.DETECTION_REQUEST_TIMEOUT_SECONDS, retry_on_timeout=False)
 
 
 def due_rule_ids(*, now: datetime) -> list[int]:
@@ -86,14 +106,41 @@ def rules_run(*, rule_ids: list[int], now: datetime | None = None) -> list[RuleR
         rules = list(DetectionRule.objects.select_for_update(skip_locked=True, of=("self",))
                      .filter(pk__in=rule_ids, enabled=True).order_by("pk")
                      .prefetch_related("province_states__province"))
-        plans = [rule_plan(rule=rule, now=now) for rule in rules]
-        batched = _msearch_outcomes([p for p in plans if p.rule.kind in BATCHED_KINDS])
+        plans = [rule_plan(rule=rule, now=now) for rule in rules] + backfill_plans(rules=rules, now=now)
+        searched = [n for n, plan in enumerate(plans) if plan.rule.kind in BATCHED_KINDS]
+        answers = _msearch_outcomes([plans[n] for n in searched])
+        batched = {n: answers[i] for i, n in enumerate(searched)}
         runs = []
-        for plan in plans:
+        for n, plan in enumerate(plans):
             began = time.monotonic()
-            outcome = batched.get(plan.rule.pk) or _evaluate_safely(plan)
-            runs.append(_finish(plan, outcome, now, began))
+            outcome = batched.get(n) if plan.rule.kind in BATCHED_KINDS else _evaluate_safely(plan)
+            runs.append(_finish(plan, outcome or Outcome(), now, began))
         return runs
+
+
+def backfill_plans(*, rules: list[DetectionRule], now: datetime) -> list[Plan]:
+    """A back-fill pass for each rule with history that arrived since its back-fill checkpoint.
+
+    One probe per distinct checkpoint (all rules usually share one), so a cycle without back-fill costs one
+    search, not one per rule. Rules with nothing new just move their checkpoint, without a run row.
+    """
+    until = now - timedelta(seconds=settings.DETECTION_BACKFILL_SETTLE_SECONDS)
+    # A new rule reads the last day's history too, as its live pass reads back from its first run.
+    since = {rule.pk: max(rule.backfill_checkpoint or until - MAX_LOOKBACK, until - MAX_LOOKBACK) for rule in rules}
+    spans = backfill_spans(since=set(since.values()), until=until, client=detection_client())
+    plans = []
+    for rule in rules:
+        span = spans.get(since[rule.pk])
+        if span is None or not span.events or rule.kind in (RuleKind.SILENCE, RuleKind.NEW_TERM):
+            rule.backfill_checkpoint = until  # saved by _advance, or just below for rules without a pass
+            continue
+        live = rule_window(rule, span.first, span.last)
+        window, indices = backfill_window(live, span, kind_span=_kind_span(rule),
+                                          single_event=rule.kind in BATCHED_KINDS)
+        plans.append(Plan(rule=rule, window=window, backfill=span, indices=indices))
+    quiet = [rule.pk for rule in rules if rule.backfill_checkpoint == until]
+    DetectionRule.objects.filter(pk__in=quiet).update(backfill_checkpoint=until)
+    return plans
 
 
 def rule_plan(*, rule: DetectionRule, now: datetime) -> Plan:
@@ -147,13 +194,25 @@ def _kind_span(rule: DetectionRule) -> timedelta:
     return timedelta(seconds=int(seconds))
 
 
+def rule_indices(rule: DetectionRule, window: Window) -> str:
+    """The event indices ``rule`` reads over ``window``, including what its kind reads before the window."""
+    params, start = rule.compiled or rule.params, window.start
+    if rule.kind == RuleKind.SEQUENCE:
+        start -= timedelta(seconds=int(params.get("window_seconds") or 0))
+    elif rule.kind == RuleKind.NEW_TERM:
+        start = min(start, window.end - timedelta(days=int(params.get("history_days") or 0)))
+    elif rule.kind == RuleKind.SILENCE:
+        start = min(start, window.end - timedelta(seconds=int(params.get("history_seconds") or 86400)))
+    return es.event_indices(start=start, end=window.end, time_field=window.time_field)
+
+
 def rule_evaluate(*, rule: DetectionRule, window: Window, client: Elasticsearch | None = None,
-                  consumed: Callable[[str], datetime | None] | None = None) -> Outcome:
+                  consumed: Callable[[str], datetime | None] | None = None, indices: str = "") -> Outcome:
     """Findings of ``rule`` over ``window``, without writing anything (test mode calls it too)."""
-    client = client or es.client()
-    index = es.events_pattern()
+    client = client or detection_client()
+    index = indices or rule_indices(rule, window)
     if rule.kind in BATCHED_KINDS:
-        return _msearch_outcomes([Plan(rule=rule, window=window)], client)[rule.pk]
+        return _msearch_outcomes([Plan(rule=rule, window=window, indices=index)], client)[0]
     if rule.kind == RuleKind.THRESHOLD:
         findings = evaluate_threshold(client, index, rule.compiled or rule.params, window,
                                       consumed or (lambda key: None))
@@ -180,11 +239,20 @@ def _correlation(client: Elasticsearch, index: str, compiled: dict[str, Any], wi
 
 def _evaluate_safely(plan: Plan) -> Outcome:
     rule = plan.rule
+    # A back-fill pass re-reads whole spans of history: a burst is known by its first event (the alert id), not
+    # by the live pass's consumed-until, which is about recent time.
+    consumed = (lambda key: None) if plan.backfill else (lambda key: _consumed_until(rule, key))
     try:
-        return rule_evaluate(rule=rule, window=plan.window, consumed=lambda key: _consumed_until(rule, key))
+        return rule_evaluate(rule=rule, window=plan.window, consumed=consumed, indices=plan.indices)
+    except ConnectionTimeout:
+        return _timed_out(f"no answer within {settings.DETECTION_REQUEST_TIMEOUT_SECONDS} s")
     except Exception as exc:  # one broken rule is recorded on its run and never stops the others
         log.exception("rule %s failed", rule.pk)
         return Outcome(error=f"{type(exc).__name__}: {exc}"[:2000])
+
+
+def _timed_out(what: str) -> Outcome:
+    return Outcome(error=f"search timed out ({what}); the window will be read again", timed_out=True)
 
 
 def _consumed_until(rule: DetectionRule, key: str) -> datetime | None:
@@ -194,46 +262,57 @@ def _consumed_until(rule: DetectionRule, key: str) -> datetime | None:
 # --- Sigma and indicator rules: one _msearch for many rules -----------------------------------------
 
 def _msearch_outcomes(plans: list[Plan], client: Elasticsearch | None = None) -> dict[int, Outcome]:
+    """Outcome per position in ``plans``; a batch that fails as a whole is recorded on each of its rules."""
     if not plans:
         return {}
-    client = client or es.client()
-    searches: list[tuple[int, matching.SearchPlan]] = []
+    client = client or detection_client()
+    searches: list[tuple[int, str, matching.SearchPlan]] = []
     outcomes: dict[int, Outcome] = {}
-    for plan in plans:
+    for n, plan in enumerate(plans):
+        outcomes[n] = Outcome()
         try:
-            searches += [(plan.rule.pk, s) for s in _search_plans(plan)]
+            indices = plan.indices or rule_indices(plan.rule, plan.window)
+            searches += [(n, indices, s) for s in _search_plans(plan)]
         except Exception as exc:
-            outcomes[plan.rule.pk] = Outcome(error=f"{type(exc).__name__}: {exc}"[:2000])
-        outcomes.setdefault(plan.rule.pk, Outcome())
-    if searches:
-        _read_responses(client, searches, outcomes, {p.rule.pk: p.window.time_field for p in plans})
+            outcomes[n] = Outcome(error=f"{type(exc).__name__}: {exc}"[:2000])
+    if not searches:
+        return outcomes
+    try:
+        _read_responses(client, searches, outcomes, {n: p.window.time_field for n, p in enumerate(plans)})
+    except ConnectionTimeout:
+        failed = _timed_out(f"no answer to the batch of {len(plans)} rules within "
+                            f"{settings.DETECTION_REQUEST_TIMEOUT_SECONDS} s")
+        outcomes = {n: Outcome(error=failed.error, timed_out=True) for n in outcomes}
+    except (ApiError, TransportError) as exc:
+        log.warning("rule batch search failed: %s", exc)
+        outcomes = {n: Outcome(error=f"search failed: {type(exc).__name__}: {exc}"[:2000]) for n in outcomes}
     return outcomes
 
 
 def _search_plans(plan: Plan) -> list[matching.SearchPlan]:
     size = plan.rule.max_alerts_per_run + 1
     if plan.rule.kind == RuleKind.SIGMA:
-        return matching.sigma_plans(plan.rule.compiled, plan.window, size)
+        return matching.sigma_plans(plan.rule.compiled, plan.window, size, search_timeout())
     types = plan.rule.params.get("types") or list(matching.INDICATOR_FIELDS)
-    return matching.indicator_plans(indicators_active(types=types), plan.window, size)
+    return matching.indicator_plans(indicators_active(types=types), plan.window, size, search_timeout())
 
 
-def _read_responses(client: Elasticsearch, searches: list[tuple[int, matching.SearchPlan]],
+def _read_responses(client: Elasticsearch, searches: list[tuple[int, str, matching.SearchPlan]],
                     outcomes: dict[int, Outcome], time_fields: dict[int, str]) -> None:
     body: list[dict[str, Any]] = []
-    for _, search in searches:
-        body += [{"index": es.events_pattern(), "ignore_unavailable": True, "allow_no_indices": True},
-                 search.body]
+    for _, indices, search in searches:
+        body += [{"index": indices, "ignore_unavailable": True, "allow_no_indices": True}, search.body]
     responses = client.msearch(searches=body)["responses"]
-    for (rule_id, search), response in zip(searches, responses, strict=True):
-        outcome = outcomes[rule_id]
+    for (n, _, search), response in zip(searches, responses, strict=True):
+        outcome = outcomes[n]
         if "error" in response:
             outcome.error = f"search failed: {str(response['error'].get('reason', response['error']))[:500]}"
         elif response.get("timed_out"):
-            outcome.error = f"search timed out after {SEARCH_TIMEOUT}; the window will be read again"
+            failed = _timed_out(f"stopped after {search_timeout()}")
+            outcome.error, outcome.timed_out = failed.error, True
         else:
             outcome.hits += matching.total_hits(response)
-            outcome.findings += matching.findings_from_hits(search, response, time_fields[rule_id])
+            outcome.findings += matching.findings_from_hits(search, response, time_fields[n])
 
 
 def indicators_active(*, types: list[str]) -> dict[str, list[str]]:
@@ -250,12 +329,13 @@ def _finish(plan: Plan, outcome: Outcome, now: datetime, began: float) -> RuleRu
     rule = plan.rule
     run = RuleRun(rule=rule, started_at=now, range_start=plan.window.start, range_end=plan.window.end,
                   hits=outcome.hits, gap_seconds=plan.gap_seconds, backfill_capped=plan.backfill_capped,
-                  error=outcome.error)
+                  error=outcome.error, timed_out=outcome.timed_out, backfill_pass=plan.backfill is not None)
     failed = bool(outcome.error)
     if not failed and outcome.findings:
         try:
             with transaction.atomic():  # a savepoint: a failed write leaves no half-made alert rows
-                run.alerts, run.alert_cap_hit = _write_findings(rule, outcome.findings)
+                run.alerts, run.alert_cap_hit = _write_findings(rule, outcome.findings,
+                                                                consume=plan.backfill is None)
         except Exception as exc:
             log.exception("rule %s could not write its alerts", rule.pk)
             run.error, failed = f"{type(exc).__name__}: {exc}"[:2000], True
@@ -264,19 +344,24 @@ def _finish(plan: Plan, outcome: Outcome, now: datetime, began: float) -> RuleRu
         extra = found - rule.max_alerts_per_run
         run.error = f"alert cap of {rule.max_alerts_per_run} per run reached; {extra} more not alerted"
     run.duration_ms = int((time.monotonic() - began) * 1000)
-    _advance(rule, run, plan, now, failed=failed)
+    if plan.backfill is None:
+        _advance(rule, run, plan, now, failed=failed)
+    else:
+        _advance_backfill(rule, run, plan.backfill, now, failed=failed)
     run.save()
     return run
 
 
-def _write_findings(rule: DetectionRule, findings: list[Finding]) -> tuple[int, bool]:
-    """Raise an alert per finding up to the rule's cap; threshold groups consume their events."""
+def _write_findings(rule: DetectionRule, findings: list[Finding], *, consume: bool = True) -> tuple[int, bool]:
+    """Raise an alert per finding up to the rule's cap; threshold groups consume their events (live passes:
+    a back-fill pass must not move a group's consumed-until back into history)."""
     written = 0
     capped = len(findings) > rule.max_alerts_per_run
     for finding in sorted(findings, key=lambda f: f.first)[: rule.max_alerts_per_run]:
         if alert_raise(rule=rule, finding=finding):
             written += 1
-        if rule.kind == RuleKind.THRESHOLD:
+            evidence_keep(rule=rule, finding=finding)
+        if consume and rule.kind == RuleKind.THRESHOLD:
             GroupState.objects.update_or_create(rule=rule, group_key=group_key(finding.group),
                                                 defaults={"consumed_until": finding.last})
     return written, capped
@@ -303,4 +388,56 @@ def _advance(rule: DetectionRule, run: RuleRun, plan: Plan, now: datetime, *, fa
         rule.checkpoint = plan.window.end
         rule.consecutive_errors, rule.last_error = 0, ""
         rule.next_run_at = now if plan.backfill_capped else now + _interval_slot(rule)
-    rule.save(update_fields=["checkpoint", "next_run_at", "consecutive_errors", "last_error"])
+    rule.save(update_fields=["checkpoint", "next_run_at", "consecutive_errors", "last_error",
+                             "backfill_checkpoint"])
+
+
+def _advance_backfill(rule: DetectionRule, run: RuleRun, span: BackfillSpan, now: datetime, *,
+                      failed: bool) -> None:
+    """After the live pass (``_advance``): the back-fill checkpoint moves only past history read without error."""
+    if failed:
+        rule.consecutive_errors += 1
+        rule.last_error = f"back-fill: {run.error}"[:2000]
+        rule.next_run_at = now + timedelta(seconds=min(rule.interval_seconds * 2 ** min(rule.consecutive_errors, 10),
+                                                       3600))
+        rule.save(update_fields=["consecutive_errors", "last_error", "next_run_at"])
+        return
+    rule.backfill_checkpoint = span.until
+    rule.save(update_fields=["backfill_checkpoint"])
+
+
+# --- run history ----------------------------------------------------------------------------------------
+
+def rule_runs_fold(*, now: datetime) -> int:
+    """Fold the runs of whole UTC days older than DETECTION_RUN_KEEP_DAYS into one ``RuleRunDay`` per rule
+    and day, and delete them; returns how many runs were folded. One day per transaction, oldest first, so an
+    interrupted fold resumes where it stopped and never counts a run twice."""
+    cutoff = datetime.combine((now - timedelta(days=settings.DETECTION_RUN_KEEP_DAYS)).date(), datetime.min.time(),
+                              tzinfo=UTC)
+    folded = 0
+    while True:
+        oldest = RuleRun.objects.filter(started_at__lt=cutoff).order_by("started_at").values_list(
+            "started_at", flat=True).first()
+        if oldest is None:
+            return folded
+        day_start = datetime.combine(oldest.astimezone(UTC).date(), datetime.min.time(), tzinfo=UTC)
+        folded += _fold_day(day_start, min(day_start + timedelta(days=1), cutoff))
+
+
+def _fold_day(start: datetime, end: datetime) -> int:
+    with transaction.atomic():
+        runs = RuleRun.objects.filter(started_at__gte=start, started_at__lt=end)
+        totals = runs.values("rule_id").annotate(
+            n=Count("id"), errors=Count("id", filter=~Q(error="")), slow=Count("id", filter=Q(timed_out=True)),
+            backfill=Count("id", filter=Q(backfill_pass=True)), hit_sum=Sum("hits"), alert_sum=Sum("alerts"),
+            ms=Sum("duration_ms"), ms_max=Max("duration_ms"))
+        for row in totals:
+            day, _ = RuleRunDay.objects.select_for_update().get_or_create(rule_id=row["rule_id"], day=start.date())
+            RuleRunDay.objects.filter(pk=day.pk).update(
+                runs=F("runs") + row["n"], errors=F("errors") + row["errors"], timed_out=F("timed_out") + row["slow"],
+                backfill_runs=F("backfill_runs") + row["backfill"], hits=F("hits") + (row["hit_sum"] or 0),
+                alerts=F("alerts") + (row["alert_sum"] or 0),
+                duration_ms_total=F("duration_ms_total") + (row["ms"] or 0),
+                duration_ms_max=Greatest(F("duration_ms_max"), row["ms_max"] or 0))
+        deleted, _ = runs.delete()
+        return deleted

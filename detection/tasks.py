@@ -5,8 +5,9 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
+from detection.evidence import evidence_indices_delete_unreferenced
 from detection.models import DetectionRule
-from detection.services import BATCHED_KINDS, due_rule_ids, rules_run
+from detection.services import BATCHED_KINDS, due_rule_ids, rule_runs_fold, rules_run
 from soc.queues import Queue
 
 # Sigma and indicator rules per _msearch task: one search request for many rules.
@@ -38,3 +39,14 @@ def run_rules(rule_ids: list[int]) -> None:
              autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
 def run_rule(rule_id: int) -> None:
     rules_run(rule_ids=[rule_id])
+
+
+@shared_task(queue=Queue.DEFAULT, acks_late=True, ignore_result=True, soft_time_limit=1800, time_limit=1900)
+def fold_rule_runs() -> int:
+    """Idempotent: each day is folded and deleted in one transaction."""
+    return rule_runs_fold(now=timezone.now())
+
+
+@shared_task(queue=Queue.DEFAULT, acks_late=True, ignore_result=True, soft_time_limit=300, time_limit=360)
+def delete_unreferenced_evidence() -> list[str]:
+    return evidence_indices_delete_unreferenced()

@@ -15,15 +15,19 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from elasticsearch import ApiError, TransportError
 
 from detection.authoring import rule_create, rule_delete, rule_province_set, rule_test_run, rule_update
 from detection.forms import THRESHOLD_KEYS, RuleForm, TestRunForm, problems_to_form, rule_initial
 from detection.kinds import RuleInvalid
 from detection.models import DetectionRule
 from detection.selectors import (
+    BackfillRow,
     alert_list,
+    backfill_rows,
     rule_get,
     rule_province_states,
     rule_rows,
@@ -52,10 +56,18 @@ def _require_manager(request: HttpRequest) -> None:
 @require_GET
 def rule_list_view(request: HttpRequest) -> HttpResponse:
     return render(request, "detection/rules.html", {
-        "rows": rule_rows(user=request.user),
+        "rows": rule_rows(user=request.user), "backfills": _backfills(request),
         "can_manage": Permissions(request.user).can_nationally(Action.RULES_MANAGE),
         "national": user_provinces(request.user) is None,
     })
+
+
+def _backfills(request: HttpRequest) -> list[BackfillRow] | None:
+    """None when Elasticsearch cannot say: the rules page still shows the rules."""
+    try:
+        return backfill_rows(user=request.user, now=timezone.now())
+    except (ApiError, TransportError):
+        return None
 
 
 @login_required

@@ -31,7 +31,7 @@ from incidents.sla import DEFAULT_TARGETS
 from organisations.access import ASSIGNEE_ROLES
 from organisations.models import Kind, Organisation
 from organisations.selectors import AnyUser
-from soc.es import scoped_search
+from soc.es import events_pattern, index_pattern, scoped_search
 
 ORDERINGS = {"created_at", "-created_at", "updated_at", "-updated_at", "severity", "-severity", "status",
              "-status", "key", "-key", "resolve_due_at", "-resolve_due_at"}
@@ -177,15 +177,20 @@ def saved_filter_get(*, user: AnyUser, filter_id: int) -> SavedFilter:
 
 def incident_events(*, user: AnyUser, incident: Incident, limit: int = 100) -> list[dict[str, Any]]:
     """The events behind an incident's alerts, read from Elasticsearch only when asked for, through the one
-    scoped search (so an event outside the user's provinces never comes back, whatever an alert points at)."""
+    scoped search (so an event outside the user's provinces never comes back, whatever an alert points at).
+
+    They are read from the event indices and from the evidence copies (``detection.evidence``), which outlive
+    retention while the incident exists; an event found in both is returned once."""
     ids = []
     for alert in linked_alerts(incident=incident):
         ids += [ref.rsplit("/", 1)[-1] for ref in alert.event_refs]
     ids = list(dict.fromkeys(ids))[:limit]
     if not ids:
         return []
-    found = scoped_search(user=user, query={"ids": {"values": ids}}, size=limit, sort=[{"@timestamp": "asc"}])
-    return [hit["_source"] for hit in found["hits"]["hits"]]
+    found = scoped_search(user=user, query={"ids": {"values": ids}}, size=2 * limit, sort=[{"@timestamp": "asc"}],
+                          indices=f"{events_pattern()},{index_pattern('evidence')}")
+    unique = {hit["_id"]: hit["_source"] for hit in found["hits"]["hits"]}
+    return list(unique.values())[:limit]
 
 
 def sla_policy_table(*, user: AnyUser) -> list[dict[str, Any]]:

@@ -42,6 +42,18 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": 3600.0,
             "options": {"queue": Queue.DEFAULT, "expires": 3600.0},
         },
+        # Rule runs past DETECTION_RUN_KEEP_DAYS become one summary row per rule and day.
+        "detection-fold-rule-runs": {
+            "task": "detection.tasks.fold_rule_runs",
+            "schedule": 3600.0,
+            "options": {"queue": Queue.DEFAULT, "expires": 3600.0},
+        },
+        # Evidence indices no incident refers to any more (detection.evidence).
+        "detection-delete-unreferenced-evidence": {
+            "task": "detection.tasks.delete_unreferenced_evidence",
+            "schedule": 3600.0,
+            "options": {"queue": Queue.DEFAULT, "expires": 3600.0},
+        },
         # The dashboard's past weeks (console.models.WeeklyFigures); the current week is always counted live.
         "console-refresh-weekly-figures": {
             "task": "console.tasks.refresh_weekly_figures",

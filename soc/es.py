@@ -58,6 +58,56 @@ def events_pattern() -> str:
     return index_pattern("events")
 
 
+# A window longer than this many days is searched through the events pattern: naming each day would make a
+# request line longer than it saves (and only correlations of weeks, or test runs, ask for such windows).
+MAX_NAMED_DAYS = 62
+
+
+def event_indices(*, start: datetime, end: datetime, time_field: str = "@timestamp",
+                  backfill_only: bool = False) -> str:
+    """The event indices that can hold an event whose ``time_field`` is in [start, end], comma-joined.
+
+    Searching only these (with ``ignore_unavailable``) instead of every event index keeps a rule's search cost
+    independent of how many days are kept or how many history a replay created. Where events go
+    (``collectors.ingest``): a live event in the UTC day index of its ``@timestamp``, which is at most
+    ``INGEST_BACKFILL_AFTER_DAYS`` days (from the start of the arrival day) before its ``event.ingested``;
+    an older one in the back-fill index of its arrival month. So an ``@timestamp`` window needs its own days,
+    and back-fill indices only when it reaches past the live days; an ``event.ingested`` window needs the
+    days up to the live span before it, and the back-fill indices of its arrival months.
+    """
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    live_days = settings.INGEST_BACKFILL_AFTER_DAYS
+    if time_field == "event.ingested":
+        days = _days(start - timedelta(days=live_days + 1), end + timedelta(days=1))
+        backfill = [backfill_index_name(y, m) for y, m in _months(start, end)]
+    else:
+        days = _days(start, end)
+        reaches_history = start < datetime.now(UTC) - timedelta(days=live_days)
+        backfill = [index_pattern(f"events-{BACKFILL}")] if reaches_history or backfill_only else []
+    if backfill_only:
+        return ",".join(backfill)
+    if len(days) > MAX_NAMED_DAYS:
+        return events_pattern()
+    return ",".join([index_name("events", datetime(d.year, d.month, d.day, tzinfo=UTC)) for d in days] + backfill)
+
+
+def _days(start: datetime, end: datetime) -> list[date]:
+    if end < start:
+        return []
+    first, last = start.date(), end.date()
+    if (last - first).days > MAX_NAMED_DAYS:
+        return [first + timedelta(days=n) for n in range(MAX_NAMED_DAYS + 1)]  # over the limit: the caller widens
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _months(start: datetime, end: datetime) -> list[tuple[int, int]]:
+    months, year, month = [], start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        months.append((year, month))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
 # Sigma (and analysts) match strings case-insensitively, but group keys, province codes and
 # exports must keep the original case: every dynamic string is an exact keyword with a
 # lowercase-normalised ``.lc`` sub-field, and Sigma queries search the sub-field (``caseless``).
@@ -159,6 +209,32 @@ INGEST_STATS_MAPPINGS: dict[str, Any] = {
 }
 
 
+# Alerts (detection.alerts): one document per alert, searched and counted by rule, province, entity and time.
+# ``group`` holds the rule's group-by values (keywords); ``details`` is what the kind explains, kept unindexed.
+ALERT_MAPPINGS: dict[str, Any] = {
+    "dynamic_templates": [_STRING_AS_KEYWORD],
+    "properties": {
+        "@timestamp": {"type": "date"},
+        "rule": {"properties": {"id": {"type": "keyword"}, "name": {"type": "keyword"},
+                                "kind": {"type": "keyword"}, "version": {"type": "long"}}},
+        "organization": {"properties": {"id": {"type": "keyword"}}},
+        "alert": {"properties": {"first": {"type": "date"}, "last": {"type": "date"}, "count": {"type": "long"},
+                                 "severity": {"type": "keyword"}}},
+        "entity": {"properties": {"kind": {"type": "keyword"}, "value": {"type": "keyword"}}},
+        "event_refs": {"type": "keyword"},
+        "details": {"type": "object", "enabled": False},
+    },
+}
+
+
+def alerts_index_name(first: datetime, now: datetime) -> str:
+    """An alert's index: the day of its first event; for an alert on history (a back-fill), the month it was
+    raised in, so a replay of years of logs adds one index, not one per day it covers."""
+    if first < now - timedelta(days=settings.INGEST_BACKFILL_AFTER_DAYS + 1):
+        return f"{settings.ES_INDEX_PREFIX}alerts-{BACKFILL}-{now.astimezone(UTC):%Y.%m}"
+    return index_name("alerts", first)
+
+
 def ensure_templates(es: Elasticsearch | None = None) -> None:
     """Install (or update) the index templates; idempotent, run at start-up and in tests."""
     es = es or client()
@@ -177,6 +253,19 @@ def ensure_templates(es: Elasticsearch | None = None) -> None:
                   "mappings": DEADLETTER_MAPPINGS},
         priority=100,
     )
+    # Alerts and evidence ask for the same replicas as events: one node holds no replica, so the cluster stays green.
+    es.indices.put_index_template(
+        name=f"{settings.ES_INDEX_PREFIX}alerts",
+        index_patterns=[index_pattern("alerts")],
+        template={"settings": {"number_of_shards": 1, **replicas}, "mappings": ALERT_MAPPINGS},
+        priority=100,
+    )
+    es.indices.put_index_template(
+        name=f"{settings.ES_INDEX_PREFIX}evidence",
+        index_patterns=[index_pattern("evidence")],
+        template={"settings": {**EVENT_SETTINGS, **shards, **replicas}, "mappings": EVENT_MAPPINGS},
+        priority=100,
+    )
     es.indices.put_index_template(
         name=f"{settings.ES_INDEX_PREFIX}{INGEST_STATS}",
         index_patterns=[index_pattern(INGEST_STATS)],
@@ -192,7 +281,8 @@ def scope_filter(org_codes: list[str] | None) -> list[dict[str, Any]]:
     return [{"terms": {"organization.id": org_codes}}]
 
 
-def scoped_search(*, user: AnyUser, query: dict[str, Any], pit_id: str | None = None, **params: Any) -> Any:
+def scoped_search(*, user: AnyUser, query: dict[str, Any], pit_id: str | None = None, indices: str = "",
+                  **params: Any) -> Any:
     """Search events as ``user``: the province scope and the time limit are added to every search here.
 
     With ``pit_id`` the search reads that point in time (stable paging with
@@ -207,7 +297,7 @@ def scoped_search(*, user: AnyUser, query: dict[str, Any], pit_id: str | None = 
     if pit_id:
         return user_search_client().search(pit={"id": pit_id, "keep_alive": PIT_KEEP_ALIVE}, query=body_query,
                                            **params)
-    return user_search_client().search(index=events_pattern(), query=body_query, ignore_unavailable=True,
+    return user_search_client().search(index=indices or events_pattern(), query=body_query, ignore_unavailable=True,
                                        allow_no_indices=True, **params)
 
 

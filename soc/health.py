@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from redis import Redis
 
+from detection.selectors import detection_health
 from soc import es
 from soc.celery import app as celery_app
 
@@ -54,7 +56,16 @@ def healthz(request: HttpRequest) -> JsonResponse:
     status = 503 if down else 200
     if not _may_see_details(request):
         return JsonResponse({"status": "down" if down else "up"}, status=status)
-    return JsonResponse({"status": "down" if down else "up", "down": down, "components": components}, status=status)
+    return JsonResponse({"status": "down" if down else "up", "down": down, "components": components,
+                         "detection": _detection()}, status=status)
+
+
+def _detection() -> dict[str, Any]:
+    """Rules that keep failing do not make the platform down, but operators see which (and timeouts) here."""
+    try:
+        return detection_health()
+    except Exception as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"[:300]}
 
 
 def _check_all() -> dict[str, dict[str, str]]:

@@ -241,6 +241,14 @@ EVENT_RETENTION_DAYS = env_int("SOC_EVENT_RETENTION_DAYS", 180)
 # anyone, for public announcement; set to false to keep it behind the console login.
 READINESS_PUBLIC_SUMMARY = env_bool("SOC_READINESS_PUBLIC_SUMMARY", True)
 DETECTION_INTERVAL_SECONDS = env_int("SOC_DETECTION_INTERVAL_SECONDS", 5)
+# Each rule search stops on the server after this long (the run is recorded as timed out and its window read
+# again); the client gives up on a whole batch (_msearch of up to 50 rules) after the request timeout.
+DETECTION_SEARCH_TIMEOUT_SECONDS = env_int("SOC_DETECTION_SEARCH_TIMEOUT_SECONDS", 10)
+DETECTION_REQUEST_TIMEOUT_SECONDS = env_int("SOC_DETECTION_REQUEST_TIMEOUT_SECONDS", 60)
+# Back-filled events are read by arrival this long after it: the ingest stamps event.ingested before it writes.
+DETECTION_BACKFILL_SETTLE_SECONDS = env_int("SOC_DETECTION_BACKFILL_SETTLE_SECONDS", 30)
+# Rule runs are kept one row each this long; older ones are folded into one row per rule and day.
+DETECTION_RUN_KEEP_DAYS = env_int("SOC_DETECTION_RUN_KEEP_DAYS", 7)
 
 # Console (issue 6): export size, sign-in hardening, outgoing mail.
 SOC_EXPORT_MAX_ROWS = env_int("SOC_EXPORT_MAX_ROWS", 100_000)

@@ -101,10 +101,14 @@ def _candidate_groups(es: Any, index: str, spec: CorrelationSpec, base: list[Que
     return {k for k in keys if sum(counts.get(k, 0) for counts in per_rule) >= needed}
 
 
+# ``index`` names the days a window needs (soc.es.event_indices); a day without events has no index.
+MISSING_OK = {"ignore_unavailable": True, "allow_no_indices": True}
+
+
 def _group_counts(es: Any, index: str, rule: CorrelatedRule, base: list[Query]) -> dict[GroupKey, int]:
     query = {"bool": {"filter": [*base, lucene_filter(rule.lucene)]}}
     if not rule.group_fields:
-        total = es.count(index=index, query=query)["count"]
+        total = es.count(index=index, query=query, **MISSING_OK)["count"]
         return {(): total} if total else {}
     sources = [{f"g{i}": {"terms": {"field": name}}} for i, name in enumerate(rule.group_fields)]
     counts: dict[GroupKey, int] = {}
@@ -113,7 +117,7 @@ def _group_counts(es: Any, index: str, rule: CorrelatedRule, base: list[Query]) 
         composite: dict[str, Any] = {"sources": sources, "size": PAGE}
         if after:
             composite["after"] = after
-        resp = es.search(index=index, size=0, query=query, aggs={"groups": {"composite": composite}})
+        resp = es.search(index=index, size=0, query=query, aggs={"groups": {"composite": composite}}, **MISSING_OK)
         agg = resp["aggregations"]["groups"]
         for bucket in agg["buckets"]:
             counts[tuple(bucket["key"][f"g{i}"] for i in range(len(sources)))] = bucket["doc_count"]
@@ -129,7 +133,7 @@ def _scan_events(
     time_field: str,
 ) -> dict[GroupKey, list[_Event]]:
     events: dict[GroupKey, list[_Event]] = {}
-    pit = es.open_point_in_time(index=index, keep_alive="2m")["id"]
+    pit = es.open_point_in_time(index=index, keep_alive="2m", ignore_unavailable=True)["id"]
     try:
         for position, rule in enumerate(spec.rules):
             for key, event in _rule_events(es, pit, rule, position, base, candidates, limit, time_field):

@@ -244,13 +244,15 @@ def _number(value: object) -> float:
 # --- PostgreSQL: detection rule runs --------------------------------------------------------------------------
 
 # Each rule's runs of the window through the (rule, -started_at) index, with the time since that rule's run
-# before: the real interval at which each rule is evaluated (its cycle), however busy the workers are.
+# before (back-fill passes apart): the real interval at which each rule is evaluated (its cycle), however busy
+# the workers are.
 _RUNS_SQL = """
-SELECT x.duration_ms, x.error,
-       EXTRACT(EPOCH FROM x.started_at - LAG(x.started_at) OVER (PARTITION BY x.rule_id ORDER BY x.started_at)),
+SELECT x.duration_ms, x.error, x.timed_out, x.backfill_pass,
+       EXTRACT(EPOCH FROM x.started_at - LAG(x.started_at)
+               OVER (PARTITION BY x.rule_id, x.backfill_pass ORDER BY x.started_at)),
        r.interval_seconds
 FROM {rule} r CROSS JOIN LATERAL (
-    SELECT rule_id, started_at, duration_ms, error FROM {run}
+    SELECT rule_id, started_at, duration_ms, error, timed_out, backfill_pass FROM {run}
     WHERE rule_id = r.id AND started_at >= %s ORDER BY started_at DESC LIMIT 1000) x
 """
 
@@ -261,16 +263,16 @@ def detection_families() -> Iterator[Metric]:
     sql = _RUNS_SQL.format(rule=quote(DetectionRule._meta.db_table), run=quote(RuleRun._meta.db_table))
     with connection.cursor() as cursor:
         cursor.execute(sql, [since])
-        rows: list[tuple[int, str, Any, int]] = cursor.fetchall()
+        rows: list[tuple[int, str, bool, bool, Any, int]] = cursor.fetchall()
     outcomes = {"ok": 0, "error": 0, "timeout": 0}
-    for _, error, _, _ in rows:
-        outcomes[run_outcome(error)] += 1
+    for _, error, timed_out, _, _, _ in rows:
+        outcomes["timeout" if timed_out else run_outcome(error)] += 1
     runs = GaugeMetricFamily("soc_detection_rule_runs", f"Rule runs in the last {RULE_WINDOW_SECONDS} s by outcome",
                              labels=["outcome"])
     for outcome, count in outcomes.items():
         runs.add_metric([outcome], count)
     yield runs
-    gaps = [(float(gap), interval) for _, _, gap, interval in rows if gap is not None]
+    gaps = [(float(gap), interval) for _, _, _, backfill, gap, interval in rows if gap is not None and not backfill]
     yield _quantiles("soc_detection_rule_run_seconds", "Duration of one rule run", [row[0] / 1000 for row in rows])
     yield _quantiles("soc_detection_rule_cycle_seconds", "Time between two successive runs of the same rule",
                      [gap for gap, _ in gaps])

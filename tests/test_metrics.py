@@ -200,12 +200,15 @@ def test_rule_runs_give_cycle_time_errors_and_timeouts(client: Client, token: st
     for n, error in enumerate(outcomes):
         started = now - timedelta(seconds=60 - 6 * n)
         RuleRun.objects.create(rule=rule, started_at=started, duration_ms=100 * (n + 1), range_start=started,
-                               range_end=started, error=error)
+                               range_end=started, error=error, timed_out="timed out" in error)
+        # A back-fill pass in the same cycle is a run, but not a turn of the rule's cycle.
+        RuleRun.objects.create(rule=rule, started_at=started + timedelta(seconds=1), range_start=started,
+                               range_end=started, backfill_pass=True)
     DetectionRule.objects.filter(pk=rule.pk).update(next_run_at=now - timedelta(seconds=30))
 
     samples = scrape(client)
 
-    assert samples.by_label("soc_detection_rule_runs", "outcome") == {"ok": 3, "error": 1, "timeout": 1}
+    assert samples.by_label("soc_detection_rule_runs", "outcome") == {"ok": 8, "error": 1, "timeout": 1}
     assert samples.value("soc_detection_rule_cycle_seconds", quantile="0.5") == pytest.approx(6, abs=0.01)
     assert samples.value("soc_detection_rule_delay_seconds", quantile="1") == pytest.approx(1, abs=0.01)
     assert samples.value("soc_detection_rule_run_seconds", quantile="1") == pytest.approx(0.5)

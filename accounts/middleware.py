@@ -3,10 +3,9 @@ time), and a second factor their role requires but they have not added yet."""
 
 from __future__ import annotations
 
-import zoneinfo
 from collections.abc import Callable
+from datetime import UTC
 
-from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -14,6 +13,9 @@ from django.utils import timezone, translation
 
 from accounts.models import Preference
 from accounts.selectors import preference_of, totp_enrolled, totp_required_by_role
+from accounts.times import zone_for
+
+API_PREFIX = "/api/"
 
 
 class UserPreferenceMiddleware:
@@ -26,8 +28,8 @@ class UserPreferenceMiddleware:
         pref = preference_of(request.user)
         if _must_enrol_first(request, pref):
             return redirect_to_login(request.get_full_path(), login_url=reverse("accounts:totp"))
-        zone = pref.time_zone if pref and pref.time_zone else settings.TIME_ZONE
-        timezone.activate(zoneinfo.ZoneInfo(zone))
+        # The API answers machines: UTC. Pages are read by people: the user's zone.
+        timezone.activate(UTC if request.path.startswith(API_PREFIX) else zone_for(pref))
         if pref and pref.language:
             translation.activate(pref.language)
             request.LANGUAGE_CODE = pref.language

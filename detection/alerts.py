@@ -99,7 +99,7 @@ def _incident_for(rule: DetectionRule, alert: Alert, finding: Finding) -> Incide
     subject = f"{alert.entity_kind} {alert.entity_value}" if alert.entity_kind else alert.province.code
     incident, created = incident_open_or_touch_for_detection(
         province=alert.province, dedup_key=key, title=f"{rule.name}: {subject}"[:300],
-        description=_description(rule, finding), severity=rule.severity, category=rule.category,
+        description=_description(rule), severity=rule.severity, category=rule.category,
         seen_at=finding.last,
     )
     try:
@@ -139,10 +139,10 @@ def _escalate(incident: Incident, rule: DetectionRule) -> None:
         incident_update(incident=incident, actor=Actor.system(), changes=changes)
 
 
-def _description(rule: DetectionRule, finding: Finding) -> str:
-    what = ", ".join(f"{k}={v}" for k, v in finding.group.items() if k != ORG)
-    return (f"{rule.name}: {finding.count} matching events between {isoformat_utc(finding.first)} and "
-            f"{isoformat_utc(finding.last)} ({what}).")
+def _description(rule: DetectionRule) -> str:
+    """Only the rule's own words: the facts (first and last seen, count, entity) stay on the alerts, and the
+    incident page renders them in the reader's time zone, never as stored text with UTC stamps."""
+    return rule.description
 
 
 def _document(rule: DetectionRule, finding: Finding, org: Organisation) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.utils import timezone
 
+from accounts.times import local_stamp, zone_of
 from notifications.models import DeliveryStatus, Notification, WebhookDelivery
 from notifications.services import sla_notices_send, webhook_attempt, webhook_give_up
 from soc.queues import Queue
@@ -40,6 +41,8 @@ def send_notification_email(notification_id: int) -> None:
     note = Notification.objects.select_related("user").filter(pk=notification_id, emailed_at__isnull=True).first()
     if note is None or not note.user.email:
         return
-    send_mail(subject=f"[SOC] {note.text[:120]}", message=note.text,
+    # When it happened, in the recipient's own zone with the zone shown (accounts.times).
+    at = local_stamp(note.created_at, zone=zone_of(note.user))
+    send_mail(subject=f"[SOC] {note.text[:120]}", message=f"{note.text}\n\n{at}",
               from_email=settings.DEFAULT_FROM_EMAIL, recipient_list=[note.user.email])
     Notification.objects.filter(pk=note.pk).update(emailed_at=timezone.now())

@@ -16,6 +16,12 @@
     return td;
   }
 
+  function timeCell(iso) {
+    var td = document.createElement("td");
+    td.appendChild(window.socTime ? window.socTime.element(iso) : document.createTextNode(iso));
+    return td;
+  }
+
   function firstCell(incident) {
     var td = document.createElement("td");
     if (rows.dataset.selectable === "true") {
@@ -40,7 +46,7 @@
     tr.append(firstCell(incident), cell(incident.title),
       cell(labels.severity[incident.severity] || incident.severity, "sev sev-" + incident.severity),
       cell(labels.status[incident.status] || incident.status), cell(incident.province),
-      cell(String(incident.alert_count)), cell(incident.created_at.slice(0, 16).replace("T", " ")));
+      cell(String(incident.alert_count)), timeCell(incident.created_at));
     var empty = rows.querySelector("tr.empty");
     if (empty) { empty.remove(); }
     if (existing) {

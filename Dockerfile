@@ -15,4 +15,5 @@ RUN DJANGO_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(
  && useradd --system --uid 10001 soc && mkdir -p /app/media && chown soc /app/media
 USER soc
 EXPOSE 8000
-CMD ["uvicorn", "soc.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers"]
+# HTTP and WebSockets on one port, one process per core (SOC_WEB_WORKERS), sync views in threads: soc/serve.py.
+CMD ["python", "-m", "soc.serve", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers"]

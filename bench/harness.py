@@ -60,8 +60,7 @@ class Processes:
         return proc
 
     def web(self, port: int, workers: int = 1) -> None:
-        self.spawn("web", "-m", "uvicorn", "soc.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-                   "--workers", str(workers), "--log-level", "warning")
+        self.spawn("web", "-m", "soc.serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers))
         wait_http(f"http://127.0.0.1:{port}/login/")
 
     def stop(self) -> None:

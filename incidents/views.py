@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
+from dataclasses import dataclass
+from functools import cache, wraps
 from urllib.parse import parse_qsl
 
 from django.contrib import messages
@@ -14,6 +15,8 @@ from django.db import transaction
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -109,16 +112,38 @@ def incident_detail_view(request: HttpRequest, key: str) -> HttpResponse:
         "requests": request_list(user=request.user, filters={"incident": incident.key}),
         "attachments": attachment_list(incident=incident),
         "forms": {
-            "status": forms.StatusForm(), "handover": forms.HandoverForm(),
+            "status": blank_form(forms.StatusForm), "handover": blank_form(forms.HandoverForm),
             "assign": forms.AssignForm(staff=central_staff() if Action.ASSIGN in allowed else [],
                                        initial={"assignee": incident.assignee_id}),
             "edit": forms.EditForm(initial={**{f: getattr(incident, f) for f in ("title", "severity", "category",
                                                                                    "tlp")},
                                             "mitre_techniques": " ".join(incident.mitre_techniques)}),
-            "comment": forms.CommentForm(), "observable": forms.ObservableForm(), "request": forms.RequestForm(),
-            "attachment": forms.AttachmentForm(), "merge": forms.MergeForm(),
+            "comment": blank_form(forms.CommentForm), "observable": blank_form(forms.ObservableForm),
+            "request": blank_form(forms.RequestForm), "attachment": blank_form(forms.AttachmentForm),
+            "merge": blank_form(forms.MergeForm),
         },
     })
+
+
+@dataclass(frozen=True)
+class RenderedForm:
+    """A form's markup, for a template's ``{{ form.as_p }}``."""
+
+    as_p: SafeString
+
+
+def blank_form(form_class: type[forms.forms.Form]) -> RenderedForm:
+    """An empty form that holds nothing of the incident's, rendered once per process and language.
+
+    Its markup is the same for every request in one language; rendered each time, the seven such forms on the
+    incident page cost 40 % of its CPU (widget templates, bench/page_cpu_bench.py).
+    """
+    return _rendered_blank(form_class, translation.get_language())
+
+
+@cache
+def _rendered_blank(form_class: type[forms.forms.Form], language: str) -> RenderedForm:
+    return RenderedForm(form_class().as_p())
 
 
 def _done(request: HttpRequest, incident: Incident, note: str) -> HttpResponse:

@@ -6,7 +6,7 @@ from typing import Any, TypeAlias
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from organisations.models import AuditLog, AuditLogQuerySet, Kind, Membership, Organisation
@@ -40,10 +40,10 @@ def scope_to_provinces(queryset: QuerySet[Any], user: AnyUser, field: str = "pro
 def _holds_every_root(user: AnyUser) -> bool:
     if not user.is_authenticated or not user.is_active:
         return False
-    roots = set(Organisation.objects.filter(parent__isnull=True).values_list("pk", flat=True))
-    held = set(Membership.objects.filter(user_id=user.pk, organisation_id__in=roots)
-               .values_list("organisation_id", flat=True))
-    return bool(roots) and held == roots
+    # One query (it runs on every scoped page): the roots, and how many of them the user is a member of.
+    counts = Organisation.objects.filter(parent__isnull=True).aggregate(
+        roots=Count("pk", distinct=True), held=Count("pk", distinct=True, filter=Q(memberships__user_id=user.pk)))
+    return bool(counts["roots"]) and counts["held"] == counts["roots"]
 
 
 def user_grants(user: AnyUser) -> list[tuple[str, str]]:

@@ -70,7 +70,8 @@ $PY manage.py seed_demo --password "$DEMO_PASSWORD" --collector-secret-file "$DE
 $PY manage.py demo_setup --secrets "$DEV/secrets" --days "$DAYS"
 rm -f "$DEV/secrets/seed.secret"  # seed_demo's collector is replaced by demo_setup's
 
-core web .venv/bin/uvicorn soc.asgi:application --host 127.0.0.1 --port "$PORT" --log-level warning
+# HTTP and WebSockets on one port, as in production (soc/serve.py; SOC_WEB_WORKERS processes, one per core).
+core web $PY -m soc.serve --host 127.0.0.1 --port "$PORT"
 core worker .venv/bin/celery -A soc worker -Q default,detection,ingest,notifications,reports -c 2 -l warning
 core beat .venv/bin/celery -A soc beat -l warning --schedule "$DEV/celerybeat-schedule"
 

@@ -75,6 +75,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# Threads per web process for synchronous views (soc/asgi.py); processes: SOC_WEB_WORKERS (soc/serve.py).
+WEB_THREADS = env_int("SOC_WEB_THREADS", 8)
+
 ROOT_URLCONF = "soc.urls"
 ASGI_APPLICATION = "soc.asgi.application"
 WSGI_APPLICATION = None
@@ -102,10 +105,13 @@ _POSTGRES = {
     "PASSWORD": env_str("POSTGRES_PASSWORD", ""),
     "HOST": env_str("POSTGRES_HOST", "127.0.0.1"),
     "PORT": env_str("POSTGRES_PORT", "5432"),
-    # 0: a connection per request. Under ASGI each request runs in a thread of its own, and a kept connection
-    # per thread ran PostgreSQL out of connections at 200 concurrent users (bench/users_bench.py); put
-    # PgBouncer in front to reuse them (docs/scaling.md).
-    "CONN_MAX_AGE": env_int("POSTGRES_CONN_MAX_AGE", 0),
+    # Connections come from a pool per process (psycopg_pool), returned at the end of each request: no
+    # connection setup per request, and at most POSTGRES_POOL_MAX_SIZE per process whatever the load (a request
+    # waits up to POSTGRES_POOL_TIMEOUT seconds for one). Size it against max_connections (docs/scaling.md).
+    "CONN_MAX_AGE": 0,
+    "OPTIONS": {"pool": {"min_size": env_int("POSTGRES_POOL_MIN_SIZE", 1),
+                         "max_size": env_int("POSTGRES_POOL_MAX_SIZE", WEB_THREADS + 2),
+                         "timeout": env_int("POSTGRES_POOL_TIMEOUT", 20)}},
     "TEST": {"NAME": f"test_{NAMESPACE}"},
 }
 if env_str("SOC_DATABASE", "postgres") == "sqlite":

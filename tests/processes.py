@@ -1,6 +1,6 @@
 """Real platform processes for integration, chaos and browser tests.
 
-The web app runs under uvicorn, Celery worker and beat as their own programs,
+The web app runs as in production (``python -m soc.serve``, one process so a kill is one kill), Celery worker and beat as their own programs,
 all pointed at this test run's database (the pytest-django test database),
 indices and Redis keys. Each process can be killed and started again by name.
 """
@@ -67,7 +67,7 @@ class Platform:
         proc.wait()
 
     def start_web(self) -> None:
-        self.spawn("web", "-m", "uvicorn", "soc.asgi:application", "--host", "127.0.0.1", "--port", str(self.port))
+        self.spawn("web", "-m", "soc.serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1")
         wait_http(f"{self.base}/login/")
 
     def start_worker(self) -> None:

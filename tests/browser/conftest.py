@@ -55,8 +55,8 @@ class Server:
                "POSTGRES_DB": connection.settings_dict["NAME"]}
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "soc.asgi:application", "--host", "127.0.0.1",
-                 "--port", str(self.port)], cwd=ROOT, env=env, stdout=out, stderr=out)
+                [sys.executable, "-m", "soc.serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"],
+                cwd=ROOT, env=env, stdout=out, stderr=out)
         self._wait()
 
     def _wait(self, timeout: float = 30) -> None:

@@ -1,4 +1,4 @@
-"""Real processes for end-to-end collector tests: the web app under uvicorn, and agents.
+"""Real processes for end-to-end collector tests: the web app (``python -m soc.serve``), and agents.
 
 Same approach as tests/e2e/test_thin_slice.py (whose Platform this follows):
 nothing runs in-process; the agent is its own program talking HTTP to a
@@ -42,8 +42,8 @@ class Platform:
     def start(self) -> None:
         log = (self.tmp / "web.log").open("ab")
         self.web = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "soc.asgi:application", "--host", "127.0.0.1", "--port",
-             str(self.port), "--workers", "1", "--no-access-log"], cwd=ROOT, env=self.env, stdout=log, stderr=log)
+            [sys.executable, "-m", "soc.serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"],
+            cwd=ROOT, env=self.env, stdout=log, stderr=log)
         wait_http(f"{self.base}/login/")
 
     def stop(self) -> None:

@@ -3,23 +3,31 @@
 An asyncio/httpx load generator (not locust: one process, no gevent, and a third of the CPU of the
 same load on this 2-core box, where the generator shares the cores with the server). Each virtual
 user holds its own signed-in session (central analysts and provincial responders of every province)
-and loops: a page chosen from the mix below, then 1-3 s of think time. The server is uvicorn with
-``SOC_USERS_WEB_WORKERS`` workers over the console benchmark's data (incidents in the bench database,
-events under the ``bench-console-`` prefix, seeded if missing). Times are client-side: queueing
-included.
+and loops: a page chosen from the mix below, then 1-3 s of think time. The server is the web tier as
+production runs it (``python -m soc.serve``, production profile: bench/webserver.py) with
+``SOC_USERS_WEB_WORKERS`` processes, over the console benchmark's data (incidents in the bench database,
+events under the ``bench-console-`` prefix, seeded if missing). Times are client-side: queueing included.
 
-    .venv/bin/python bench/users_bench.py            # 60 s per level (SOC_USERS_SECONDS)
-    .venv/bin/python bench/users_bench.py --short    # 20 s per level (also SOC_BENCH_SHORT=1)
+Then a closed loop: 1 and 32 clients, each asking the triage queue and the API list alternately with no
+think time, for throughput (requests/s) and its ratio (target: 32 clients >= 1.6 x one client). While
+it runs, PostgreSQL's connections from the bench database are counted (pg_stat_activity, every 0.5 s):
+the pool keeps them bounded whatever the load.
+
+    .venv/bin/python bench/users_bench.py            # 60 s per level, 30 s per closed-loop level
+    .venv/bin/python bench/users_bench.py --short    # 20 s and 10 s (also SOC_BENCH_SHORT=1)
+    .venv/bin/python bench/users_bench.py --baseline /tmp/base   # also serve another checkout, same run
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import os
 import random
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -32,11 +40,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import p, report
 from bench.console_bench import PASSWORD, seed_events, seed_incidents
-from bench.harness import Processes, bench_env, django_setup, free_port, wait_http
+from bench.harness import DATABASE, ROOT, django_setup
+from bench.webserver import HEADERS, WebServer, production_env, signed_in
 
-SHORT = "--short" in sys.argv or os.environ.get("SOC_BENCH_SHORT") == "1"
-SECONDS = float(os.environ.get("SOC_USERS_SECONDS", "20" if SHORT else "60"))
 LEVELS = (50, 200)
+CLOSED_LOOP = (1, 32)
 WEB_WORKERS = int(os.environ.get("SOC_USERS_WEB_WORKERS", "2"))
 INCIDENTS = int(os.environ.get("SOC_USERS_INCIDENTS", "100000"))
 EVENTS = int(os.environ.get("SOC_USERS_EVENTS", "300000"))
@@ -65,9 +73,6 @@ class Timings:
 
 def accounts() -> list[Account]:
     """A central analyst and a responder per province, each with a fresh session and an incident it may open."""
-    from django.conf import settings
-    from django.test import Client
-
     from incidents.models import Incident
     from organisations.models import Organisation, Role
     from organisations.services import user_with_role
@@ -78,17 +83,16 @@ def accounts() -> list[Account]:
         for role, home in ((Role.PROVINCIAL_RESPONDER, org), (Role.CENTRAL_ANALYST, national)):
             user = user_with_role(username=f"bench.users.{role}.{org.code.lower()}", password=PASSWORD,
                                   organisation=home, role=role)
-            client = Client()
-            client.force_login(user)
             key = Incident.objects.filter(key__startswith="BEN-", province=org).order_by("-created_at")[0].key
-            out.append(Account(client.cookies[settings.SESSION_COOKIE_NAME].value, key))
+            out.append(Account(signed_in(user), key))
     return out
 
 
 async def user(base: str, account: Account, stop_at: float, timings: Timings, rng: random.Random) -> None:
     names = list(PAGES)
     weights = [PAGES[n][1] for n in names]
-    async with httpx.AsyncClient(base_url=base, cookies={"sessionid": account.session}, timeout=120) as client:
+    async with httpx.AsyncClient(base_url=base, headers=HEADERS, cookies={"sessionid": account.session},
+                                 timeout=120) as client:
         await asyncio.sleep(rng.uniform(*THINK))
         while time.monotonic() < stop_at:
             name = rng.choices(names, weights)[0]
@@ -105,12 +109,72 @@ async def user(base: str, account: Account, stop_at: float, timings: Timings, rn
             await asyncio.sleep(rng.uniform(*THINK))
 
 
-async def level(base: str, users: int, pool: list[Account]) -> tuple[Timings, float]:
+async def level(base: str, users: int, pool: list[Account], seconds: float) -> tuple[Timings, float]:
     timings = Timings()
     rng = random.Random(users)
     started = time.monotonic()
-    await asyncio.gather(*(user(base, pool[n % len(pool)], started + SECONDS, timings, rng) for n in range(users)))
+    await asyncio.gather(*(user(base, pool[n % len(pool)], started + seconds, timings, rng) for n in range(users)))
     return timings, time.monotonic() - started
+
+
+async def closed_loop(base: str, clients: int, pool: list[Account], seconds: float) -> tuple[Timings, float]:
+    """``clients`` each asking the triage queue and the API list in turn, the next request as soon as the last
+    one is answered."""
+    timings = Timings()
+    stop_at = time.monotonic() + seconds
+
+    async def client_loop(account: Account) -> None:
+        async with httpx.AsyncClient(base_url=base, headers=HEADERS, cookies={"sessionid": account.session},
+                                     timeout=120) as client:
+            n = 0
+            while time.monotonic() < stop_at:
+                name = ("triage_queue", "api_incident_list")[n % 2]
+                n += 1
+                started = time.monotonic()
+                try:
+                    outcome = str((await client.get(PAGES[name][0])).status_code)
+                except httpx.HTTPError as exc:
+                    outcome = type(exc).__name__
+                if outcome == "200":
+                    timings.seconds.setdefault(name, []).append(time.monotonic() - started)
+                else:
+                    timings.failures[outcome] += 1
+
+    started = time.monotonic()
+    await asyncio.gather(*(client_loop(pool[n % len(pool)]) for n in range(clients)))
+    return timings, time.monotonic() - started
+
+
+class ConnectionCount:
+    """PostgreSQL connections to the bench database, sampled in a thread: the most seen, and now."""
+
+    def __init__(self) -> None:
+        self.most = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def now(self) -> int:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                           [DATABASE])
+            return int(cursor.fetchone()[0])
+
+    def _run(self) -> None:
+        from django.db import connection
+
+        try:
+            while not self._stop.wait(0.5):
+                self.most = max(self.most, self.now())
+        finally:
+            connection.close()
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.most
 
 
 def figures(timings: Timings, wall: float) -> dict[str, Any]:
@@ -127,26 +191,53 @@ def figures(timings: Timings, wall: float) -> dict[str, Any]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--short", action="store_true", default=os.environ.get("SOC_BENCH_SHORT") == "1",
+                        help="20 s per user level, 10 s per closed-loop level")
+    parser.add_argument("--seconds", type=float, default=float(os.environ.get("SOC_USERS_SECONDS", "0")),
+                        help="per user level (default 60, short 20)")
+    parser.add_argument("--baseline", help="another checkout (a git worktree) to serve and measure the same way")
+    args = parser.parse_args()
+    seconds = args.seconds or (20 if args.short else 60)
+    loop_seconds = 10 if args.short else 30
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
     django_setup()
     seed_incidents(INCIDENTS, reseed=False)
     seed_events(EVENTS)
     pool = accounts()
-    port = free_port()
+    roots = {"this": ROOT, **({"baseline": Path(args.baseline).resolve()} if args.baseline else {})}
     with tempfile.TemporaryDirectory() as tmp:
-        procs = Processes(Path(tmp) / "logs")
-        procs.spawn("web", "-m", "uvicorn", "soc.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-                    "--log-level", "warning", "--no-access-log", "--workers", str(WEB_WORKERS), env=bench_env())
-        try:
-            wait_http(f"http://127.0.0.1:{port}/login/")
-            for users in LEVELS:
-                timings, wall = asyncio.run(level(f"http://127.0.0.1:{port}", users, pool))
-                report(f"users: {users} concurrent (console + API)", {
-                    **figures(timings, wall), "seconds": SECONDS, "think_s": "1-3", "web_workers": WEB_WORKERS,
-                    "incidents": INCIDENTS, "events": EVENTS}, target="pages <= 300 ms p95, search <= 500 ms p95")
-        finally:
-            procs.stop()
-            explain_errors(Path(tmp) / "logs" / "web.log")
+        for name, root in roots.items():
+            server = WebServer(root, production_env(root, Path(tmp) / f"static-{name}"), Path(tmp) / f"{name}.log",
+                               workers=WEB_WORKERS)
+            try:
+                run_levels(name, server.base, pool, seconds, loop_seconds)
+            finally:
+                server.stop()
+                explain_errors(server.log)
+
+
+def run_levels(name: str, base: str, pool: list[Account], seconds: float, loop_seconds: float) -> None:
+    common = {"web_workers": WEB_WORKERS, "incidents": INCIDENTS, "events": EVENTS}
+    connections = ConnectionCount()
+    for users in LEVELS:
+        timings, wall = asyncio.run(level(base, users, pool, seconds))
+        report(f"users ({name}): {users} concurrent (console + API)", {
+            **figures(timings, wall), "seconds": seconds, "think_s": "1-3", **common,
+            "pg_connections_max": connections.most},
+            target="0 errors; pages p95 <= 300 ms at 50 users, <= 1 s at 200")
+    throughput = {}
+    for clients in CLOSED_LOOP:
+        timings, wall = asyncio.run(closed_loop(base, clients, pool, loop_seconds))
+        done = [s * 1000 for v in timings.seconds.values() for s in v]
+        throughput[clients] = len(done) / wall
+        report(f"users ({name}): closed loop, {clients} clients (triage queue / API list)", {
+            "requests_per_s": round(throughput[clients], 1), "p50_ms": round(p(done, 50)),
+            "p95_ms": round(p(done, 95)), "failures": sum(timings.failures.values()), "seconds": loop_seconds,
+            **common, "pg_connections_max": connections.most})
+    report(f"users ({name}): closed loop scaling", {
+        "ratio_32_over_1": round(throughput[32] / throughput[1], 2), "pg_connections_max": connections.stop()},
+        target="ratio >= 1.6; connections bounded by the pool")
 
 
 def explain_errors(log: Path, lines: int = 12) -> None:

@@ -26,6 +26,11 @@ searchable like any other, but is stored in the back-fill index of the month it 
 (``events-backfill-YYYY.MM``) and marked ``soc.backfill``, so whatever dates a sender writes, the ingest
 creates at most a few daily indices and one monthly index; retention deletes back-fill by arrival.
 
+Two entries, the same answers: ``ingest_batch`` (sync: tests, commands) and ``aingest_batch`` (the async ingest
+view), whose Elasticsearch calls are awaited and whose bulks are shared by a worker's concurrent requests
+(``_Coalescer``): hundreds of small batches a second become a few bulks, and each request still gets its own
+items' answers.
+
 Every item gets an answer: ``created``, ``duplicate`` (already stored),
 ``rejected`` (invalid or refused by the mapping; kept in the dead-letter
 index with the reason) or ``retry`` (not stored; the collector must resend).
@@ -33,6 +38,7 @@ index with the reason) or ``retry`` (not stored; the collector must resend).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -50,6 +56,7 @@ from collectors.agent.parsers.base import ECS_VERSION, ParseContext, isoformat_u
 from collectors.boundary import SERVER_OWNED_EVENT_FIELD, ShapeError, normalised
 from collectors.models import Collector
 from soc import es
+from soc.aio import loop_client
 
 logger = logging.getLogger(__name__)
 _ID = re.compile(r"^[A-Za-z0-9._:\-]{1,200}$")
@@ -165,23 +172,57 @@ class _Batch:
 
 def ingest_batch(*, collector: Collector, payload: Any, clock_offset: float = 0.0) -> list[ItemResult]:
     """``clock_offset``: our clock minus the collector host's, in seconds, as the agent measured it."""
-    items = _items(payload)
-    now = datetime.now(UTC)
-    shift = clock_offset if CLOCK_TOLERANCE <= abs(clock_offset) <= MAX_CLOCK_OFFSET else 0.0
-    batch = _Batch.of(collector, now, shift)
-    results: dict[int, ItemResult] = {}
-    prepared: dict[int, Prepared] = {}
-    for pos, item in enumerate(items):
-        outcome = _prepare(batch, item)
-        if isinstance(outcome, Prepared):
-            prepared[pos] = outcome
-        else:
-            results[pos] = outcome
-    results.update(_store(prepared))
-    rejected = {pos: r for pos, r in results.items() if r.status == "rejected" and r.id}
-    _dead_letter(collector, {pos: items[pos] for pos in rejected}, rejected, now)
-    _report_duplicates(collector, sum(1 for r in results.values() if r.status == "duplicate"), now)
-    return [results[pos] for pos in range(len(items))]
+    work = _Work.of(collector, payload, clock_offset)
+    work.results.update(_store(work.prepared))
+    _dead_letter(work)
+    _report_duplicates(work)
+    return work.answers()
+
+
+async def aingest_batch(*, collector: Collector, payload: Any, clock_offset: float = 0.0) -> list[ItemResult]:
+    """``ingest_batch`` for async views: the same answers, with Elasticsearch awaited rather than waited for.
+    Preparing the documents is CPU work and runs on the loop, between the waits."""
+    work = _Work.of(collector, payload, clock_offset)
+    work.results.update(await _astore(work.prepared))
+    await _adead_letter(work)
+    await _areport_duplicates(work)
+    return work.answers()
+
+
+@dataclass(slots=True)
+class _Work:
+    """One request's items, each either prepared for the bulk or already answered."""
+
+    collector: Collector
+    items: list[Any]
+    now: datetime
+    results: dict[int, ItemResult]
+    prepared: dict[int, Prepared]
+
+    @classmethod
+    def of(cls, collector: Collector, payload: Any, clock_offset: float) -> _Work:
+        items = _items(payload)
+        now = datetime.now(UTC)
+        shift = clock_offset if CLOCK_TOLERANCE <= abs(clock_offset) <= MAX_CLOCK_OFFSET else 0.0
+        batch = _Batch.of(collector, now, shift)
+        work = cls(collector, items, now, {}, {})
+        for pos, item in enumerate(items):
+            outcome = _prepare(batch, item)
+            if isinstance(outcome, Prepared):
+                work.prepared[pos] = outcome
+            else:
+                work.results[pos] = outcome
+        return work
+
+    def rejected(self) -> dict[int, ItemResult]:
+        """What was refused with an id to keep it under: the dead letters."""
+        return {pos: r for pos, r in self.results.items() if r.status == "rejected" and r.id}
+
+    def duplicates(self) -> int:
+        return sum(1 for r in self.results.values() if r.status == "duplicate")
+
+    def answers(self) -> list[ItemResult]:
+        return [self.results[pos] for pos in range(len(self.items))]
 
 
 def _items(payload: Any) -> list[Any]:
@@ -327,25 +368,139 @@ def _store(prepared: dict[int, Prepared]) -> dict[int, ItemResult]:
         if not pending:
             break
         if attempt:
-            time.sleep(0.2 * 2**attempt)
-        pending = _bulk_once(pending, results)
+            time.sleep(_backoff(attempt))
+        try:
+            response = es.client().bulk(operations=_bulk_body(pending),  # type: ignore[arg-type]  # sent as is
+                                        refresh=False, filter_path=_BULK_FILTER)
+        except Exception as exc:  # any transport error: the items are tried again, then answered "retry"
+            logger.warning("Elasticsearch bulk failed (attempt %d of %d): %s", attempt + 1, _ATTEMPTS, exc)
+            continue
+        pending = _sort_bulk_answers(pending, response, results)
+    return _still_pending(pending, results)
+
+
+async def _astore(prepared: dict[int, Prepared]) -> dict[int, ItemResult]:
+    """``_store``, awaited, in the bulks the worker's requests share (``_Coalescer``)."""
+    results: dict[int, ItemResult] = {}
+    pending = dict(prepared)
+    for attempt in range(_ATTEMPTS):
+        if not pending:
+            break
+        if attempt:
+            await asyncio.sleep(_backoff(attempt))
+        try:
+            response = await _coalescer().bulk(_bulk_lines(pending), len(pending))
+        except Exception as exc:  # any transport error: the items are tried again, then answered "retry"
+            logger.warning("Elasticsearch bulk failed (attempt %d of %d): %s", attempt + 1, _ATTEMPTS, exc)
+            continue
+        pending = _sort_bulk_answers(pending, response, results)
+    return _still_pending(pending, results)
+
+
+def _backoff(attempt: int) -> float:
+    return 0.2 * 2**attempt
+
+
+def _bulk_body(pending: dict[int, Prepared]) -> bytes:
+    """The bulk body from the bytes prepared once per item (no second serialisation)."""
+    lines = _bulk_lines(pending)
+    lines.append(b"")  # the final newline, without copying the body once more to add it
+    return b"\n".join(lines)
+
+
+def _bulk_lines(pending: dict[int, Prepared]) -> list[bytes]:
+    lines: list[bytes] = []
+    for prep in pending.values():
+        lines += (prep.action, prep.source)
+    return lines
+
+
+# A request's bulk lines, how many items they are, and where its items' answers go.
+_Waiting = tuple[list[bytes], int, "asyncio.Future[dict[str, Any]]"]
+
+
+class _Coalescer:
+    """The bulks of a worker's concurrent requests, sent to Elasticsearch as few bulks.
+
+    680 collectors send hundreds of small batches a second; one bulk each costs Elasticsearch a fixed overhead
+    per request and keeps the worker waiting on as many round trips. Here each request queues its lines and
+    waits; at most ``IN_FLIGHT`` bulks are out at once, and each takes everything queued (whole requests, up to
+    ``MAX_ITEMS``) when it leaves, so the bulks grow with the load instead of their number. Each request gets its
+    own items' answers back, in order; a transport error is every waiting request's (each retries its items).
+    """
+
+    IN_FLIGHT = 2
+    MAX_ITEMS = 5000
+
+    def __init__(self) -> None:
+        self.waiting: list[_Waiting] = []
+        self.flushers = 0
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def bulk(self, lines: list[bytes], count: int) -> dict[str, Any]:
+        answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.waiting.append((lines, count, answer))
+        if self.flushers < self.IN_FLIGHT:
+            self.flushers += 1
+            task = asyncio.create_task(self._flush())
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        return await answer
+
+    async def _flush(self) -> None:
+        try:
+            while self.waiting:
+                taken = self._take()
+                body = [line for lines, _, _ in taken for line in lines]
+                body.append(b"")
+                try:
+                    response = await es.async_client().bulk(operations=b"\n".join(body),  # type: ignore[arg-type]
+                                                            refresh=False, filter_path=_BULK_FILTER)
+                except Exception as exc:  # each request sees it as its own failed bulk
+                    for _, _, answer in taken:
+                        if not answer.done():
+                            answer.set_exception(exc)
+                    continue
+                _hand_out(taken, response["items"])
+        finally:
+            self.flushers -= 1
+
+    def _take(self) -> list[_Waiting]:
+        taken: list[_Waiting] = []
+        items = 0
+        while self.waiting and (not taken or items + self.waiting[0][1] <= self.MAX_ITEMS):
+            entry = self.waiting.pop(0)
+            taken.append(entry)
+            items += entry[1]
+        return taken
+
+
+def _hand_out(taken: list[_Waiting], items: list[Any]) -> None:
+    start = 0
+    for _, count, answer in taken:
+        if not answer.done():  # a request whose client went away is no longer waiting
+            answer.set_result({"items": items[start:start + count]})
+        start += count
+
+
+def _coalescer() -> _Coalescer:
+    return loop_client("ingest-bulk", _Coalescer, _no_close)
+
+
+async def _no_close(_: object) -> None:
+    return None
+
+
+def _still_pending(pending: dict[int, Prepared], results: dict[int, ItemResult]) -> dict[int, ItemResult]:
     for pos, prep in pending.items():
         results[pos] = ItemResult(id=prep.item_id, status="retry", error="Elasticsearch is busy; resend")
     return results
 
 
-def _bulk_once(pending: dict[int, Prepared], results: dict[int, ItemResult]) -> dict[int, Prepared]:
-    """One bulk request; returns the items to try again (429/5xx)."""
-    lines: list[bytes] = []
-    for prep in pending.values():
-        lines += (prep.action, prep.source)
-    lines.append(b"")  # the final newline, without copying the body once more to add it
-    try:
-        # The body goes as bytes (no second serialisation); the answer is cut to what we read per item.
-        response = es.client().bulk(operations=b"\n".join(lines),  # type: ignore[arg-type]  # sent as is
-                                    refresh=False, filter_path=_BULK_FILTER)
-    except Exception:
-        return pending
+def _sort_bulk_answers(pending: dict[int, Prepared], response: Any,
+                       results: dict[int, ItemResult]) -> dict[int, Prepared]:
+    """Each item's answer into ``results``; returns the items to try again (429/5xx). The answer is cut to
+    ``_BULK_FILTER``."""
     retry: dict[int, Prepared] = {}
     for (pos, prep), entry in zip(pending.items(), response["items"], strict=True):
         outcome = entry["create"]
@@ -363,14 +518,23 @@ def _bulk_once(pending: dict[int, Prepared], results: dict[int, ItemResult]) -> 
     return retry
 
 
-def _dead_letter(collector: Collector, items: dict[int, Any], results: dict[int, ItemResult],
-                 now: datetime) -> None:
+def _dead_letter(work: _Work) -> None:
     """Keep what was refused, with the reason, so nothing is silently lost."""
-    if not items:
-        return
+    rejected = work.rejected()
+    if rejected:
+        _sort_dead_letter_answers(rejected, es.client().bulk(operations=_dead_letters(work, rejected)))
+
+
+async def _adead_letter(work: _Work) -> None:
+    rejected = work.rejected()
+    if rejected:
+        _sort_dead_letter_answers(rejected, await es.async_client().bulk(operations=_dead_letters(work, rejected)))
+
+
+def _dead_letters(work: _Work, rejected: dict[int, ItemResult]) -> list[dict[str, Any]]:
+    collector, now = work.collector, work.now
     operations: list[dict[str, Any]] = []
-    for pos, item in items.items():
-        result = results[pos]
+    for pos, result in rejected.items():
         operations += [
             {"create": {"_index": es.index_name("deadletter", now), "_id": f"{collector.uid}:{result.id}"}},
             {
@@ -378,23 +542,44 @@ def _dead_letter(collector: Collector, items: dict[int, Any], results: dict[int,
                 "error": {"type": result.error.split(":", 1)[0], "message": result.error},
                 "organization": {"id": collector.organisation.code},
                 "agent": {"id": str(collector.uid)},
-                "event": {"original": json.dumps(item, ensure_ascii=False)[: settings.INGEST_MAX_EVENT_BYTES]},
+                "event": {"original": json.dumps(work.items[pos], ensure_ascii=False)[
+                    : settings.INGEST_MAX_EVENT_BYTES]},
             },
         ]
-    response = es.client().bulk(operations=operations)
-    for pos, entry in zip(items, response["items"], strict=True):
+    return operations
+
+
+def _sort_dead_letter_answers(rejected: dict[int, ItemResult], response: Any) -> None:
+    for result, entry in zip(rejected.values(), response["items"], strict=True):
         if entry["create"].get("status") not in (200, 201, 409):
-            results[pos].status, results[pos].error = "retry", "dead-letter index unavailable; resend"
+            result.status, result.error = "retry", "dead-letter index unavailable; resend"
 
 
-def _report_duplicates(collector: Collector, count: int, now: datetime) -> None:
+def _report_duplicates(work: _Work) -> None:
     """One small count per batch that carried resends. The resent events themselves are already safe, so a
     failure here costs a measurement, not data: it is logged and the batch still answers."""
+    count = work.duplicates()
     if not count:
         return
-    doc = {"@timestamp": isoformat_utc(now), "organization": {"id": collector.organisation.code},
-           "agent": {"id": str(collector.uid)}, "event": {"action": DUPLICATE_ACTION, "count": count}}
     try:
-        es.client().index(index=es.index_name(es.INGEST_STATS, now), document=doc, refresh=False)
+        es.client().index(index=es.index_name(es.INGEST_STATS, work.now), document=_duplicates_doc(work, count),
+                          refresh=False)
     except Exception:  # any transport error: see the docstring
-        logger.warning("could not record %d duplicate resends of collector %s", count, collector.uid)
+        logger.warning("could not record %d duplicate resends of collector %s", count, work.collector.uid)
+
+
+async def _areport_duplicates(work: _Work) -> None:
+    count = work.duplicates()
+    if not count:
+        return
+    try:
+        await es.async_client().index(index=es.index_name(es.INGEST_STATS, work.now),
+                                      document=_duplicates_doc(work, count), refresh=False)
+    except Exception:  # any transport error: see ``_report_duplicates``
+        logger.warning("could not record %d duplicate resends of collector %s", count, work.collector.uid)
+
+
+def _duplicates_doc(work: _Work, count: int) -> dict[str, Any]:
+    collector = work.collector
+    return {"@timestamp": isoformat_utc(work.now), "organization": {"id": collector.organisation.code},
+            "agent": {"id": str(collector.uid)}, "event": {"action": DUPLICATE_ACTION, "count": count}}

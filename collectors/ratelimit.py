@@ -3,6 +3,8 @@
 Both buckets are checked and charged in one Lua script, so a batch is either
 admitted by both or by neither, and concurrent web workers share the counts.
 Tokens are events; a bucket holds ``INGEST_RATE_BURST_SECONDS`` of its rate.
+The check is awaited (``redis.asyncio``, one client per event loop): the ingest view waits for Redis without
+holding up the other requests of its worker.
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from functools import cache
 
-import redis
 from django.conf import settings
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 
 from collectors.models import Collector
+from soc.aio import loop_client
 
 # KEYS: buckets. ARGV: now (ms), cost, then rate and capacity per bucket.
 # Returns 0 when admitted, else the milliseconds until the cost would fit.
@@ -47,12 +50,12 @@ class Verdict:
     retry_after: int = 0  # whole seconds, for the Retry-After header
 
 
-@cache
-def _script() -> redis.commands.core.Script:
-    return redis.Redis.from_url(settings.REDIS_URL).register_script(_SCRIPT)
+def _script() -> AsyncScript:
+    return loop_client("ingest-rate", lambda: Redis.from_url(settings.REDIS_URL).register_script(_SCRIPT),
+                       lambda script: script.registered_client.aclose())
 
 
-def ingest_admit(*, collector: Collector, events: int) -> Verdict:
+async def ingest_admit(*, collector: Collector, events: int) -> Verdict:
     """Charge ``events`` to the collector's and its province's buckets, or say how long to wait."""
     province = collector.organisation.province or collector.organisation
     buckets = [(f"collector:{collector.uid}", settings.INGEST_RATE_PER_COLLECTOR),
@@ -64,5 +67,5 @@ def ingest_admit(*, collector: Collector, events: int) -> Verdict:
     args: list[int] = [int(time.time() * 1000), events]
     for _, rate in buckets:
         args += [rate, rate * settings.INGEST_RATE_BURST_SECONDS]
-    wait_ms = int(_script()(keys=keys, args=args))
+    wait_ms = int(await _script()(keys=keys, args=args))
     return Verdict(True) if wait_ms == 0 else Verdict(False, max(1, math.ceil(wait_ms / 1000)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from organisations.models import Kind, Organisation
 from organisations.selectors import AnyUser
 from organisations.services import audit_record
 from soc import es
+from soc.aio import database
 
 
 class EnrollmentError(Exception):
@@ -131,24 +133,55 @@ def collector_revoke(*, collector: Collector, actor: Actor) -> None:
         audit_record(actor=actor, action="collector.revoked", object_type="collector",
                      object_ref=str(collector.uid), organisation=collector.organisation,
                      after={"revoked_at": collector.revoked_at.isoformat()})
+    # This process stops accepting the credential now; the others within the bound of ``collectors.credentials``.
+    from collectors.credentials import credential_forget  # it imports this module
+
+    credential_forget(collector=collector)
 
 
 def collector_mark_seen(*, collector: Collector) -> None:
     """At most one write per collector every few seconds, however often it ships."""
     now = timezone.now()
-    if collector.last_seen_at is None or now - collector.last_seen_at > timedelta(seconds=5):
+    if _seen_due(collector, now):
         Collector.objects.filter(pk=collector.pk).update(last_seen_at=now)
         collector.last_seen_at = now
 
 
-def collector_record_heartbeat(*, collector: Collector, report: dict[str, Any]) -> dict[str, Any]:
-    """Keep the agent's latest report; returns the central configuration it must apply."""
-    now = timezone.now()
-    collector.health = _bounded_report(report)
-    collector.last_heartbeat_at = now
-    collector.version = str(report.get("version", ""))[:40]
-    collector.save(update_fields=["health", "last_heartbeat_at", "version"])
+async def acollector_mark_seen(*, collector: Collector) -> None:
+    """``collector_mark_seen`` for async views: no trip to a thread unless the write is due."""
+    if _seen_due(collector, timezone.now()):
+        await database(collector_mark_seen, collector=collector)
+
+
+def _seen_due(collector: Collector, now: datetime) -> bool:
+    return collector.last_seen_at is None or now - collector.last_seen_at > timedelta(seconds=5)
+
+
+def collector_record_heartbeat(*, collector: Collector, report: dict[str, Any]) -> dict[str, Any] | None:
+    """Keep the agent's latest report; returns the central configuration it must apply, read in the same
+    statement (so it is current whatever copy of the collector the caller holds), or None when the collector
+    has been revoked (the caller's credential check may be a cached one: ``collectors.credentials``)."""
+    health, version, now = _bounded_report(report), str(report.get("version", ""))[:40], timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(_heartbeat_sql(), [json.dumps(health), now, version, collector.pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    collector.health, collector.last_heartbeat_at, collector.version = health, now, version
+    collector.config = row[0] if isinstance(row[0], dict) else json.loads(row[0])  # Django reads jsonb as text
+    collector.config_version = row[1]
     return collector.config
+
+
+@cache
+def _heartbeat_sql() -> str:
+    quote, meta = connection.ops.quote_name, Collector._meta
+    column = {field.name: quote(field.column) for field in meta.concrete_fields}
+    # Only quoted table and column names from the model go into the text; the values are parameters.
+    return (f"UPDATE {quote(meta.db_table)} SET {column['health']} = %s::jsonb, "  # noqa: S608
+            f"{column['last_heartbeat_at']} = %s, {column['version']} = %s "
+            f"WHERE {column[meta.pk.name]} = %s AND {column['revoked_at']} IS NULL "
+            f"RETURNING {column['config']}, {column['config_version']}")
 
 
 # clock_offset_seconds: central time minus the collector host's, as the agent measured it (clock skew).

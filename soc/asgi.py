@@ -29,6 +29,7 @@ from django.conf import settings  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.urls import Resolver404, resolve  # noqa: E402
 
+from collectors.asgi import with_collector_endpoints  # noqa: E402
 from soc.asgi_limits import ASGIApp, BodyLimitMiddleware, Receive, Scope, Send  # noqa: E402
 from soc.routing import websocket_urlpatterns  # noqa: E402
 
@@ -87,7 +88,8 @@ http: Any = SyncViewsInThreads(django_asgi_app, WSGIMiddleware(get_wsgi_applicat
                                                                  workers=settings.WEB_THREADS))
 application = ProtocolTypeRouter(
     {
-        "http": BodyLimitMiddleware(http, settings.MAX_REQUEST_BYTES),
+        # The collector endpoints by a handler of their own (collectors.asgi), every other page as above.
+        "http": BodyLimitMiddleware(with_collector_endpoints(http), settings.MAX_REQUEST_BYTES),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -11,16 +11,26 @@ from functools import cache
 from typing import Any
 
 from django.conf import settings
-from elasticsearch import Elasticsearch
+from elasticsearch import AsyncElasticsearch, Elasticsearch
 
 from organisations.selectors import AnyUser, visible_org_codes
+from soc.aio import loop_client
+
+
+def _hosts() -> list[str]:
+    # Several nodes may be given, comma-separated; the client balances over them.
+    return [url.strip() for url in settings.ELASTICSEARCH_URL.split(",") if url.strip()]
 
 
 @cache
 def client() -> Elasticsearch:
-    # Several nodes may be given, comma-separated; the client balances over them.
-    hosts = [url.strip() for url in settings.ELASTICSEARCH_URL.split(",") if url.strip()]
-    return Elasticsearch(hosts, request_timeout=30, retry_on_timeout=True, max_retries=2)
+    return Elasticsearch(_hosts(), request_timeout=30, retry_on_timeout=True, max_retries=2)
+
+
+def async_client() -> AsyncElasticsearch:
+    """The running loop's client (``soc.aio``): for async views, which must not wait for Elasticsearch in line."""
+    return loop_client("elasticsearch", lambda: AsyncElasticsearch(
+        _hosts(), request_timeout=30, retry_on_timeout=True, max_retries=2), lambda es: es.close())
 
 
 def index_name(kind: str, moment: datetime) -> str:

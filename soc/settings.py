@@ -237,6 +237,13 @@ MAX_REQUEST_BYTES = env_int("SOC_MAX_REQUEST_BYTES", 30 * 1024 * 1024)
 INGEST_RATE_PER_COLLECTOR = env_int("SOC_INGEST_RATE_PER_COLLECTOR", 5000)
 INGEST_RATE_PER_PROVINCE = env_int("SOC_INGEST_RATE_PER_PROVINCE", 20000)
 INGEST_RATE_BURST_SECONDS = env_int("SOC_INGEST_RATE_BURST_SECONDS", 5)
+# A web process trusts a collector credential it checked for this long (collectors.credentials): a revocation
+# holds in every process within this many seconds (at once in the one that made it). 0: checked every request.
+INGEST_CREDENTIAL_CACHE_SECONDS = env_int("SOC_INGEST_CREDENTIAL_CACHE_SECONDS", 10)
+# Ingest batches a web process decodes and stores at once; the others wait their turn with their bodies unread.
+INGEST_BATCHES_IN_FLIGHT = env_int("SOC_INGEST_BATCHES_IN_FLIGHT", 32)
+# Threads per web process that keep a PostgreSQL connection for async views' short queries (soc.aio.database).
+ASYNC_DB_THREADS = env_int("SOC_ASYNC_DB_THREADS", 2)
 # Collector health: no heartbeat for this long is offline; no events for this long is a silent source.
 COLLECTOR_OFFLINE_SECONDS = env_int("SOC_COLLECTOR_OFFLINE_SECONDS", 60)
 COLLECTOR_SILENT_SECONDS = env_int("SOC_COLLECTOR_SILENT_SECONDS", 3600)

@@ -13,3 +13,6 @@ import os
 os.environ.setdefault("SOC_PROFILE", "test")
 
 from soc.settings import *  # noqa: F403
+
+# Async views' queries in the test's own thread and connection, where its data is (soc.aio.database).
+ASYNC_DB_THREADS = 0

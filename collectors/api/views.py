@@ -4,10 +4,17 @@ The collector-facing ones are plain Django views, not DRF: the body is
 size-checked before it is read and may be gzip-compressed, and
 authentication is the collector's own credential, never a user session
 (hence no CSRF). The console's are DRF views scoped by ``collector_list``.
+
+Ingest and heartbeat are async views: 680 collectors keep hundreds of requests in flight, and a worker must not
+wait for PostgreSQL, Redis and Elasticsearch one request at a time. The credential check is answered from memory
+for a bounded time (``collectors.credentials``), the rate limit and the bulk are awaited, and the CPU work (decode,
+normalise, serialise) runs on the loop between the waits. ``collectors.middleware`` spares them the browser
+middleware's thread hops.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import time
@@ -20,15 +27,16 @@ from django.views.decorators.http import require_POST
 
 from collectors import ingest
 from collectors.agent import jsonfast
+from collectors.credentials import collector_authenticate_cached
 from collectors.models import Collector
 from collectors.ratelimit import ingest_admit
 from collectors.services import (
     EnrollmentError,
-    collector_authenticate,
+    acollector_mark_seen,
     collector_enroll,
-    collector_mark_seen,
     collector_record_heartbeat,
 )
+from soc.aio import database, loop_client
 from soc.api import json_error
 
 HEARTBEAT_MAX_BYTES = 256 * 1024
@@ -76,8 +84,12 @@ def _bearer(request: HttpRequest) -> str:
     return header[7:].strip() if header.startswith("Bearer ") else ""
 
 
-def _authenticated(request: HttpRequest) -> Collector | None:
-    return collector_authenticate(secret=_bearer(request))
+async def _authenticated(request: HttpRequest) -> Collector | None:
+    return await collector_authenticate_cached(secret=_bearer(request))
+
+
+def _unauthenticated() -> JsonResponse:
+    return json_error(401, "unauthenticated", "unknown or revoked collector credential", WWW_Authenticate="Bearer")
 
 
 def _clock_offset(request: HttpRequest) -> float:
@@ -91,43 +103,60 @@ def _clock_offset(request: HttpRequest) -> float:
 
 @csrf_exempt
 @require_POST
-def ingest_events_view(request: HttpRequest) -> HttpResponse:
-    collector = _authenticated(request)
+async def ingest_events_view(request: HttpRequest) -> HttpResponse:
+    collector = await _authenticated(request)
     if collector is None:
-        return json_error(401, "unauthenticated", "unknown or revoked collector credential",
-                          WWW_Authenticate="Bearer")
+        return _unauthenticated()
+    async with _batch_slots():
+        return await _ingest(request, collector)
+
+
+def _batch_slots() -> asyncio.Semaphore:
+    """At most ``INGEST_BATCHES_IN_FLIGHT`` batches of a worker are decoded and stored at once; the others wait
+    in turn (first come, first served) holding only their compressed bodies. When every collector of the country
+    ships its backlog at once, memory stays flat and Elasticsearch is not sent more bulks than it can take."""
+    return loop_client("ingest-batch-slots", lambda: asyncio.Semaphore(settings.INGEST_BATCHES_IN_FLIGHT), _nothing)
+
+
+async def _nothing(_: object) -> None:
+    return None
+
+
+async def _ingest(request: HttpRequest, collector: Collector) -> HttpResponse:
     try:
-        payload = _read_json(request)
+        payload = _read_json(request)  # the body is already in memory (or spooled): no wait here
     except BodyError as exc:
         return json_error(exc.status, exc.code, exc.message)
     events = payload.get("events") if isinstance(payload, dict) else None
-    verdict = ingest_admit(collector=collector, events=len(events) if isinstance(events, list) else 0)
+    verdict = await ingest_admit(collector=collector, events=len(events) if isinstance(events, list) else 0)
     if not verdict.admitted:
         return json_error(429, "rate_limited", "ingest rate limit of this collector or province reached; "
                           f"resend in {verdict.retry_after}s", Retry_After=str(verdict.retry_after))
     try:
-        results = ingest.ingest_batch(collector=collector, payload=payload, clock_offset=_clock_offset(request))
+        results = await ingest.aingest_batch(collector=collector, payload=payload,
+                                             clock_offset=_clock_offset(request))
     except ingest.BatchError as exc:
         return json_error(400, "invalid_batch", str(exc))
-    collector_mark_seen(collector=collector)
+    await acollector_mark_seen(collector=collector)
     return HttpResponse(jsonfast.dumps({"results": [r.as_dict() for r in results]}), content_type="application/json")
 
 
 @csrf_exempt
 @require_POST
-def heartbeat_view(request: HttpRequest) -> JsonResponse:
+async def heartbeat_view(request: HttpRequest) -> JsonResponse:
     """The agent's report; the answer carries the central configuration it must apply."""
-    collector = _authenticated(request)
+    collector = await _authenticated(request)
     if collector is None:
-        return json_error(401, "unauthenticated", "unknown or revoked collector credential",
-                          WWW_Authenticate="Bearer")
+        return _unauthenticated()
     try:
         report = _read_json(request, HEARTBEAT_MAX_BYTES)
     except BodyError as exc:
         return json_error(exc.status, exc.code, exc.message)
     if not isinstance(report, dict):
         return json_error(400, "invalid", "heartbeat must be a JSON object")
-    config = collector_record_heartbeat(collector=collector, report=report)
+    config = await database(collector_record_heartbeat, collector=collector, report=report)
+    if config is None:  # revoked since the (cached) credential check
+        return _unauthenticated()
     return JsonResponse({"collector_id": str(collector.uid), "config": config,
                          "config_version": collector.config_version, "server_time": time.time()})
 

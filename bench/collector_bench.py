@@ -19,9 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import RESULT_PREFIX, peak_rss_mb, report  # noqa: E402
+from bench.common import RESULT_PREFIX, cli, peak_rss_mb, report, short_mode  # noqa: E402
 
-LINES = 200_000
+LINES = 20_000 if short_mode() else 200_000
 CORPUS = ROOT.parent / "shared" / "corpus" / "loghub" / "OpenSSH" / "OpenSSH_2k.log"
 
 
@@ -66,6 +66,7 @@ def _cpu() -> float:
 
 
 def main() -> None:
+    cli(__doc__, short="20,000 lines instead of 200,000").parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         for name, lines in (("auth.log", sshd_lines()), ("access.log", nginx_lines())):

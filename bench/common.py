@@ -6,14 +6,33 @@ set; ``bench/run_all.py`` collects the ``RESULT`` lines of every script.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
 import resource
 import statistics
+import sys
 from typing import Any
 
 RESULT_PREFIX = "RESULT "
+
+
+def short_mode() -> bool:
+    """``--short`` on the command line, or ``SOC_BENCH_SHORT=1`` (what ``make bench``'s quick run sets).
+
+    Read from ``sys.argv`` directly so that a script's sizes can be chosen where they are declared; ``cli``
+    validates the command line and answers ``--help``."""
+    return "--short" in sys.argv[1:] or os.environ.get("SOC_BENCH_SHORT") == "1"
+
+
+def cli(doc: str | None, *, short: str) -> argparse.ArgumentParser:
+    """The parser every benchmark starts from: its docstring as ``--help``, and ``--short`` (``short`` says what
+    the quick run does). Add the script's own options, then ``parse_args()``."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--short", action="store_true", default=short_mode(),
+                        help=f"a quick run: {short} (also SOC_BENCH_SHORT=1)")
+    return parser
 
 
 def report(name: str, figures: dict[str, Any], *, target: str = "") -> None:

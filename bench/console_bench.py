@@ -13,7 +13,6 @@ central analyst (national scope) and as a provincial responder. Targets: pages
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import sys
@@ -26,7 +25,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ["SOC_ES_PREFIX"] = "bench-console-"
 
-from bench.common import peak_rss_mb, report, summary_ms
+from bench.common import cli, peak_rss_mb, report, short_mode, summary_ms
 from bench.harness import django_setup
 
 SEVERITIES = ["low", "medium", "medium", "high", "critical"]
@@ -160,10 +159,11 @@ def timed(client: Any, url: str, runs: int) -> list[float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--incidents", type=int, default=100_000)
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=30)
+    short = short_mode()
+    parser = cli(__doc__, short="10,000 incidents, 100,000 events, 10 runs per page")
+    parser.add_argument("--incidents", type=int, default=10_000 if short else 100_000)
+    parser.add_argument("--events", type=int, default=100_000 if short else 1_000_000)
+    parser.add_argument("--runs", type=int, default=10 if short else 30)
     parser.add_argument("--keep", action="store_true", help="keep the bench events for the next run")
     parser.add_argument("--reseed", action="store_true", help="delete and recreate the bench incidents")
     parser.add_argument("--pages", default="", help="comma-separated page names to time (default: all)")

@@ -30,11 +30,11 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import machine, report, summary_ms  # noqa: E402
+from bench.common import cli, machine, report, short_mode, summary_ms  # noqa: E402
 from bench.harness import DATABASE, Processes, free_port  # noqa: E402
 from bench.metrics_client import TOKEN, scrape  # noqa: E402
 
-TRIALS = int(os.environ.get("SOC_BENCH_TRIALS", "20"))
+TRIALS = int(os.environ.get("SOC_BENCH_TRIALS", "5" if short_mode() else "20"))
 INTERVAL = 5
 # Its own Redis keys, queues and indices, so another benchmark's worker never takes these tasks.
 ENV = {**os.environ, "SOC_PROFILE": "test", "SOC_NAMESPACE": "benchdetect", "POSTGRES_DB": DATABASE,
@@ -170,6 +170,7 @@ def server_figures(port: int) -> dict[str, Any]:
 
 
 def main() -> None:
+    cli(__doc__, short="5 trials instead of 20 (SOC_BENCH_TRIALS sets any number)").parse_args()
     cookie, secret = setup()
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:

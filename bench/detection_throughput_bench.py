@@ -24,11 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SOC_ES_PREFIX", "bench-detection-")  # its own indices: other benches keep theirs
 
-from bench.common import machine, report  # noqa: E402
+from bench.common import cli, machine, report, short_mode  # noqa: E402
 from bench.harness import django_setup  # noqa: E402
 
-EVENTS = int(os.environ.get("SOC_BENCH_EVENTS", "1000000"))
-RULES = int(os.environ.get("SOC_BENCH_RULES", "500"))
+EVENTS = int(os.environ.get("SOC_BENCH_EVENTS", "100000" if short_mode() else "1000000"))
+RULES = int(os.environ.get("SOC_BENCH_RULES", "100" if short_mode() else "500"))
 BATCH = 50
 SIGMA_ROOT = ROOT.parent / "shared" / "corpus" / "sigma" / "rules"
 PROGRAMS = ["svchost.exe", "explorer.exe", "chrome.exe", "msedge.exe", "outlook.exe", "teams.exe", "python.exe",
@@ -155,6 +155,7 @@ def msearch_only(ids: list[int], now: datetime) -> float:
 
 
 def main() -> None:
+    cli(__doc__, short="100 rules over 100,000 events (SOC_BENCH_EVENTS and SOC_BENCH_RULES set any size)").parse_args()
     django_setup()
     from detection.models import DetectionRule
     from organisations.services import organisation_tree_ensure

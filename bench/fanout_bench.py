@@ -22,11 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # ("bench-ingest-events-*" against the "bench-ingest-*" template) and Elasticsearch refuses the template.
 os.environ.setdefault("SOC_ES_PREFIX", "bench-fanout-")
 
-from bench.common import report, summary_ms
+from bench.common import cli, report, short_mode, summary_ms
 from bench.harness import Processes, django_setup, free_port
 
-CONSOLES = 500
-INCIDENTS = 10
+CONSOLES = 100 if short_mode() else 500
+INCIDENTS = 3 if short_mode() else 10
 
 
 def sessions() -> tuple[list[str], str]:
@@ -95,6 +95,7 @@ async def scenario(port: int, cookies: list[str], outsider: str) -> dict[str, An
 
 
 def main() -> None:
+    cli(__doc__, short="100 consoles and 3 incidents instead of 500 and 10").parse_args()
     django_setup()
     cookies, outsider = sessions()
     port = free_port()
@@ -104,7 +105,8 @@ def main() -> None:
         figures = asyncio.run(scenario(port, cookies, outsider))
     finally:
         procs.stop()
-    report("websocket fan-out (500 consoles)", figures, target="p95 delivery; every console gets every incident")
+    report(f"websocket fan-out ({CONSOLES} consoles)", figures,
+           target="p95 delivery; every console gets every incident")
     print(json.dumps(figures))
 
 

@@ -11,7 +11,6 @@ API list; bulk-close of 1,000 incidents with one shared summary in one request â
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
@@ -26,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # ("bench-ingest-events-*" against the "bench-ingest-*" template) and Elasticsearch refuses the template.
 os.environ.setdefault("SOC_ES_PREFIX", "bench-incidents-")
 
-from bench.common import peak_rss_mb, report, summary_ms
+from bench.common import cli, peak_rss_mb, report, short_mode, summary_ms
 from bench.harness import django_setup
 
 PREFIX = "IBN-"
@@ -124,9 +123,10 @@ def bulk_close(client: Any, count: int) -> tuple[float, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--incidents", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=30)
+    short = short_mode()
+    parser = cli(__doc__, short="10,000 incidents, 10 runs per page")
+    parser.add_argument("--incidents", type=int, default=10_000 if short else 100_000)
+    parser.add_argument("--runs", type=int, default=10 if short else 30)
     parser.add_argument("--bulk", type=int, default=1000)
     args = parser.parse_args()
     django_setup()

@@ -26,19 +26,24 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import report
+from bench.common import cli, report
 from bench.harness import ROOT, Processes, bench_env, django_setup, free_port, wait_http
-from bench.ingest_bench import LINES, ROUNDS, collector_secret, line, wait_searchable
+from bench.ingest_bench import LINES, ROUNDS, WEB_WORKERS, collector_secret, line, wait_searchable
 
-RSYSLOG_CONF = """
-global(workDirectory="{work}")
-module(load="imfile" mode="inotify")
-module(load="omelasticsearch")
-template(name="doc" type="list" option.jsonf="on") {{
+# What rsyslog makes of each line: here three fields of the raw line. ``bench/load_bench.py`` has it ship lines
+# that are already ECS documents as they are (the same documents our ingest stores).
+RAW_FIELDS = """template(name="doc" type="list" option.jsonf="on") {
   property(outname="@timestamp" name="timegenerated" dateFormat="rfc3339" format="jsonf")
   property(outname="host.name" name="$myhostname" format="jsonf")
   property(outname="message" name="msg" format="jsonf")
-}}
+}"""
+LINE_AS_DOCUMENT = 'template(name="doc" type="string" string="%msg%")'
+
+RSYSLOG_CONF = """
+global(workDirectory="{work}" maxMessageSize="64k")
+module(load="imfile" mode="inotify")
+module(load="omelasticsearch")
+{document}
 input(type="imfile" File="{path}" Tag="auth" freshStartTail="off" ruleset="ship")
 ruleset(name="ship" queue.type="linkedList" queue.size="{queue}" queue.dequeueBatchSize="1000"
         queue.workerThreads="4") {{
@@ -48,14 +53,15 @@ ruleset(name="ship" queue.type="linkedList" queue.size="{queue}" queue.dequeueBa
 """
 
 
-def start_rsyslog(tmp: Path, pattern: Path, index: str, es_port: int) -> subprocess.Popen[bytes]:
+def start_rsyslog(tmp: Path, pattern: Path, index: str, es_port: int, *, document: str = RAW_FIELDS,
+                  queue: int = LINES * 2) -> subprocess.Popen[bytes]:
     rsyslogd = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
     if not os.access(rsyslogd, os.X_OK):
         raise SystemExit("rsyslogd not found: apt-get install -y rsyslog rsyslog-elasticsearch")
     (tmp / "rsyslog-work").mkdir()
     conf = tmp / "rsyslog.conf"
-    conf.write_text(RSYSLOG_CONF.format(work=tmp / "rsyslog-work", path=pattern, queue=LINES * 2, port=es_port,
-                                        index=index))
+    conf.write_text(RSYSLOG_CONF.format(work=tmp / "rsyslog-work", path=pattern, queue=queue, port=es_port,
+                                        index=index, document=document))
     checked = subprocess.run([rsyslogd, "-N1", "-f", str(conf)], capture_output=True, text=True, check=False)
     if checked.returncode != 0:
         raise SystemExit(f"rsyslog refused its configuration: {checked.stderr[-500:]}")
@@ -93,6 +99,7 @@ def alternating(es: Any, tmp: Path, ours_index: str, peer_index: str) -> tuple[f
 
 
 def main() -> None:
+    cli(__doc__, short="20,000 lines instead of 100,000").parse_args()
     os.environ["SOC_ES_PREFIX"] = "bench-peer-"
     django_setup()
     from django.conf import settings
@@ -110,7 +117,7 @@ def main() -> None:
         (tmp / "peer").mkdir()
         procs = Processes(tmp / "logs")
         procs.spawn("web", "-m", "uvicorn", "soc.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-                    "--log-level", "warning", "--no-access-log", "--workers", "4",
+                    "--log-level", "warning", "--no-access-log", "--workers", WEB_WORKERS,
                     env={**bench_env(), "SOC_INGEST_RATE_PER_COLLECTOR": "0", "SOC_INGEST_RATE_PER_PROVINCE": "0"})
         wait_http(f"http://127.0.0.1:{port}/login/")
         peer_index = f"{prefix}events-rsyslog-{datetime.now():%Y.%m.%d}"

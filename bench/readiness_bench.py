@@ -11,7 +11,6 @@ every 3rd has a slow network. The indices are deleted at the end.
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import sys
@@ -25,7 +24,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ["SOC_ES_PREFIX"] = "bench-readiness-"
 
-from bench.common import peak_rss_mb, report
+from bench.common import cli, peak_rss_mb, report, short_mode
 from bench.harness import django_setup
 
 KINDS: list[tuple[str, dict[str, Any]]] = [
@@ -111,9 +110,10 @@ def load(cols: dict[str, list[Any]], days: list[date], per_day: int) -> tuple[in
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--per-day", type=int, default=2000, help="events per province per day")
-    parser.add_argument("--days", type=int, default=30)
+    short = short_mode()
+    parser = cli(__doc__, short="7 days of 500 events per province")
+    parser.add_argument("--per-day", type=int, default=500 if short else 2000, help="events per province per day")
+    parser.add_argument("--days", type=int, default=7 if short else 30)
     args = parser.parse_args()
     django_setup()
     from django.utils import timezone

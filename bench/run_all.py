@@ -23,7 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import RESULT_PREFIX, machine  # noqa: E402
+from bench.common import RESULT_PREFIX, cli, machine  # noqa: E402
 
 
 def run(script: Path, timeout: float) -> tuple[list[dict[str, Any]], str]:
@@ -56,7 +56,12 @@ def save(out: Path, rows: list[dict[str, Any]], failures: dict[str, str], pendin
 
 
 def main() -> int:
-    only = set(sys.argv[1:])
+    parser = cli(__doc__, short="every script in its short mode (sets SOC_BENCH_SHORT=1 for them)")
+    parser.add_argument("scripts", nargs="*", help="the scripts to run, by name (load_bench users_bench); default all")
+    args = parser.parse_args()
+    if args.short:
+        os.environ["SOC_BENCH_SHORT"] = "1"  # the scripts inherit it
+    only = set(args.scripts)
     scripts = sorted(p for p in (ROOT / "bench").glob("*_bench.py") if not only or p.stem in only)
     rows: list[dict[str, Any]] = []
     failures: dict[str, str] = {}

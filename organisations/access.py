@@ -97,6 +97,49 @@ PROVINCIAL_WORKING_ROLES = frozenset({Role.PROVINCIAL_RESPONDER, Role.PROVINCIAL
 ASSIGNEE_ROLES = frozenset({Role.CENTRAL_LEAD, Role.CENTRAL_ANALYST})
 
 
+class Area(StrEnum):
+    """A console page a person goes to from the menu; the menu shows only the areas the user has a use for."""
+
+    TODAY = "today"
+    INCIDENTS = "incidents"
+    REQUESTS = "requests"
+    REPORT = "report"
+    EVENTS = "events"
+    RULES = "rules"
+    COLLECTORS = "collectors"
+    RETENTION = "retention"
+    MEMBERS = "members"
+    ORGANISATIONS = "organisations"
+    SLA = "sla"
+    AUDIT = "audit"
+    READINESS = "readiness"
+    DASHBOARD = "dashboard"
+
+
+# An area is of use to whoever holds any of its actions somewhere in their scope ...
+AREA_ACTIONS: dict[Area, frozenset[Action]] = {
+    Area.TODAY: frozenset({Action.REQUEST_WORK}),  # a province's day: its requests for action and incidents
+    Area.INCIDENTS: frozenset({Action.VIEW}),
+    Area.REQUESTS: frozenset({Action.REQUEST_SEND, Action.REQUEST_WORK, Action.AUDIT_VIEW}),
+    Area.REPORT: frozenset({Action.FILE}),
+    Area.EVENTS: frozenset({Action.VIEW}),
+    Area.COLLECTORS: frozenset({Action.COLLECTORS_MANAGE}),
+    Area.RETENTION: frozenset({Action.RETENTION_MANAGE}),
+    Area.MEMBERS: frozenset({Action.MEMBERS_MANAGE, Action.AUDIT_VIEW}),
+    Area.ORGANISATIONS: frozenset({Action.ORGANISATIONS_MANAGE, Action.AUDIT_VIEW}),
+    Area.SLA: frozenset({Action.SLA_MANAGE, Action.AUDIT_VIEW}),
+    Area.AUDIT: frozenset({Action.AUDIT_VIEW}),
+    Area.READINESS: frozenset({Action.VIEW}),
+    Area.DASHBOARD: frozenset({Action.VIEW}),
+}
+# ... or, for country-wide pages, holds one of these at the root: the rules and the fleet are watched centrally.
+AREA_NATIONAL_ACTIONS: dict[Area, frozenset[Action]] = {
+    Area.RULES: frozenset({Action.VIEW}),
+    Area.COLLECTORS: frozenset({Action.VIEW}),
+    Area.RETENTION: frozenset({Action.VIEW}),
+}
+
+
 def role_allows(role: str, action: Action, owner: str | None = None) -> bool:
     """``owner`` None asks whether the role could ever do it (for showing bulk tools)."""
     if owner == Owner.PROVINCE and action in OWNED_BY_PROVINCE_LOSSES.get(role, frozenset()):
@@ -174,6 +217,15 @@ class Permissions:
             if action in ROLE_ACTIONS.get(role, frozenset()):
                 scope |= Q(path__startswith=path)
         return Organisation.objects.filter(scope)
+
+    def areas(self) -> frozenset[Area]:
+        """The console areas this user has a use for (what the menu shows; each page still checks its actions)."""
+        anywhere, nationally = self.allowed_anywhere(), self.allowed_nationally()
+        return frozenset(area for area in Area if AREA_ACTIONS.get(area, frozenset()) & anywhere
+                         or AREA_NATIONAL_ACTIONS.get(area, frozenset()) & nationally)
+
+    def allowed_nationally(self) -> frozenset[Action]:
+        return frozenset(action for action in Action if self.can_nationally(action))
 
     def allowed_anywhere(self) -> frozenset[Action]:
         return frozenset(action for action in Action if self.can(action))

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import URLPattern, URLResolver, include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
@@ -8,6 +10,12 @@ from drf_spectacular.views import SpectacularAPIView
 from accounts.views import LoginView, admin_login_view
 from soc.health import healthz
 from soc.metrics import metrics_view
+
+
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    """Browsers and tools ask for /favicon.ico whatever the page's <link rel=icon> says."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
+
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("incidents.api.urls")),
@@ -21,6 +29,7 @@ api_v1: list[URLPattern | URLResolver] = [
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", RedirectView.as_view(pattern_name="incidents:list", permanent=False)),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon),
     path("metrics", metrics_view, name="metrics"),
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint services stop bench chaos audit clean
+.PHONY: dev test lint services stop bench chaos audit screenshots clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }
@@ -41,6 +41,10 @@ chaos: $(STAMP)
 	SOC_CHAOS_LINES=$${SOC_CHAOS_LINES:-1000000} SOC_CHAOS_KILLS=$${SOC_CHAOS_KILLS:-25} \
 	  SOC_CHAOS_RATE=$${SOC_CHAOS_RATE:-5000} SOC_CUTOFF_LINES=$${SOC_CUTOFF_LINES:-360000} SOC_FUZZ_VOLUME=1 \
 	  scripts/test.sh tests/chaos tests/hostile/test_parser_volume.py -s
+
+## make screenshots: every main page as every role, at 1280 px and 390 px, in .run/screenshots/ (index.html)
+screenshots: $(STAMP)
+	scripts/screenshots.sh
 
 ## make audit: known vulnerabilities in the pinned dependencies
 audit: $(STAMP)

@@ -456,12 +456,11 @@ class _Coalescer:
                 try:
                     response = await es.async_client().bulk(operations=b"\n".join(body),  # type: ignore[arg-type]
                                                             refresh=False, filter_path=_BULK_FILTER)
-                except Exception as exc:  # each request sees it as its own failed bulk
+                    _hand_out(taken, response["items"])
+                except Exception as exc:  # each request sees it as its own failed bulk; none is left waiting
                     for _, _, answer in taken:
                         if not answer.done():
                             answer.set_exception(exc)
-                    continue
-                _hand_out(taken, response["items"])
         finally:
             self.flushers -= 1
 

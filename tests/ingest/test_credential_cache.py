@@ -46,7 +46,8 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
 
 def ship(client: Client, collector: EnrolledCollector, item_id: str = "e1") -> Any:
     body = {"events": [{"id": item_id, "doc": {"@timestamp": timezone.now().isoformat(), "message": "hello"}}]}
-    return client.post(INGEST, data=json.dumps(body), content_type="application/json", **collector.auth)
+    headers: dict[str, Any] = collector.auth
+    return client.post(INGEST, data=json.dumps(body), content_type="application/json", **headers)
 
 
 def revoke_elsewhere(collector: EnrolledCollector) -> None:
@@ -94,10 +95,11 @@ def test_a_credential_revoked_in_this_process_is_refused_at_once(
 def test_a_heartbeat_of_a_revoked_collector_is_refused_even_while_its_credential_is_cached(
         clock: Clock, client: Client, hni_collector: EnrolledCollector) -> None:
     beat = {"version": "1", "hostname": "h"}
-    assert client.post(HEARTBEAT, data=beat, content_type="application/json", **hni_collector.auth).status_code == 200
+    headers: dict[str, Any] = hni_collector.auth
+    assert client.post(HEARTBEAT, data=beat, content_type="application/json", **headers).status_code == 200
     revoke_elsewhere(hni_collector)
 
-    resp = client.post(HEARTBEAT, data=beat, content_type="application/json", **hni_collector.auth)
+    resp = client.post(HEARTBEAT, data=beat, content_type="application/json", **headers)
 
     assert resp.status_code == 401
 
@@ -109,9 +111,14 @@ def test_an_unknown_credential_is_not_remembered(clock: Clock, cast: Cast) -> No
 
 def test_the_cache_keeps_each_province_its_own(clock: Clock, hni_collector: EnrolledCollector,
                                                hcm_collector: EnrolledCollector) -> None:
-    assert authenticate(hni_collector.secret).organisation.code == hni_collector.collector.organisation.code
-    assert authenticate(hcm_collector.secret).organisation.code == hcm_collector.collector.organisation.code
-    assert authenticate(hni_collector.secret).organisation.code == hni_collector.collector.organisation.code
+    def province(collector: EnrolledCollector) -> str:
+        found = authenticate(collector.secret)
+        assert found is not None
+        return found.organisation.code
+
+    assert province(hni_collector) == hni_collector.collector.organisation.code
+    assert province(hcm_collector) == hcm_collector.collector.organisation.code
+    assert province(hni_collector) == hni_collector.collector.organisation.code
 
 
 def test_the_cache_is_bounded(clock: Clock, cast: Cast, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,6 +16,7 @@ from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from collectors.models import Collector
 from incidents.models import Incident
@@ -77,7 +78,8 @@ def response_measures(*, province: Organisation, window: Window) -> ResponseMeas
     measures = ResponseMeasures(incidents=incidents.count())
     measures.mtta_s = mean_delay(incidents, "acknowledged_at", window.end)
     measures.mttr_s = mean_delay(incidents, "resolved_at", window.end)
-    measures.sla_compliance = sla_compliance(incidents, window.end)
+    # A day in progress (today's scorecard) stands as it is now: a due time still ahead is not yet missed.
+    measures.sla_compliance = sla_compliance(incidents, min(window.end, timezone.now()))
     measures.requests_due, measures.requests_overdue = requests_overdue(province=province, window=window)
     measures.self_filed = self_filed(incidents, province)
     return measures

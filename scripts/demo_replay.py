@@ -4,8 +4,9 @@
 Under ``--dir/<PROVINCE>/`` it writes the log files that province's demo collector tails: first
 ``--days`` days of quiet history (what the readiness scorecards measure), then a live replay stamped
 with the current time, whose attacks come in its first seconds so incidents open within a minute.
-It exits when the replay is over (the platform keeps running) and writes ``history.json`` (lines of
-history per province) as soon as the history is on disk.
+It exits when the replay is over (the platform keeps running); it writes ``history.json`` (lines of
+history per province) as soon as the history is on disk, and ``live.json`` (live lines per province) when
+the replay is over.
 
 Lines are real where the corpus has them (../shared/corpus/loghub: OpenSSH, Linux syslog, Apache
 error log) and synthetic where it has none (web access with SQL injection, path traversal and
@@ -15,7 +16,9 @@ sqlmap's user agent, ufw firewall, Windows Security events as JSON). Each provin
   HCM  Linux syslog (corpus), web access, Windows        path traversal, web error burst, RDP brute force
   DNG  sshd, firewall, and an appliance no parser knows  port scan, login after failures
   HPG  Linux syslog, Apache error log, firewall; offline every night   su failures, new local admin
-  CTO  sshd, web access, Windows, firewall               web shell, security log cleared, SQL injection
+  CTO  sshd, web access, Windows, firewall; since today the firewall's clock runs 5-10 minutes ahead, and
+       three of its lines are stamped hours ahead (the ingest refuses those into the dead-letter index)
+                                                        web shell, security log cleared, SQL injection
   HUE  sshd, web access, silent for the last five days   (nothing live)
 """
 
@@ -101,6 +104,11 @@ def logon(computer: str, user: str, ip: str, ok: bool = True) -> Line:
                    failure=not ok)
 
 
+def ahead(line: Line, seconds: float) -> Line:
+    """The line as a device whose clock runs ``seconds`` ahead writes it."""
+    return lambda t: line(t + timedelta(seconds=seconds))
+
+
 def repeat(line: Line, n: int) -> list[Line]:
     return [line] * n
 
@@ -114,6 +122,9 @@ class Province:
     attacks: list[tuple[str, Line]] = field(default_factory=list)  # (file, line), sent first
     silent_days: int = 0                # no history in the last n days, nothing live
     night_off: bool = False             # the collector is off from 00:00 to 07:00 (history)
+    # file -> seconds its device's clock runs ahead, in turn, since today (no NTP after a firmware update):
+    # live lines only, so the history stays in the past days where the story counts it
+    clock_ahead: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
     def host(self, role: str) -> str:
         return f"{self.code.lower()}-{role}-01"
@@ -123,6 +134,12 @@ def benign_web(prov: str) -> list[Line]:
     pages = ["/", "/tin-tuc/thong-bao", "/dich-vu-cong", "/static/css/site.css", "/lien-he", "/tra-cuu?ma=12345"]
     ok = [web(f"10.{i}.20.{7 + i}", f"GET {p}") for i, p in enumerate(pages)]
     return [*ok, web("10.9.9.9", "GET /favicon.png", 404, 0)]
+
+
+# CTO's firewall: its clock runs ahead, within the ingest's future tolerance (SOC_INGEST_FUTURE_TOLERANCE_SECONDS),
+# so its lines are stored, and readiness sees them dated after their arrival; once, hours ahead.
+CTO_CLOCK_AHEAD_S = (400.0, 560.0)
+CTO_FAR_AHEAD_S = 3 * 3600      # beyond it
 
 
 def provinces() -> list[Province]:
@@ -176,12 +193,14 @@ def provinces() -> list[Province]:
             "auth.log": [syslog("cto-web-01", b) for b in SSHD[500:1500]] or [syslog("cto-web-01", SSHD[0])],
             "access.log": benign_web(cto),
             "security.log": [logon("CTO-DC01", "le.van.c", "10.5.5.22")],
-            "firewall.log": [ufw("10.5.2.3", 443, "ALLOW")],
+            "firewall.log": [ufw("10.5.2.3", 443, "ALLOW"), ufw("10.5.2.4", 53, "ALLOW")],
         }, attacks=[
             ("access.log", web("203.0.113.34", "GET /uploads/anh.php?cmd=id", 200, 40, "python-requests/2.31")),
             ("security.log", windows(1102, "CTO-DC01", {"SubjectUserName": "attacker"})),
             ("access.log", web("203.0.113.31", "GET /tin-tuc.php?id=1%20union%20select%20@@version")),
-        ]),
+            # ... and once it was hours ahead: beyond the tolerance, refused to the dead-letter index.
+            *(("firewall.log", ahead(ufw("10.5.2.3", 443, "ALLOW"), CTO_FAR_AHEAD_S)) for _ in range(3)),
+        ], clock_ahead={"firewall.log": CTO_CLOCK_AHEAD_S}),
         Province(hue, {
             "auth.log": [syslog("hue-web-01", b) for b in SSHD[:500]],
             "access.log": benign_web(hue),
@@ -217,7 +236,9 @@ def live_script(prov: Province, background: int) -> list[tuple[str, Line]]:
     for i in range(background):
         name = list(prov.quiet)[i % len(prov.quiet)]
         lines = prov.quiet[name]
-        quiet.append((name, lines[(i // len(prov.quiet)) % len(lines)]))
+        line = lines[(i // len(prov.quiet)) % len(lines)]
+        skews = prov.clock_ahead.get(name)
+        quiet.append((name, ahead(line, skews[(i // len(prov.quiet)) % len(skews)]) if skews else line))
     return prov.attacks + quiet
 
 
@@ -250,6 +271,8 @@ def main() -> None:
     print(f"demo: {sum(history.values())} lines of history for {len(history)} provinces; live replay started",
           flush=True)
     replay(scripts, args.rate)
+    live = {folder.name: len(script) for folder, script in scripts.items()}
+    (args.dir / "live.json").write_text(json.dumps({"lines": live}))
     print("demo: live replay finished (the platform keeps running)", flush=True)
 
 

@@ -92,10 +92,11 @@ cat <<MSG
   National SOC console:  http://127.0.0.1:$PORT/
   Demo logins (password: $DEMO_PASSWORD):
     lead, analyst, auditor          central SOC
-    hni.responder, hni.admin        Hà Nội
+    hni.responder, hni.admin        Hà Nội (acknowledges the demo's incidents late)
     hcm.responder                   Hồ Chí Minh (answers the demo's request for action)
   Demo collectors in HNI, HCM, DNG, HPG, CTO and HUE replay real logs with attacks: incidents of several
-  kinds open within a minute; readiness for the last $DAYS days is computed and published within about two.
+  kinds open within a minute; readiness for the last $DAYS days is computed and published within about two,
+  then today's (CTO's firewall clock runs ahead; HNI acknowledges late, HCM at once).
   What to look at: README.md, first section.   Demo logs: $DEV/logs/
   Health: http://127.0.0.1:$PORT/healthz      Ctrl-C stops everything.
 

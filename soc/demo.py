@@ -1,8 +1,9 @@
 """The `make dev` demo beyond ``seed_demo``: the starter pack, a collector per demo province, and the story.
 
 Everything goes through the services a person or an agent would use: collectors ship the demo's log
-files through the ingest API, rules open the incidents, and the demo actors (the central lead, a
-provincial responder) compute and publish readiness and send and answer a request for action.
+files through the ingest API, rules open the incidents, and the demo actors (the central lead, the
+provincial responders) compute and publish readiness, set a province's SLA, acknowledge incidents (HCM at
+once, HNI after its due time) and send and answer a request for action.
 The one shortcut: demo collectors are dated back to before the history they replay (see
 ``demo_collectors_create``), because readiness only counts collectors enrolled on the day it scores.
 """
@@ -20,14 +21,15 @@ from django.utils import timezone
 from collectors.models import Collector
 from collectors.services import collector_create
 from detection.starter import starter_rules_load
-from incidents.models import Incident, Priority, RequestForAction, RequestStatus, Status
-from incidents.services import incident_change_status, request_send, request_update
+from incidents.models import Incident, Priority, RequestForAction, RequestStatus, Severity, SlaPolicy, Status
+from incidents.services import incident_change_status, request_send, request_update, sla_policy_set
+from incidents.sla import sla_targets
 from organisations.actors import Actor
 from organisations.models import Organisation
-from readiness.models import PublishedPeriod
-from readiness.services import period_publish, province_target_set, scorecards_recompute
+from readiness.models import PublishedPeriod, ReadinessSnapshot
+from readiness.services import period_publish, province_target_set, scorecards_compute, scorecards_recompute
 from readiness.windows import window_for
-from soc.es import client, events_pattern
+from soc.es import client, events_pattern, index_pattern
 
 # The provinces scripts/demo_replay.py writes logs for, and the log-source kinds each one promises.
 DEMO_SOURCES = {
@@ -39,6 +41,11 @@ DEMO_SOURCES = {
     "HUE": ["authentication", "web"],
 }
 RFA_PROVINCE, RFA_RESPONDER, LEAD = "HCM", "hcm.responder", "lead"
+# The province late to acknowledge: the lead gives it a demo-sized acknowledgement target, which its responder
+# misses; HCM's responder acknowledges at once under the national targets.
+LATE_PROVINCE, LATE_RESPONDER, LATE_ACK_MINUTES = "HNI", "hni.responder", 1
+# The province with bad timestamps (scripts/demo_replay.py: CTO's firewall clock runs ahead).
+SKEWED_PROVINCE = "CTO"
 Say = Callable[[str], None]
 
 
@@ -73,6 +80,23 @@ def demo_collectors_create(*, folder: Path, history_days: int) -> list[Collector
     return created
 
 
+def demo_sla_override() -> list[SlaPolicy]:
+    """The lead sets LATE_PROVINCE's acknowledgement target to LATE_ACK_MINUTES for every severity (audited).
+
+    Before the workers start: new targets apply to incidents opened from then on. Contain and resolve keep
+    what the province had, clocks run all the time (a demo may run at night).
+    """
+    lead = Actor(user=User.objects.get(username=LEAD))
+    province = Organisation.objects.get(code=LATE_PROVINCE)
+    policies = []
+    for severity in Severity.values:
+        targets = sla_targets(province=province, severity=severity)
+        policies.append(sla_policy_set(organisation=province, severity=severity, actor=lead, values={
+            "acknowledge_minutes": LATE_ACK_MINUTES, "contain_minutes": targets.contain_minutes,
+            "resolve_minutes": targets.resolve_minutes, "business_hours_only": False}))
+    return policies
+
+
 def history_wait(*, expected: dict[str, int], timeout: float, say: Say) -> bool:
     """Until Elasticsearch holds each province's history (events before today); False on timeout."""
     today = window_for(timezone.localdate()).start
@@ -105,6 +129,36 @@ def readiness_publish(*, days: int) -> PublishedPeriod:
     return period_publish(actor=Actor(user=User.objects.get(username=LEAD)), start=start, end=end)
 
 
+def live_wait(*, expected: dict[str, int], timeout: float, say: Say) -> bool:
+    """Until each province's live lines have arrived today, stored or dead-lettered; False on timeout."""
+    today = window_for(timezone.localdate()).start
+    deadline = time.monotonic() + timeout
+    missing = {code: lines for code, lines in expected.items() if lines}
+    while missing and time.monotonic() < deadline:
+        for pattern in (events_pattern(), index_pattern("deadletter")):
+            client().indices.refresh(index=pattern, allow_no_indices=True, ignore_unavailable=True)
+        missing = {code: lines for code, lines in missing.items() if _arrived_today(code, today) < lines}
+        if missing:
+            time.sleep(2)
+    if missing:
+        say(f"live lines still arriving for {', '.join(sorted(missing))}: scoring today with what is there")
+    return not missing
+
+
+def _arrived_today(code: str, today: datetime) -> int:
+    """Events dated from midnight on (no end: a clock running ahead) and dead letters (dated by arrival) that
+    this run's collector of the province delivered."""
+    uid = str(Collector.objects.get(organisation__code=code, name=collector_name(code)).uid)
+    query = {"bool": {"filter": [{"term": {"agent.id": uid}}, {"range": {"@timestamp": {"gte": today.isoformat()}}}]}}
+    return sum(int(client().count(index=pattern, query=query, allow_no_indices=True, ignore_unavailable=True)["count"])
+               for pattern in (events_pattern(), index_pattern("deadletter")))
+
+
+def readiness_today() -> dict[str, ReadinessSnapshot]:
+    """Today's scorecards so far (a day in progress): where the live replay's clocks and SLAs show."""
+    return {card.province.code: card for card in scorecards_compute(day=timezone.localdate())}
+
+
 def incident_wait(*, code: str, timeout: float) -> Incident | None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -115,10 +169,32 @@ def incident_wait(*, code: str, timeout: float) -> Incident | None:
     return None
 
 
+def incidents_acknowledge(*, code: str, username: str) -> list[Incident]:
+    """The province's responder triages (acknowledges) every new incident of the province."""
+    responder = Actor(user=User.objects.get(username=username))
+    return [incident_change_status(incident=incident, status=Status.TRIAGED, actor=responder)
+            for incident in Incident.objects.filter(province__code=code, status=Status.NEW).order_by("created_at")]
+
+
+def incidents_acknowledge_late(*, code: str, username: str, timeout: float) -> list[Incident]:
+    """As ``incidents_acknowledge``, once every new incident of the province is past its acknowledgement due
+    time (at most ``timeout`` seconds from now)."""
+    deadline = time.monotonic() + timeout
+    incident_wait(code=code, timeout=timeout)
+    while time.monotonic() < deadline:
+        latest = (Incident.objects.filter(province__code=code, status=Status.NEW, ack_due_at__isnull=False)
+                  .order_by("-ack_due_at").values_list("ack_due_at", flat=True).first())
+        if latest is None or latest < timezone.now():
+            break
+        time.sleep(min(2.0, max(0.1, (latest - timezone.now()).total_seconds() + 0.5)))
+    return incidents_acknowledge(code=code, username=username)
+
+
 def request_round_trip(*, incident: Incident) -> RequestForAction:
     """The lead asks the province to act; its responder triages, acknowledges, and reports it done."""
     lead = Actor(user=User.objects.get(username=LEAD))
     responder = Actor(user=User.objects.get(username=RFA_RESPONDER))
+    incident.refresh_from_db()  # its responder may have acknowledged it meanwhile
     request = request_send(
         incident=incident, priority=Priority.HIGH, actor=lead, due_at=timezone.now() + timedelta(hours=4),
         instructions="Block the source address at the provincial firewall and check the web server's logs "

@@ -343,8 +343,8 @@ def phase_figures(tally: Tally, usage: dict[str, float], seconds: float) -> dict
 
 
 def web(procs: Processes, port: int, workers: int, env: dict[str, str]) -> Any:
-    # Keep-alive past the agent's 5 s heartbeat: with uvicorn's default (5 s) an idle collector's connection is
-    # closed just as it is used again, and the request fails in transit.
+    # These collectors keep their connections (the agent opens one per request): keep-alive past their 5 s
+    # heartbeat, or uvicorn's default (5 s) closes one just as it is used again and the request fails in transit.
     proc = procs.spawn(f"web-{port}", "-m", "uvicorn", "soc.asgi:application", "--host", "127.0.0.1", "--port",
                        str(port), "--log-level", "warning", "--no-access-log", "--workers", str(workers),
                        "--timeout-keep-alive", "30", env={**bench_env(), **env})

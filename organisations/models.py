@@ -41,7 +41,9 @@ class OrganisationQuerySet(models.QuerySet["Organisation"]):
         """The subtrees under every organisation the user is a member of."""
         if not user.is_authenticated or not user.is_active:
             return self.none()
-        paths = list(Membership.objects.filter(user_id=user.pk).values_list("organisation__path", flat=True))
+        from organisations.selectors import user_grants  # selectors import the models
+
+        paths = [path for path, _ in user_grants(user)]
         if not paths:
             return self.none()
         scope = Q()

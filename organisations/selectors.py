@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeAlias
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, NamedTuple, TypeAlias
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Count, Q, QuerySet
+from django.db.models import FilteredRelation, Q, QuerySet
 from django.http import Http404
 
 from organisations.models import AuditLog, AuditLogQuerySet, Kind, Membership, Organisation
@@ -38,20 +41,71 @@ def scope_to_provinces(queryset: QuerySet[Any], user: AnyUser, field: str = "pro
 
 
 def _holds_every_root(user: AnyUser) -> bool:
-    if not user.is_authenticated or not user.is_active:
-        return False
-    # One query (it runs on every scoped page): the roots, and how many of them the user is a member of.
-    counts = Organisation.objects.filter(parent__isnull=True).aggregate(
-        roots=Count("pk", distinct=True), held=Count("pk", distinct=True, filter=Q(memberships__user_id=user.pk)))
-    return bool(counts["roots"]) and counts["held"] == counts["roots"]
+    access = _access(user)
+    return bool(access.roots) and access.roots <= {path for path, _ in access.grants}
 
 
 def user_grants(user: AnyUser) -> list[tuple[str, str]]:
-    """(organisation path, role) for each membership, read fresh on every call: never cached,
-    so a revoked membership stops counting on the user's next request."""
+    """(organisation path, role) for each membership. Read once per request (``access_read_once``) and
+    never across requests, so a revoked membership stops counting on the user's next request; outside a
+    request (tasks, sockets, services) read fresh on every call."""
+    return list(_access(user).grants)
+
+
+class Access(NamedTuple):
+    grants: tuple[tuple[str, str], ...]  # (organisation path, role) of each membership
+    roots: frozenset[str]  # paths of the tree's roots: holding all of them is the national scope
+
+
+# user id -> Access, for the request being served; None outside a request.
+_request_access: ContextVar[dict[int, Access] | None] = ContextVar("request_access", default=None)
+
+
+@contextmanager
+def access_read_once() -> Iterator[None]:
+    """Within the block (one request: soc.middleware), each user's grants and the tree's roots are read once.
+
+    Every scoped page asked three to four times (the scope, the role checks, the template's rights), one query
+    each. A membership or organisation written inside the block empties it (organisations.signals)."""
+    token = _request_access.set({})
+    try:
+        yield
+    finally:
+        _request_access.reset(token)
+
+
+def access_forget() -> None:
+    """Memberships or organisations changed: the rest of this request reads them again."""
+    memo = _request_access.get()
+    if memo is not None:
+        memo.clear()
+
+
+def _access(user: AnyUser) -> Access:
     if not user.is_authenticated or not user.is_active:
-        return []
-    return list(Membership.objects.filter(user_id=user.pk).values_list("organisation__path", "role"))
+        return Access((), frozenset())
+    memo = _request_access.get()
+    if memo is None:
+        return _access_read(int(user.pk))
+    if int(user.pk) not in memo:
+        memo[int(user.pk)] = _access_read(int(user.pk))
+    return memo[int(user.pk)]
+
+
+def _access_read(user_id: int) -> Access:
+    """One query: the organisations the user is a member of (with the role), and the roots of the tree."""
+    rows = (Organisation.objects.order_by()
+            .annotate(mine=FilteredRelation("memberships", condition=Q(memberships__user_id=user_id)))
+            .filter(Q(mine__isnull=False) | Q(parent__isnull=True))
+            .values_list("path", "mine__role", "parent_id"))
+    grants: list[tuple[str, str]] = []
+    roots: set[str] = set()
+    for path, role, parent_id in rows:
+        if role is not None:
+            grants.append((path, role))
+        if parent_id is None:
+            roots.add(path)
+    return Access(tuple(grants), frozenset(roots))
 
 
 def membership_list(*, user: AnyUser) -> QuerySet[Membership]:

@@ -126,3 +126,28 @@ def test_a_nul_character_in_a_filter_or_key_matches_nothing_instead_of_failing(
     assert analyst.get("/api/v1/incidents/", status="new\x00").json()["count"] == 0
     assert analyst.get("/api/v1/requests/", incident="x\x00").json()["count"] == 0
     assert analyst.get("/api/v1/incidents/HNI-2026-0001%00/").status_code == 404
+
+
+def test_the_list_writes_each_incident_exactly_as_the_incident_serializer_does(
+        cast: Cast, api: Callable[..., Api], make_incidents: Callable[..., list[Incident]]) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    from incidents.api.serializers import IncidentSerializer
+
+    utc, bangkok = ZoneInfo("UTC"), ZoneInfo("Asia/Bangkok")
+    bare, full = make_incidents(1)[0], make_incidents(1, province=cast.hcm, severity="critical")[0]
+    Incident.objects.filter(pk=full.pk).update(  # every nullable field set, odd microseconds and zones
+        assignee=cast.lead, mitre_techniques=["T1110.001"], occurred_at=datetime(2026, 3, 1, 1, 2, 3, 450, bangkok),
+        acknowledged_at=datetime(2026, 3, 1, 12, tzinfo=utc), contained_at=datetime(2026, 3, 2, tzinfo=bangkok),
+        resolved_at=datetime(2026, 3, 3, 4, 5, 6, 7, utc), closed_at=datetime(2026, 3, 4, 0, 0, 0, 1, utc),
+        last_seen_at=datetime(2026, 3, 1, tzinfo=utc), resolution_summary='"quoted" <b>', affected_systems="a\nb")
+    with timezone.override(utc):  # the API answers in UTC
+        expected = [dict(row) for row in IncidentSerializer(Incident.objects.all(), many=True).data]
+
+    listed = api(cast.analyst).get("/api/v1/incidents/").json()["results"]
+
+    assert listed == expected and [row["key"] for row in listed] == [full.key, bare.key]
+    assert [list(row) for row in listed] == [list(IncidentSerializer.Meta.fields)] * 2

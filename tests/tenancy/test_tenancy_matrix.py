@@ -57,6 +57,8 @@ PUBLIC = {
     "readiness/public/<str:start>/<str:end>/report.csv": "published readiness summary (public by design)",
     "readiness/public/<str:start>/<str:end>/report.pdf": "published readiness summary (public by design)",
     "api/v1/readiness/public/": "published readiness summary (public by design)",
+    "favicon.ico": "redirects to the static icon; no data",
+    "metrics": "operators' Prometheus endpoint: its own bearer token, 404 when none is set (tests/test_metrics.py)",
 }
 # A user's own settings, not SOC data: an auditor may change their own language or notification preferences.
 PERSONAL = {

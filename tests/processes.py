@@ -1,7 +1,7 @@
 """Real platform processes for integration, chaos and browser tests.
 
-The web app runs as in production (``python -m soc.serve``, one process so a kill is one kill), Celery worker and beat as their own programs,
-all pointed at this test run's database (the pytest-django test database),
+The web app runs as in production (``python -m soc.serve``, one process so a kill is one kill), Celery worker
+and beat as their own programs, all pointed at this test run's database (the pytest-django test database),
 indices and Redis keys. Each process can be killed and started again by name.
 """
 

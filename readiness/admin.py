@@ -4,8 +4,8 @@ from readiness.models import ProvinceTarget, PublishedPeriod, ReadinessSnapshot,
 from soc.admin import ReadOnlyAdmin
 
 # All read-only: targets and the scoring policy move published readiness scores, and an admin edit leaves no
-# audit entry. Until the console has audited pages for them, they are set from `manage.py shell`
-# (readiness.services.province_target_set; a new ScoringPolicy row is the policy in force).
+# audit entry. Targets are set with `manage.py readiness_target_set` (readiness.services.province_target_set,
+# audited); a new ScoringPolicy row is the policy in force (from `manage.py shell` until it has an audited path).
 
 
 @admin.register(ProvinceTarget)

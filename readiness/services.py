@@ -101,9 +101,12 @@ def scorecards_recompute(*, start: date, end: date) -> int:
     return len(days)
 
 
-def province_target_set(*, province: Organisation, expected_collectors: int,
-                        required_sources: list[str]) -> ProvinceTarget:
+def province_target_set(*, province: Organisation, expected_collectors: int, required_sources: list[str],
+                        actor: Actor) -> ProvinceTarget:
+    """What a province is measured against (collectors expected, source kinds required), audited with before
+    and after. Set by the national SOC (``manage.py readiness_target_set``), never by the province."""
     target = ProvinceTarget.objects.filter(province=province).first() or ProvinceTarget(province=province)
+    before = _target_state(target) if target.pk else None
     target.expected_collectors = expected_collectors
     target.required_sources = [k for k in SOURCE_KINDS if k in required_sources] + [
         k for k in required_sources if k not in SOURCE_KINDS]
@@ -111,8 +114,15 @@ def province_target_set(*, province: Organisation, expected_collectors: int,
         target.full_clean()
     except ValidationError as exc:
         raise ReadinessError("; ".join(exc.messages)) from exc
-    target.save()
+    with transaction.atomic():
+        target.save()
+        audit_record(actor=actor, action="readiness.target_set", object_type="readiness.target",
+                     object_ref=province.code, organisation=province, before=before, after=_target_state(target))
     return target
+
+
+def _target_state(target: ProvinceTarget) -> dict[str, Any]:
+    return {"expected_collectors": target.expected_collectors, "required_sources": list(target.required_sources)}
 
 
 def period_publish(*, actor: Actor, start: date, end: date) -> PublishedPeriod:

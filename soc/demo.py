@@ -72,7 +72,8 @@ def demo_collectors_create(*, folder: Path, history_days: int) -> list[Collector
         Collector.objects.filter(organisation=province, name=collector_name(code)).delete()
         collector, secret = collector_create(organisation=province, name=collector_name(code))
         Collector.objects.filter(pk=collector.pk).update(created_at=enrolled)
-        province_target_set(province=province, expected_collectors=1, required_sources=sources)
+        province_target_set(province=province, expected_collectors=1, required_sources=sources,
+                            actor=Actor.system())
         path = folder / f"{code}.secret"
         path.write_text(secret)
         path.chmod(0o600)

@@ -71,6 +71,7 @@ def test_datasets_fall_in_the_checklist_kind_of_their_parser_family(dataset: str
     (["dns"], None),
 ])
 def test_a_province_target_accepts_only_checklist_kinds(kinds: list[str], error: str | None) -> None:
+    from organisations.actors import Actor
     from organisations.models import Organisation
     from organisations.services import organisation_tree_ensure
     from readiness.models import ProvinceTarget
@@ -79,11 +80,11 @@ def test_a_province_target_accepts_only_checklist_kinds(kinds: list[str], error:
     organisation_tree_ensure()
     hni = Organisation.objects.get(code="HNI")
     if error is None:
-        target = province_target_set(province=hni, expected_collectors=3, required_sources=kinds)
+        target = province_target_set(province=hni, expected_collectors=3, required_sources=kinds, actor=Actor.system())
         assert target.required_sources == kinds
         return
     with pytest.raises(ReadinessError, match=error):
-        province_target_set(province=hni, expected_collectors=3, required_sources=kinds)
+        province_target_set(province=hni, expected_collectors=3, required_sources=kinds, actor=Actor.system())
     assert not ProvinceTarget.objects.exists()
 
 
@@ -103,3 +104,27 @@ def test_stored_times_are_shown_in_local_time(iso: str | None, shown: str) -> No
     from readiness.templatetags.readiness import local_time
 
     assert local_time(iso) == shown
+
+
+@pytest.mark.django_db
+def test_the_target_command_sets_a_province_target_audited_and_refuses_bad_input() -> None:
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    from organisations.models import AuditLog
+    from organisations.services import organisation_tree_ensure
+    from readiness.models import ProvinceTarget
+
+    organisation_tree_ensure()
+    out = io.StringIO()
+    call_command("readiness_target_set", "HNI", "--collectors", "4", "--sources", "web,firewall", stdout=out)
+    call_command("readiness_target_set", "HNI", "--collectors", "5", "--sources", "web", stdout=out)
+
+    assert ProvinceTarget.objects.get(province__code="HNI").expected_collectors == 5
+    last = AuditLog.objects.filter(action="readiness.target_set").order_by("pk").last()
+    assert last is not None and last.before == {"expected_collectors": 4, "required_sources": ["web", "firewall"]}
+    with pytest.raises(CommandError, match="unknown source kinds"):
+        call_command("readiness_target_set", "HNI", "--collectors", "1", "--sources", "smtp")
+    with pytest.raises(CommandError, match="no province"):
+        call_command("readiness_target_set", "VN", "--collectors", "1", "--sources", "web")

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Preference, UserSession
-from organisations.services import user_notify_after_commit
+from soc.live import user_notify_after_commit
 
 TOTP_STEP = 30
 

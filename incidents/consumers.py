@@ -8,8 +8,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from organisations.models import Membership
-from organisations.services import user_group
-from soc.live import org_group, websocket_count
+from soc.live import org_group, user_group, websocket_count
 
 # Close code sent when the user's scope changed: the console reconnects and gets the new scope.
 SCOPE_CHANGED = 4403
@@ -30,7 +29,7 @@ class IncidentFeedConsumer(AsyncJsonWebsocketConsumer):
     (soc.live.groups_for), so joining one's own organisations is exactly the
     visible scope: the national SOC sees all, a province its own subtree.
 
-    It also joins the user's own group (organisations.services.user_group) for
+    It also joins the user's own group (soc.live.user_group) for
     personal messages; ``membership.revoked`` there closes the socket, so a
     removed user stops receiving a province's updates at once (the console
     reconnects and joins whatever groups remain).

@@ -12,8 +12,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -54,8 +52,8 @@ from organisations.access import ASSIGNEE_ROLES
 from organisations.actors import Actor
 from organisations.models import Kind, Organisation
 from organisations.selectors import AnyUser
-from organisations.services import audit_record, user_notify_after_commit
-from soc.live import broadcast_after_commit, groups_for
+from organisations.services import audit_record
+from soc.live import broadcast_after_commit, broadcast_many_after_commit, user_notify_after_commit
 
 
 def _next_key(*, province: Organisation, year: int) -> str:
@@ -159,20 +157,9 @@ def _broadcast_updated(incident: Incident) -> None:
 
 
 def _broadcast_many_updated(incidents: list[Incident]) -> None:
-    """Like ``_broadcast_updated`` for each incident (same groups, same messages, after commit), but all
-    sends share one event loop turn: a thousand separate ``async_to_sync`` calls cost seconds."""
-    sends = [(group, {"type": "live.message", "message": {"kind": "incident.updated",
-                                                          "incident": incident_summary(incident)}})
-             for incident in incidents for group in groups_for(incident.province)]
-
-    async def send_all() -> None:
-        layer = get_channel_layer()
-        if layer is not None:
-            for group, event in sends:
-                await layer.group_send(group, event)
-
-    if sends:
-        transaction.on_commit(async_to_sync(send_all))
+    broadcast_many_after_commit(messages=[
+        (incident.province, {"kind": "incident.updated", "incident": incident_summary(incident)})
+        for incident in incidents])
 
 
 def _check_transition(*, current: str, target: str, resolution_summary: str) -> None:

@@ -39,7 +39,8 @@ from notifications.ssrf import UnsafeUrl, webhook_url_check
 from organisations.access import PROVINCIAL_WORKING_ROLES, WORKING_ROLES
 from organisations.actors import Actor
 from organisations.models import Membership, Organisation
-from organisations.services import audit_record, user_notify_after_commit
+from organisations.services import audit_record
+from soc.live import user_notify_after_commit
 from soc.queues import Queue
 
 MENTION = re.compile(r"(?<![\w@])@([\w.\-]{1,150})")

@@ -8,8 +8,6 @@ import secrets
 from collections.abc import Iterable
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -93,20 +91,6 @@ def membership_revoke(*, membership: Membership, actor: Actor) -> None:
                      object_ref=str(membership.pk), organisation=membership.organisation,
                      before={"user": membership.user.get_username(), "role": membership.role})
         membership.delete()
-
-
-def user_group(user_id: int) -> str:
-    """The per-user channel group every console socket of that user joins."""
-    return f"user.{user_id}"
-
-
-def user_notify_after_commit(*, user_id: int, message: dict[str, Any]) -> None:
-    def send() -> None:
-        layer = get_channel_layer()
-        if layer is not None:
-            async_to_sync(layer.group_send)(user_group(user_id), {"type": "live.message", "message": message})
-
-    transaction.on_commit(send)
 
 
 def audit_record(

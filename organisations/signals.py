@@ -10,7 +10,7 @@ from django.dispatch import receiver
 
 from organisations.models import Membership, Organisation
 from organisations.selectors import access_forget
-from organisations.services import user_notify_after_commit
+from soc.live import user_notify_after_commit
 
 
 @receiver([post_save, post_delete], sender=Membership)

@@ -27,22 +27,46 @@ def org_group(code: str) -> str:
     return f"org.{code}"
 
 
+def user_group(user_id: int) -> str:
+    """The per-user channel group every console socket of that user joins."""
+    return f"user.{user_id}"
+
+
 def groups_for(organisation: Organisation) -> list[str]:
     """Every group that may see an object of ``organisation`` (path VN/HNI/SITE/)."""
     return [org_group(code) for code in organisation.path.strip("/").split("/")]
 
 
 def broadcast_after_commit(*, organisation: Organisation, message: dict[str, Any]) -> None:
-    groups = groups_for(organisation)
+    """One message to everyone who may see an object of ``organisation``."""
+    _send_after_commit([(group, message) for group in groups_for(organisation)])
 
-    def send() -> None:
+
+def broadcast_many_after_commit(*, messages: list[tuple[Organisation, dict[str, Any]]]) -> None:
+    """Like ``broadcast_after_commit`` for each (organisation, message) pair, in one event loop turn:
+    a thousand separate ``async_to_sync`` calls cost seconds (bulk changes send one message per incident)."""
+    _send_after_commit([(group, message) for organisation, message in messages
+                        for group in groups_for(organisation)])
+
+
+def user_notify_after_commit(*, user_id: int, message: dict[str, Any]) -> None:
+    """One message to every open console of one user (mentions, notifications, a session ended)."""
+    _send_after_commit([(user_group(user_id), message)])
+
+
+def _send_after_commit(sends: list[tuple[str, dict[str, Any]]]) -> None:
+    """The one place messages leave: after the surrounding transaction commits, all in one loop turn."""
+    if not sends:
+        return
+
+    async def send_all() -> None:
         layer = get_channel_layer()
         if layer is None:
             return
-        for group in groups:
-            async_to_sync(layer.group_send)(group, {"type": "live.message", "message": message})
+        for group, message in sends:
+            await layer.group_send(group, {"type": "live.message", "message": message})
 
-    transaction.on_commit(send)
+    transaction.on_commit(async_to_sync(send_all))
 
 
 def websocket_key() -> str:

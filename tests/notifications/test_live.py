@@ -12,7 +12,7 @@ from django.db import transaction
 
 from incidents.services import incident_create
 from notifications.services import notification_mark_read
-from organisations.services import user_group
+from soc.live import user_group
 from tests.conftest import Cast
 
 

@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class DetectionConfig(AppConfig):
     name = "detection"
+
+    def ready(self) -> None:
+        from detection import signals
+
+        signals.connect()

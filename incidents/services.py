@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -44,6 +43,7 @@ from incidents.models import (
 )
 from incidents.observables import observable_normalise
 from incidents.selectors import FILTER_KEYS
+from incidents.signals import incident_merging
 from incidents.sla import DEFAULT_TARGETS, clock_stops
 from incidents.sla import set_sla_due as _set_sla_due
 from incidents.timeline import record as _record
@@ -460,7 +460,8 @@ def attachment_add(*, incident: Incident, upload: UploadedFile, actor: Actor) ->
 # --- merging ------------------------------------------------------------------------------------------------
 
 def incident_merge(*, duplicate: Incident, survivor: Incident, actor: Actor) -> Incident:
-    """Comments, observables, requests, evidence and timeline move to ``survivor``; ``duplicate`` is closed
+    """Comments, observables, requests, evidence and timeline move to ``survivor`` (and, through the
+    ``incident_merging`` signal, whatever other apps link to it, such as alerts); ``duplicate`` is closed
     as a duplicate pointing at it. Only within one province, so nothing crosses a tenancy border."""
     if duplicate.pk == survivor.pk:
         raise ValidationError("An incident cannot be merged into itself.")
@@ -474,8 +475,9 @@ def incident_merge(*, duplicate: Incident, survivor: Incident, actor: Actor) -> 
         # The survivor already knows these: drop the copies so the per-incident uniqueness holds.
         known = Observable.objects.filter(incident=surv, kind=OuterRef("kind"), value=OuterRef("value"))
         Observable.objects.filter(incident=dup).filter(Exists(known)).delete()
-        for model in (Comment, Observable, RequestForAction, Attachment, TimelineEntry, *_linked_alert_models()):
+        for model in (Comment, Observable, RequestForAction, Attachment, TimelineEntry):
             model.objects.filter(incident=dup).update(incident=surv)
+        incident_merging.send(sender=Incident, duplicate=dup, survivor=surv)
         Incident.objects.filter(pk=surv.pk).update(alert_count=F("alert_count") + dup.alert_count,
                                                    updated_at=timezone.now())
         Incident.objects.filter(pk=dup.pk).update(status=Status.DUPLICATE, merged_into=surv, updated_at=timezone.now(),
@@ -488,14 +490,6 @@ def incident_merge(*, duplicate: Incident, survivor: Incident, actor: Actor) -> 
         _broadcast_updated(surv)
     surv.refresh_from_db()
     return surv
-
-
-def _linked_alert_models() -> list[Any]:
-    """Detection alerts point at incidents; looked up by name because detection imports this module."""
-    try:
-        return [django_apps.get_model("detection", "Alert")]
-    except LookupError:
-        return []
 
 
 # --- provincial intake --------------------------------------------------------------------------------------

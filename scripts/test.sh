@@ -35,6 +35,7 @@ if [ -d locale ]; then .venv/bin/python manage.py compilemessages -v 0; fi
 echo "== lint =="
 .venv/bin/ruff check .
 .venv/bin/mypy .
+.venv/bin/lint-imports  # the layer contracts in .importlinter (docs/architecture.md)
 echo "== django checks =="
 SOC_PROFILE=production DJANGO_SECRET_KEY="$(python3 -c 'import secrets; print(secrets.token_urlsafe(60))')" \
   DJANGO_ALLOWED_HOSTS=soc.example \

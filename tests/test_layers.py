@@ -7,6 +7,7 @@ at the top of a module.
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,17 @@ def test_the_walk_sees_real_imports() -> None:
     modules = {module for _, module in imported_modules("collectors")}
 
     assert "organisations.access.Permissions" in modules
+
+
+def test_the_collector_agent_imports_only_the_standard_library_and_itself() -> None:
+    """The agent ships alone to a log host: no Django, no app, no package the host may not have.
+
+    Stricter than the import-linter contract (which names what is forbidden): this names what is allowed.
+    The two optional packages are imported under ``try/except ImportError``: the agent runs without them.
+    """
+    optional = {"orjson", "Evtx"}
+    offenders = [(path, module) for path, module in imported_modules("collectors/agent")
+                 if module.split(".")[0] not in sys.stdlib_module_names | optional
+                 and not _is_under(module, "collectors.agent")]
+
+    assert offenders == []

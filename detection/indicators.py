@@ -21,6 +21,7 @@ from typing import Any
 from django.db import transaction
 
 from detection.models import Indicator, IndicatorType
+from detection.stix_patterns import pattern_terms
 
 
 @dataclass(frozen=True)
@@ -98,12 +99,9 @@ def read_csv(text: str) -> ReadResult:
     return result
 
 
-STIX_TERM = re.compile(r"(ipv4-addr|ipv6-addr|domain-name|url):value\s*=\s*'((?:[^'\\]|\\.)*)'"
-                       r"|file:hashes\.'?(MD5|SHA-1|SHA-256|SHA1|SHA256)'?\s*=\s*'([0-9A-Fa-f]+)'")
-
-
 def read_stix(text: str) -> ReadResult:
-    """Indicators of a STIX 2.1 bundle: equality terms of their patterns; ``valid_until`` is the expiry."""
+    """Indicators of a STIX 2.1 bundle, read with the OASIS pattern grammar (``detection.stix_patterns``);
+    ``valid_until`` is the expiry. What a pattern says beyond "any of these values" is reported, not used."""
     result = ReadResult()
     bundle = _json(text, result)
     objects = bundle.get("objects") if isinstance(bundle, dict) else None
@@ -118,17 +116,19 @@ def read_stix(text: str) -> ReadResult:
 
 def _stix_indicator(obj: dict[str, Any], result: ReadResult) -> None:
     where = f"indicator {obj.get('id', '?')}"
-    terms = list(STIX_TERM.finditer(str(obj.get("pattern", ""))))
-    if not terms:
-        result.problems.append(f"{where}: no IP, domain, URL or file-hash equality in its pattern")
+    if obj.get("pattern_type", "stix") != "stix":
+        result.problems.append(f"{where}: refused: pattern_type {obj.get('pattern_type')!r} (only 'stix' is read)")
         return
+    read = pattern_terms(str(obj.get("pattern", "")))
+    if read.refused:
+        used = "partly used" if read.terms else "refused"
+        result.problems += [f"{where}: {used}: {reason}" for reason in read.refused]
     try:
         expires = _when(obj.get("valid_until"))
     except ValueError:
         expires = None
-    for term in terms:
-        kind, value = (term.group(1), term.group(2)) if term.group(1) else ("hash", term.group(4))
-        _parsed(kind, value.replace("\\'", "'"), str(obj.get("name") or ""), expires, where, result)
+    for kind, value in read.terms:
+        _parsed(kind, value, str(obj.get("name") or ""), expires, where, result)
 
 
 MISP_TYPES = {"ip-src": "ip", "ip-dst": "ip", "domain": "domain", "hostname": "domain", "url": "url", "uri": "url",

@@ -35,12 +35,6 @@ def run_rules(rule_ids: list[int]) -> None:
     rules_run(rule_ids=rule_ids)
 
 
-@shared_task(queue=Queue.DETECTION, acks_late=True, ignore_result=True, soft_time_limit=120, time_limit=150,
-             autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
-def run_rule(rule_id: int) -> None:
-    rules_run(rule_ids=[rule_id])
-
-
 @shared_task(queue=Queue.DEFAULT, acks_late=True, ignore_result=True, soft_time_limit=1800, time_limit=1900)
 def fold_rule_runs() -> int:
     """Idempotent: each day is folded and deleted in one transaction."""

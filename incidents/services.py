@@ -306,11 +306,6 @@ def incident_bulk_change_status(
     return result
 
 
-def incident_bulk_close(*, incidents: QuerySet[Incident], resolution_summary: str, actor: Actor) -> BulkResult:
-    return incident_bulk_change_status(incidents=incidents, status=Status.CLOSED, actor=actor,
-                                       resolution_summary=resolution_summary)
-
-
 def incident_bulk_assign(*, incidents: QuerySet[Incident], assignee_id: int | None, actor: Actor) -> BulkResult:
     assignee = _central_user(assignee_id)
     name = assignee.get_username() if assignee else None

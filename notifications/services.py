@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
 import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -43,7 +42,6 @@ from organisations.services import audit_record
 from soc.live import user_notify_after_commit
 from soc.queues import Queue
 
-MENTION = re.compile(r"(?<![\w@])@([\w.\-]{1,150})")
 MAX_REDIRECTS = 3
 # Kinds pushed live to the user's open consoles. A new incident already reaches every console in scope as
 # "incident.created", and the incident app pushes "comment.mention" itself: no second live message for those.
@@ -106,12 +104,6 @@ def province_people(province: Organisation) -> list[User]:
     """Working members of one province (requests for action go to the province itself)."""
     user_ids = Membership.objects.filter(organisation=province, role__in=PROVINCIAL_WORKING_ROLES).values("user_id")
     return list(get_user_model().objects.filter(pk__in=user_ids, is_active=True))
-
-
-def mentioned_users(text: str) -> list[User]:
-    """Users named as @username in ``text`` (for comment mentions)."""
-    names = set(MENTION.findall(text))
-    return list(get_user_model().objects.filter(username__in=names, is_active=True)) if names else []
 
 
 def unread_push_after_commit(*, user_ids: list[int]) -> None:

@@ -142,13 +142,6 @@ def period_publish(*, actor: Actor, start: date, end: date) -> PublishedPeriod:
     return period
 
 
-def period_unpublish(*, actor: Actor, period: PublishedPeriod) -> None:
-    _require_lead(actor)
-    with transaction.atomic():
-        _audit(actor, "readiness.unpublish", period)
-        period.delete()
-
-
 def _require_lead(actor: Actor) -> None:
     if actor.user is None or not Permissions(actor.user).can_nationally(Action.READINESS_PUBLISH):
         raise PermissionDenied("only the central lead publishes readiness results")

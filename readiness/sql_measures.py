@@ -1,8 +1,7 @@
 """Measures read from PostgreSQL: collectors (Connected) and incidents (Response).
 
-Each measure is its own function and checks that the fields it needs exist,
-so the scorecard keeps working, with that measure reported as unavailable
-(None), while the incident and collector models grow.
+Each measure is its own function; one with nothing to measure (no incidents,
+no stamps yet) is reported as unavailable (None).
 """
 
 from __future__ import annotations
@@ -12,25 +11,14 @@ from datetime import datetime
 from statistics import mean
 from typing import Any
 
-from django.apps import apps
-from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from collectors.models import Collector
-from incidents.models import Incident
+from incidents.models import Incident, RequestForAction
 from organisations.models import Organisation
 from readiness.windows import Window
-
-
-def has_fields(model: type[models.Model], *names: str) -> bool:
-    try:
-        for name in names:
-            model._meta.get_field(name)
-    except FieldDoesNotExist:
-        return False
-    return True
 
 
 @dataclass
@@ -42,7 +30,7 @@ class CollectorInfo:
 
 def collectors_enrolled(*, province: Organisation, window: Window) -> list[CollectorInfo]:
     """Collectors of the province's subtree enrolled before the day ended and not revoked by then."""
-    contacts = [f for f in ("last_seen_at", "last_heartbeat_at") if has_fields(Collector, f)]
+    contacts = ["last_seen_at", "last_heartbeat_at"]
     rows = (Collector.objects.filter(organisation__path__startswith=province.path, created_at__lt=window.end)
             .filter(Q(revoked_at__isnull=True) | Q(revoked_at__gte=window.end))
             .order_by("name").values("uid", "name", *contacts))
@@ -87,8 +75,6 @@ def response_measures(*, province: Organisation, window: Window) -> ResponseMeas
 
 def mean_delay(incidents: models.QuerySet[Incident], stamp: str, end: datetime) -> float | None:
     """Mean seconds from creation to ``stamp`` (acknowledged_at, resolved_at) for those stamped by ``end``."""
-    if not has_fields(Incident, stamp):
-        return None
     rows = incidents.filter(**{f"{stamp}__lt": end}).values_list("created_at", stamp)
     delays = [(stamped - created).total_seconds() for created, stamped in rows]
     return round(mean(delays), 1) if delays else None
@@ -97,8 +83,6 @@ def mean_delay(incidents: models.QuerySet[Incident], stamp: str, end: datetime) 
 def sla_compliance(incidents: models.QuerySet[Incident], end: datetime) -> float | None:
     """Share of incidents whose acknowledge and resolve clocks, as they stood at ``end``, were met."""
     clocks = [("ack_due_at", "acknowledged_at"), ("resolve_due_at", "resolved_at")]
-    if not has_fields(Incident, *[name for pair in clocks for name in pair]):
-        return None
     rows = list(incidents.values(*[name for pair in clocks for name in pair]))
     if not rows:
         return None
@@ -113,21 +97,13 @@ def _breached(due: datetime | None, done: datetime | None, end: datetime) -> boo
     return stopped > due if stopped is not None else due < end
 
 
-def requests_overdue(*, province: Organisation, window: Window) -> tuple[int | None, int | None]:
+def requests_overdue(*, province: Organisation, window: Window) -> tuple[int, int]:
     """Requests for action due in the response window, and those not done by their due time (as at the end)."""
-    try:
-        model = apps.get_model("incidents", "RequestForAction")
-    except LookupError:
-        return None, None
-    if not has_fields(model, "province", "due_at", "done_at"):
-        return None, None
-    due = model._default_manager.filter(province__path__startswith=province.path,
+    due = RequestForAction.objects.filter(province__path__startswith=province.path,
                                         due_at__gte=window.response_start, due_at__lt=window.end)
     return due.count(), due.filter(Q(done_at__isnull=True) | Q(done_at__gte=window.end)).count()
 
 
-def self_filed(incidents: models.QuerySet[Incident], province: Organisation) -> int | None:
+def self_filed(incidents: models.QuerySet[Incident], province: Organisation) -> int:
     """Incidents reported by a member of the province itself (provincial intake)."""
-    if not has_fields(Incident, "reported_by"):
-        return None
     return incidents.filter(reported_by__memberships__organisation__path__startswith=province.path).distinct().count()

@@ -5,13 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from django.core.exceptions import PermissionDenied
 from django.test import Client
 
-from organisations.actors import Actor
 from organisations.models import AuditLog, Organisation
 from readiness.models import PublishedPeriod, ReadinessSnapshot
-from readiness.services import period_unpublish
 from tests.conftest import Cast
 from tests.readiness.factories import snapshot
 
@@ -127,14 +124,3 @@ def test_the_publish_form_explains_what_is_wrong(client: Client, cast: Cast, car
     assert response.status_code == 400
     assert message in response.content.decode()
     assert not PublishedPeriod.objects.exists()
-
-
-def test_the_lead_can_withdraw_a_publication_and_it_is_audited(cast: Cast, cards: None) -> None:
-    period = PublishedPeriod.objects.create(start=DAYS[0], end=DAYS[1], published_by=cast.lead)
-
-    with pytest.raises(PermissionDenied):
-        period_unpublish(actor=Actor(user=cast.analyst), period=period)
-    period_unpublish(actor=Actor(user=cast.lead), period=period)
-
-    assert not PublishedPeriod.objects.exists()
-    assert AuditLog.objects.filter(action="readiness.unpublish", actor_name="lead").count() == 1

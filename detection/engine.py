@@ -118,6 +118,15 @@ def group_events(es: Elasticsearch, index: str, query: Query, group: dict[str, s
     return out
 
 
+def whole_numbers(raw: dict[str, Any], **defaults: int) -> list[int]:
+    """Rule parameters ``defaults`` names as integers, in that order (the default where one is absent)."""
+    try:
+        return [int(raw.get(name, default)) for name, default in defaults.items()]
+    except (TypeError, ValueError) as exc:
+        names = " and ".join(defaults)
+        raise ValueError(f"{names} must be {'whole numbers' if len(defaults) > 1 else 'a whole number'}") from exc
+
+
 # --- threshold -------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -133,10 +142,7 @@ class ThresholdParams:
         group_by = tuple(str(f) for f in raw.get("group_by") or ())
         if not 1 <= len(group_by) <= 3:
             raise ValueError("group_by takes one to three fields")
-        try:
-            count, window = int(raw.get("count", 0)), int(raw.get("window_seconds", 0))
-        except (TypeError, ValueError) as exc:
-            raise ValueError("count and window_seconds must be whole numbers") from exc
+        count, window = whole_numbers(raw, count=0, window_seconds=0)
         if count < 1 or window < 1:
             raise ValueError("count and window_seconds must be positive")
         distinct = raw.get("distinct_field") or None
@@ -243,10 +249,7 @@ class SequenceParams:
             raise ValueError("by takes one to three fields")
         if not raw.get("first") or not raw.get("then"):
             raise ValueError("a sequence needs a 'first' and a 'then' query")
-        try:
-            window, first_count = int(raw.get("window_seconds", 0)), int(raw.get("first_count", 1))
-        except (TypeError, ValueError) as exc:
-            raise ValueError("window_seconds and first_count must be whole numbers") from exc
+        window, first_count = whole_numbers(raw, window_seconds=0, first_count=1)
         if window < 1 or first_count < 1:
             raise ValueError("window_seconds and first_count must be positive")
         return cls(str(raw["first"]), str(raw["then"]), (ORG, *[f for f in by if f != ORG]),

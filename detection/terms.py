@@ -16,7 +16,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from detection.engine import ORG, Finding, Window, composite_keys, lucene, parse_time
+from detection.engine import ORG, Finding, Window, composite_keys, lucene, parse_time, whole_numbers
 
 
 @dataclass(frozen=True)
@@ -30,10 +30,7 @@ class NewTermParams:
         fields = tuple(str(f) for f in raw.get("fields") or ())
         if not 1 <= len(fields) <= 3:
             raise ValueError("fields takes one to three fields (a value or a combination)")
-        try:
-            days = int(raw.get("history_days", 0))
-        except (TypeError, ValueError) as exc:
-            raise ValueError("history_days must be a whole number") from exc
+        [days] = whole_numbers(raw, history_days=0)
         if not 1 <= days <= 90:
             raise ValueError("history_days must be between 1 and 90")
         return cls(str(raw.get("query") or "*"), (ORG, *[f for f in fields if f != ORG]), timedelta(days=days))
@@ -83,10 +80,7 @@ class SilenceParams:
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> SilenceParams:
         group_by = tuple(str(f) for f in raw.get("group_by") or ("agent.name",))
-        try:
-            silent, history = int(raw.get("silent_seconds", 0)), int(raw.get("history_seconds", 86400))
-        except (TypeError, ValueError) as exc:
-            raise ValueError("silent_seconds and history_seconds must be whole numbers") from exc
+        silent, history = whole_numbers(raw, silent_seconds=0, history_seconds=86400)
         if silent < 60 or history <= silent:
             raise ValueError("silent_seconds must be at least 60 and shorter than history_seconds")
         return cls(str(raw.get("query") or "*"), (ORG, *[f for f in group_by if f != ORG]),

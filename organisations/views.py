@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from organisations.access import Action, Permissions, require_organisation_manage
 from organisations.actors import Actor
-from organisations.exports import audit_csv_rows
+from organisations.exports import audit_csv_response
 from organisations.models import Kind, Organisation
 from organisations.selectors import audit_list, membership_get, membership_list, organisation_get, organisation_list
 from organisations.services import membership_revoke, organisation_create
@@ -55,11 +55,7 @@ def audit_list_view(request: HttpRequest) -> HttpResponse:
 @require_GET
 def audit_export_view(request: HttpRequest) -> StreamingHttpResponse:
     Permissions(request.user).require(Action.AUDIT_VIEW)
-    entries = audit_list(user=request.user).select_related("organisation").order_by("created_at", "id")
-    response = StreamingHttpResponse(audit_csv_rows(entries.iterator(chunk_size=2000)),
-                                     content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
-    return response
+    return audit_csv_response(user=request.user)
 
 
 class OrganisationForm(forms.Form):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -20,6 +21,7 @@ from collectors.services import collector_create
 from organisations.models import Organisation, Role
 from organisations.services import organisation_tree_ensure, user_with_role
 from soc import es as soc_es
+from tests.processes import Platform, platform_serving
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -100,3 +102,9 @@ def hni_collector(cast: Cast) -> EnrolledCollector:
 def hcm_collector(cast: Cast) -> EnrolledCollector:
     collector, secret = collector_create(organisation=cast.hcm, name="HCM-WEB-01")
     return EnrolledCollector(collector, secret)
+
+
+@pytest.fixture
+def platform(transactional_db: None, es: Elasticsearch, tmp_path: Path) -> Iterator[Platform]:
+    """The platform on real processes: the web app, a Celery worker and beat (tests/processes.py)."""
+    yield from platform_serving(tmp_path)

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
@@ -95,3 +96,16 @@ class Platform:
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in self.tmp.glob("*.log"))
+
+
+def platform_serving(tmp: Path, *, web_only: bool = False) -> Iterator[Platform]:
+    """A fixture's body: the web app (with a Celery worker and beat unless ``web_only``) until the test ends."""
+    running = Platform(tmp)
+    if web_only:
+        running.start_web()
+    else:
+        running.start()
+    try:
+        yield running
+    finally:
+        running.stop()

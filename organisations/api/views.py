@@ -24,7 +24,7 @@ from organisations.api.serializers import (
     OrganisationRenameSerializer,
     OrganisationSerializer,
 )
-from organisations.exports import audit_csv_rows
+from organisations.exports import audit_csv_response
 from organisations.models import AuditLog, Membership, Organisation
 from organisations.selectors import audit_list, membership_get, membership_list, organisation_get, organisation_list
 from organisations.services import membership_grant, membership_revoke, organisation_create, organisation_rename
@@ -87,11 +87,7 @@ class AuditLogExportApi(APIView):
     def get(self, request: Request) -> StreamingHttpResponse:
         """The whole audit log in the user's scope as CSV (formula-looking cells prefixed with ')."""
         Permissions(request.user).require(Action.AUDIT_VIEW)
-        entries = audit_list(user=request.user).select_related("organisation").order_by("created_at", "id")
-        response = StreamingHttpResponse(audit_csv_rows(entries.iterator(chunk_size=2000)),
-                                         content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
-        return response
+        return audit_csv_response(user=request.user)
 
 
 class OrganisationListApi(generics.ListAPIView[Organisation]):

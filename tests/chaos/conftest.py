@@ -6,14 +6,12 @@ from typing import Any
 
 import pytest
 
-from tests.processes import Platform
+from tests.processes import Platform, platform_serving
 
 
 @pytest.fixture
-def platform(transactional_db: None, es: Any, tmp_path: Path) -> Iterator[Platform]:
-    running = Platform(tmp_path)
-    running.start()
-    yield running
-    running.stop()
+def web(transactional_db: None, es: Any, tmp_path: Path) -> Iterator[Platform]:
+    """The web app alone (the chaos tests bring their own agents and proxies)."""
+    yield from platform_serving(tmp_path, web_only=True)
 
 

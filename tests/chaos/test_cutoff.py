@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,14 +35,6 @@ MIN_SPEEDUP = 4.0  # an hour of traffic must drain within 15 minutes even on a l
 # past that the block policy leaves the lines in the file. Here the spool is sized to hold the hour.
 SPOOL_BYTES = max(256 * 1024 * 1024, LINES * 1024)
 READ_TIMEOUT = 60 + LINES / 2000  # the agent spools ~18,000 lines per CPU-second; a loaded box gives it less
-
-
-@pytest.fixture
-def web(transactional_db: None, es: Any, tmp_path: Path) -> Iterator[Platform]:
-    running = Platform(tmp_path)
-    running.start_web()
-    yield running
-    running.stop()
 
 
 def an_hour_of_lines(start: datetime, first: int, last: int) -> str:

@@ -56,6 +56,17 @@ class Platform:
             self.web = None
 
 
+
+def web_serving(tmp: Path) -> Iterator[Platform]:
+    """A fixture's body: the web app until the tests that asked for it end."""
+    platform = Platform(tmp)
+    platform.start()
+    try:
+        yield platform
+    finally:
+        platform.stop()
+
+
 class Agent:
     """One collector agent process over a state directory that survives its restarts."""
 

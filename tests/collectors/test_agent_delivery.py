@@ -30,14 +30,6 @@ def line(n: int) -> str:
             f"from 203.0.113.{n % 250} port {1024 + n % 60000} ssh2\n")
 
 
-@pytest.fixture(scope="module")
-def web(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    platform = Platform(tmp_path_factory.mktemp("web"))
-    platform.start()
-    yield platform
-    platform.stop()
-
-
 @pytest.fixture
 def agents(web: Platform, tmp_path: Path) -> Iterator[list[Agent]]:
     started: list[Agent] = []

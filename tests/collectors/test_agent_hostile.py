@@ -6,12 +6,10 @@ import gzip
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from django.conf import settings
 from elasticsearch import Elasticsearch
 
@@ -19,14 +17,6 @@ from tests.collectors.platform import Agent, Platform, all_hits, count, events_i
 from tests.conftest import EnrolledCollector
 
 VALID = "Nov 28 08:15:02 hni-web-01 sshd[811]: Failed password for root from 203.0.113.9 port {n} ssh2"
-
-
-@pytest.fixture(scope="module")
-def web(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    platform = Platform(tmp_path_factory.mktemp("web"))
-    platform.start()
-    yield platform
-    platform.stop()
 
 
 def field_count(es: Elasticsearch) -> int:

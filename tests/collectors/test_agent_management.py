@@ -28,14 +28,6 @@ from tests.conftest import Cast, EnrolledCollector
 LINE = "Nov 28 08:15:02 hni-web-01 sshd[811]: Failed password for root from 203.0.113.9 port {n} ssh2\n"
 
 
-@pytest.fixture(scope="module")
-def web(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    platform = Platform(tmp_path_factory.mktemp("web"))
-    platform.start()
-    yield platform
-    platform.stop()
-
-
 @pytest.fixture
 def agent(web: Platform, tmp_path: Path, hni_collector: EnrolledCollector) -> Iterator[Agent]:
     running = Agent(web, tmp_path, hni_collector.secret, "--path", str(tmp_path / "a.log"))

@@ -18,7 +18,7 @@ from detection.models import Alert
 from detection.services import rules_run
 from detection.starter import RULES_DIR, starter_read
 from soc import es as soc_es
-from tests.collectors.platform import Platform
+from tests.collectors.platform import Platform, web_serving
 from tests.conftest import Cast, EnrolledCollector
 from tests.detection_engine.conftest import make_rule
 
@@ -29,10 +29,7 @@ PORTS = [21, 22, 23, 25, 53, 80, 110, 111, 135, 139, 143, 443, 445, 993, 995, 14
 
 @pytest.fixture
 def web(transactional_db: None, es: Elasticsearch, tmp_path: Path) -> Iterator[Platform]:
-    platform = Platform(tmp_path)
-    platform.start()
-    yield platform
-    platform.stop()
+    yield from web_serving(tmp_path)
 
 
 def ufw(moment: datetime, src: str, port: int) -> str:

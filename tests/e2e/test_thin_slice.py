@@ -11,7 +11,6 @@ import asyncio
 import json
 import time
 import urllib.request
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,14 +25,6 @@ from incidents.models import Incident
 from soc.management.commands.seed_demo import SSH_BRUTE_FORCE
 from tests.conftest import Cast, EnrolledCollector
 from tests.processes import Platform
-
-
-@pytest.fixture
-def platform(transactional_db: None, es: Any, tmp_path: Path) -> Iterator[Platform]:
-    running = Platform(tmp_path)
-    running.start()
-    yield running
-    running.stop()
 
 
 def session_cookie(user: Any) -> str:

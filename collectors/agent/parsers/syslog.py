@@ -113,11 +113,17 @@ def parse_rfc3339(line: str, ctx: ParseContext) -> SyslogHeader | None:
     m = _RFC3339.match(line)
     if not m:
         return None
+    ts = _iso_moment(m["ts"], ctx)
+    return None if ts is None else _header(m, ts, ctx)
+
+
+def _iso_moment(text: str, ctx: ParseContext) -> datetime | None:
+    """An RFC 3339 stamp (``Z`` or an offset; the agent's zone when it has neither); None if not a date."""
     try:
-        ts = datetime.fromisoformat(m["ts"].replace("Z", "+00:00"))
+        ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return _header(m, ts if ts.tzinfo else ts.replace(tzinfo=ctx.tz), ctx)
+    return ts if ts.tzinfo else ts.replace(tzinfo=ctx.tz)
 
 
 def _header(m: re.Match[str], moment: datetime, ctx: ParseContext) -> SyslogHeader:
@@ -131,12 +137,9 @@ def parse_rfc5424(line: str, ctx: ParseContext) -> SyslogHeader | None:
     m = _RFC5424.match(line)
     if not m:
         return None
-    try:
-        ts = datetime.fromisoformat(m["ts"].replace("Z", "+00:00"))
-    except ValueError:
+    ts = _iso_moment(m["ts"], ctx)
+    if ts is None:
         return None
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=ctx.tz)
     nil = lambda v: "" if v == "-" else v  # noqa: E731
     procid = nil(m["procid"])
     return SyslogHeader(

@@ -144,7 +144,7 @@ def test_central_configuration_from_the_heartbeat_is_applied_and_a_bad_one_refus
     central.config = {"batch_size": 7, "rate_limit": 100,
                       "inputs": [{"type": "file", "name": "x", "paths": [str(tmp_path / "x.log")]}]}
     agent.heartbeat_once()
-    assert (agent.config.batch_size, agent.config.rate_limit, list(agent.files)) == (7, 100.0, ["x"])
+    assert (agent.config.batch_size, agent.config.rate_limit, list(agent.reader.files)) == (7, 100.0, ["x"])
 
     central.config = {"batch_size": 0}
     agent.heartbeat_once()

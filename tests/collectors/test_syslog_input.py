@@ -182,7 +182,7 @@ def test_a_firewall_line_received_over_udp_keeps_its_own_protocol(tmp_path: Path
     agent = Agent(AgentConfig(url="http://127.0.0.1:9", secret_file=str(tmp_path / "secret"),
                               state_dir=str(tmp_path / "state")))
     try:
-        agent._spool_syslog("fw", "udp", Sequence(tmp_path / "fw.seq"),
+        agent.reader.spool_syslog("fw", "udp", Sequence(tmp_path / "fw.seq"),
                             [(UFW_BLOCK, "10.0.0.1"), (RFC3164, "10.0.0.2")])
         docs = [r.event["doc"] for r in agent.spool.read_batch(10)]
     finally:

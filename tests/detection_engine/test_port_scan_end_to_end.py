@@ -62,7 +62,7 @@ def ship(web: Platform, collector: EnrolledCollector, tmp: Path, files: dict[str
         sent = agent.send_once()
     finally:
         agent.stop.set()
-        agent.pool.shutdown()
+        agent.sender.close()
     assert read == sent, agent.counters.last_error
     soc_es.client().indices.refresh(index=soc_es.events_pattern())
     return sent

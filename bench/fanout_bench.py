@@ -70,7 +70,7 @@ async def console(url: str, cookie: str, origin: str, arrivals: list[float], rea
 async def scenario(port: int, cookies: list[str], outsider: str) -> dict[str, Any]:
     from asgiref.sync import sync_to_async
 
-    from incidents.services import incident_create
+    from incidents.services.intake import incident_create
     from organisations.models import Organisation
 
     url, origin = f"ws://127.0.0.1:{port}/ws/incidents/", f"http://127.0.0.1:{port}"

@@ -21,7 +21,7 @@ from collectors.agent.config import ConfigError, central_overrides
 from collectors.models import Collector, EnrollmentToken, ProvinceRetention
 from collectors.selectors import retention_days_by_org_code
 from incidents.models import Category, Severity
-from incidents.services import incident_open_or_touch_for_detection
+from incidents.services.intake import incident_open_or_touch_for_detection
 from organisations.actors import Actor
 from organisations.models import Kind, Organisation
 from organisations.selectors import AnyUser

@@ -15,7 +15,7 @@ from console.dashboard import incident_week_sums, week_start_moment, week_starts
 from console.events import Event
 from console.models import WeeklyFigures
 from incidents.models import Comment, Incident, ObservableKind
-from incidents.services import comment_add, observable_add
+from incidents.services.collaboration import comment_add, observable_add
 from organisations.actors import Actor
 
 # Event fields that become observables of the incident, with their kind.

@@ -26,7 +26,8 @@ from collectors.agent.parsers.base import isoformat_utc
 from detection.engine import ORG, Finding, parse_time
 from detection.models import Alert, DetectionRule
 from incidents.models import Incident, Severity, Status
-from incidents.services import incident_change_status, incident_open_or_touch_for_detection, incident_update
+from incidents.services.intake import incident_open_or_touch_for_detection
+from incidents.services.workflow import incident_change_status, incident_update
 from organisations.actors import Actor
 from organisations.models import Organisation
 from soc import es

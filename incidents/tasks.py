@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
-from incidents.services import request_escalate_overdue
+from incidents.services.requests import request_escalate_overdue
 
 
 @shared_task(acks_late=True, ignore_result=True, autoretry_for=(OperationalError,), retry_backoff=True,

@@ -20,7 +20,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from incidents import forms, services
+from incidents import forms
 from incidents.evidence import evidence_check
 from incidents.models import BULK_ACTIONS, STATUS_ACTIONS, Incident, SavedFilter, Severity, Status, status_action
 from incidents.selectors import (
@@ -30,7 +30,6 @@ from incidents.selectors import (
     comment_list,
     incident_events,
     incident_get,
-    incident_get_many,
     incident_list,
     linked_alerts,
     observable_list,
@@ -41,10 +40,19 @@ from incidents.selectors import (
     sla_policy_table,
     timeline_list,
 )
+from incidents.services.bulk import incident_bulk_apply
+from incidents.services.collaboration import comment_add, observable_add
+from incidents.services.evidence import attachment_add
+from incidents.services.filters import saved_filter_delete, saved_filter_save
+from incidents.services.intake import incident_file
+from incidents.services.merge import incident_merge
+from incidents.services.requests import request_send, request_update
+from incidents.services.sla import sla_policy_clear, sla_policy_set
+from incidents.services.workflow import incident_assign, incident_change_status, incident_handover, incident_update
 from organisations.access import Action, Permissions
 from organisations.actors import Actor
 from organisations.models import Organisation
-from organisations.selectors import AnyUser, organisation_get
+from organisations.selectors import organisation_get
 
 PAGE_SIZE = 50
 IncidentView = Callable[[HttpRequest, Incident, Permissions], HttpResponse]
@@ -172,7 +180,7 @@ def incident_status_view(request: HttpRequest, incident: Incident, permissions: 
     if not form.is_valid():
         raise ValidationError(_errors(form))
     permissions.require(status_action(form.cleaned_data["status"]), incident.province, incident.owner)
-    services.incident_change_status(incident=incident, actor=Actor.from_request(request), **form.cleaned_data)
+    incident_change_status(incident=incident, actor=Actor.from_request(request), **form.cleaned_data)
     return _done(request, incident, _("Status changed."))
 
 
@@ -181,7 +189,7 @@ def incident_assign_view(request: HttpRequest, incident: Incident, permissions: 
     form = forms.AssignForm(request.POST, staff=central_staff())
     if not form.is_valid():
         raise ValidationError(_errors(form))
-    services.incident_assign(incident=incident, assignee_id=form.cleaned_data["assignee"],
+    incident_assign(incident=incident, assignee_id=form.cleaned_data["assignee"],
                              actor=Actor.from_request(request))
     return _done(request, incident, _("Assigned."))
 
@@ -191,7 +199,7 @@ def incident_handover_view(request: HttpRequest, incident: Incident, permissions
     form = forms.HandoverForm(request.POST)
     if not form.is_valid():
         raise ValidationError(_errors(form))
-    services.incident_handover(incident=incident, owner=form.cleaned_data["owner"], actor=Actor.from_request(request))
+    incident_handover(incident=incident, owner=form.cleaned_data["owner"], actor=Actor.from_request(request))
     return _done(request, incident, _("Ownership handed over."))
 
 
@@ -200,7 +208,7 @@ def incident_edit_view(request: HttpRequest, incident: Incident, permissions: Pe
     form = forms.EditForm(request.POST)
     if not form.is_valid():
         raise ValidationError(_errors(form))
-    services.incident_update(incident=incident, actor=Actor.from_request(request), changes=form.cleaned_data)
+    incident_update(incident=incident, actor=Actor.from_request(request), changes=form.cleaned_data)
     return _done(request, incident, _("Saved."))
 
 
@@ -209,7 +217,7 @@ def comment_add_view(request: HttpRequest, incident: Incident, permissions: Perm
     form = forms.CommentForm(request.POST)
     if not form.is_valid():
         raise ValidationError(_errors(form))
-    services.comment_add(incident=incident, body=form.cleaned_data["body"], actor=Actor.from_request(request))
+    comment_add(incident=incident, body=form.cleaned_data["body"], actor=Actor.from_request(request))
     return _done(request, incident, _("Comment added."))
 
 
@@ -218,7 +226,7 @@ def observable_add_view(request: HttpRequest, incident: Incident, permissions: P
     form = forms.ObservableForm(request.POST)
     if not form.is_valid():
         raise ValidationError(_errors(form))
-    _observable, created = services.observable_add(incident=incident, actor=Actor.from_request(request),
+    _observable, created = observable_add(incident=incident, actor=Actor.from_request(request),
                                                    **form.cleaned_data)
     return _done(request, incident, _("Observable added.") if created else _("This observable was already recorded."))
 
@@ -228,7 +236,7 @@ def request_send_view(request: HttpRequest, incident: Incident, permissions: Per
     form = forms.RequestForm(request.POST)
     if not form.is_valid():
         raise ValidationError(_errors(form))
-    services.request_send(incident=incident, actor=Actor.from_request(request), **form.cleaned_data)
+    request_send(incident=incident, actor=Actor.from_request(request), **form.cleaned_data)
     return _done(request, incident, _("Request sent to the province."))
 
 
@@ -237,7 +245,7 @@ def attachment_add_view(request: HttpRequest, incident: Incident, permissions: P
     form = forms.AttachmentForm(request.POST, request.FILES)
     if not form.is_valid():
         raise ValidationError(_errors(form))
-    services.attachment_add(incident=incident, upload=form.cleaned_data["file"], actor=Actor.from_request(request))
+    attachment_add(incident=incident, upload=form.cleaned_data["file"], actor=Actor.from_request(request))
     return _done(request, incident, _("Evidence uploaded."))
 
 
@@ -248,7 +256,7 @@ def incident_merge_view(request: HttpRequest, incident: Incident, permissions: P
         raise ValidationError(_errors(form))
     survivor = incident_get(user=request.user, key=form.cleaned_data["into"])
     permissions.require(Action.MERGE, survivor.province)
-    services.incident_merge(duplicate=incident, survivor=survivor, actor=Actor.from_request(request))
+    incident_merge(duplicate=incident, survivor=survivor, actor=Actor.from_request(request))
     note = _("%(duplicate)s merged into %(survivor)s.") % {"duplicate": incident.key, "survivor": survivor.key}
     return _done(request, survivor, note)
 
@@ -265,32 +273,14 @@ def incident_bulk_view(request: HttpRequest) -> HttpResponse:
         messages.error(request, _errors(form) or _("Select between 1 and %(max)d incidents.") % {"max": forms.BULK_MAX})
         return HttpResponseRedirect(back)
     try:
-        result = bulk_apply(user=request.user, actor=Actor.from_request(request), keys=keys, **form.cleaned_data)
+        result = incident_bulk_apply(user=request.user, actor=Actor.from_request(request), keys=keys,
+                                     **form.cleaned_data)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return HttpResponseRedirect(back)
     messages.success(request, _("%(changed)d changed, %(skipped)d skipped.") % {
         "changed": len(result.changed), "skipped": len(result.skipped)})
     return HttpResponseRedirect(back)
-
-
-def bulk_apply(*, user: AnyUser, actor: Actor, keys: list[str], action: str, status: str | None = None,
-               assignee: int | None = None, resolution_summary: str = "") -> services.BulkResult:
-    """Shared by the console and the API: scope, then keep only incidents the user holds the right for."""
-    permissions = Permissions(user)
-    scoped = incident_get_many(user=user, keys=keys)
-    if action == "assign":
-        permissions.require(Action.ASSIGN)
-        return services.incident_bulk_assign(incidents=permissions.restrict(scoped, Action.ASSIGN, owned=True),
-                                             assignee_id=assignee, actor=actor)
-    target = Status.CLOSED if action == "close" else status
-    if not target:
-        raise ValidationError("Choose the new status.")
-    needed = status_action(target)
-    permissions.require(needed)
-    return services.incident_bulk_change_status(incidents=permissions.restrict(scoped, needed, owned=True),
-                                                status=target, actor=actor,
-                                                resolution_summary=resolution_summary or "")
 
 
 @login_required
@@ -310,9 +300,9 @@ def incident_intake_view(request: HttpRequest) -> HttpResponse:
             if upload is not None:
                 evidence_check(upload)  # refuse before anything is written
             with transaction.atomic():
-                incident = services.incident_file(province=province, actor=actor, **data)
+                incident = incident_file(province=province, actor=actor, **data)
                 if upload is not None:
-                    services.attachment_add(incident=incident, upload=upload, actor=actor)
+                    attachment_add(incident=incident, upload=upload, actor=actor)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -336,7 +326,7 @@ def request_detail_view(request: HttpRequest, request_id: int) -> HttpResponse:
         Permissions(request.user).require(Action.REQUEST_WORK, rfa.province)
         if form.is_valid():
             try:
-                services.request_update(request=rfa, actor=Actor.from_request(request), **form.cleaned_data)
+                request_update(request=rfa, actor=Actor.from_request(request), **form.cleaned_data)
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
@@ -362,7 +352,7 @@ def attachment_download_view(request: HttpRequest, attachment_id: int) -> FileRe
 def saved_filter_save_view(request: HttpRequest) -> HttpResponse:
     Permissions(request.user).require(Action.SAVE_FILTER)
     try:
-        saved = services.saved_filter_save(user=request.user, name=request.POST.get("name", ""),
+        saved = saved_filter_save(user=request.user, name=request.POST.get("name", ""),
                                            params=request.POST)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
@@ -375,7 +365,7 @@ def saved_filter_save_view(request: HttpRequest) -> HttpResponse:
 def saved_filter_delete_view(request: HttpRequest, filter_id: int) -> HttpResponse:
     Permissions(request.user).require(Action.SAVE_FILTER)
     saved = saved_filter_get(user=request.user, filter_id=filter_id)
-    services.saved_filter_delete(saved=saved)
+    saved_filter_delete(saved=saved)
     return redirect("incidents:list")
 
 
@@ -418,7 +408,7 @@ def _sla_apply(request: HttpRequest, form: forms.SlaPolicyClearForm) -> None:
     Permissions(request.user).require(Action.SLA_MANAGE, organisation)
     actor = Actor.from_request(request)
     if not isinstance(form, forms.SlaPolicyForm):
-        services.sla_policy_clear(organisation=organisation, severity=form.cleaned_data["severity"], actor=actor)
+        sla_policy_clear(organisation=organisation, severity=form.cleaned_data["severity"], actor=actor)
     else:
-        services.sla_policy_set(organisation=organisation, severity=form.cleaned_data["severity"],
+        sla_policy_set(organisation=organisation, severity=form.cleaned_data["severity"],
                                 values=form.values(), actor=actor)

@@ -22,7 +22,9 @@ from collectors.models import Collector
 from collectors.services import collector_create
 from detection.starter import starter_rules_load
 from incidents.models import Incident, Priority, RequestForAction, RequestStatus, Severity, SlaPolicy, Status
-from incidents.services import incident_change_status, request_send, request_update, sla_policy_set
+from incidents.services.requests import request_send, request_update
+from incidents.services.sla import sla_policy_set
+from incidents.services.workflow import incident_change_status
 from incidents.sla import sla_targets
 from organisations.actors import Actor
 from organisations.models import Organisation

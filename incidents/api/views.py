@@ -17,7 +17,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from incidents import services
 from incidents.api import serializers as s
 from incidents.models import (
     BULK_ACTIONS,
@@ -46,7 +45,15 @@ from incidents.selectors import (
     sla_policy_table,
     timeline_list,
 )
-from incidents.views import bulk_apply
+from incidents.services.bulk import incident_bulk_apply
+from incidents.services.collaboration import comment_add, observable_add
+from incidents.services.evidence import attachment_add
+from incidents.services.filters import saved_filter_delete, saved_filter_save
+from incidents.services.intake import incident_file
+from incidents.services.merge import incident_merge
+from incidents.services.requests import request_send, request_update
+from incidents.services.sla import sla_policy_clear, sla_policy_set
+from incidents.services.workflow import incident_assign, incident_change_status, incident_handover, incident_update
 from organisations.access import Action, Permissions
 from organisations.actors import Actor
 from organisations.models import Organisation
@@ -109,7 +116,7 @@ class IncidentListApi(generics.ListCreateAPIView[Incident], IncidentScoped):
         if province is None:
             raise ValidationError({"province": ["Unknown province, or not one you may file for."]})
         Permissions(request.user).require(Action.FILE, province)
-        incident = services.incident_file(province=province, actor=self.actor(), **data)
+        incident = incident_file(province=province, actor=self.actor(), **data)
         return Response(s.IncidentSerializer(incident).data, status=status.HTTP_201_CREATED)
 
 
@@ -123,7 +130,7 @@ class IncidentDetailApi(generics.RetrieveAPIView[Incident], IncidentScoped):
     def patch(self, request: Request, key: str) -> Response:
         incident = self.incident(Action.EDIT)
         data = _valid(s.IncidentUpdateSerializer, request)
-        incident = services.incident_update(incident=incident, actor=self.actor(), changes=data)
+        incident = incident_update(incident=incident, actor=self.actor(), changes=data)
         return Response(s.IncidentSerializer(incident).data)
 
 
@@ -134,7 +141,7 @@ class IncidentStatusApi(APIView, IncidentScoped):
         Permissions(request.user).require_any(STATUS_ACTIONS, incident.province, incident.owner)
         data = _valid(s.StatusChangeSerializer, request)
         Permissions(request.user).require(status_action(data["status"]), incident.province, incident.owner)
-        incident = services.incident_change_status(incident=incident, actor=self.actor(), **data)
+        incident = incident_change_status(incident=incident, actor=self.actor(), **data)
         return Response(s.IncidentSerializer(incident).data)
 
 
@@ -143,7 +150,7 @@ class IncidentAssignApi(APIView, IncidentScoped):
     def post(self, request: Request, key: str) -> Response:
         incident = self.incident(Action.ASSIGN)
         data = _valid(s.AssignSerializer, request)
-        incident = services.incident_assign(incident=incident, assignee_id=data["assignee"], actor=self.actor())
+        incident = incident_assign(incident=incident, assignee_id=data["assignee"], actor=self.actor())
         return Response(s.IncidentSerializer(incident).data)
 
 
@@ -152,7 +159,7 @@ class IncidentHandoverApi(APIView, IncidentScoped):
     def post(self, request: Request, key: str) -> Response:
         incident = self.incident(Action.HANDOVER)
         data = _valid(s.HandoverSerializer, request)
-        incident = services.incident_handover(incident=incident, owner=data["owner"], actor=self.actor())
+        incident = incident_handover(incident=incident, owner=data["owner"], actor=self.actor())
         return Response(s.IncidentSerializer(incident).data)
 
 
@@ -163,7 +170,7 @@ class IncidentMergeApi(APIView, IncidentScoped):
         data = _valid(s.MergeSerializer, request)
         survivor = incident_get(user=request.user, key=data["into"])
         Permissions(request.user).require(Action.MERGE, survivor.province)
-        survivor = services.incident_merge(duplicate=duplicate, survivor=survivor, actor=self.actor())
+        survivor = incident_merge(duplicate=duplicate, survivor=survivor, actor=self.actor())
         return Response(s.IncidentSerializer(survivor).data)
 
 
@@ -173,7 +180,7 @@ class IncidentBulkApi(APIView):
         """Change status, assign or close up to 5,000 incidents in one UPDATE; one shared resolution summary."""
         Permissions(request.user).require_any(BULK_ACTIONS)
         data = _valid(s.BulkSerializer, request)
-        result = bulk_apply(user=request.user, actor=Actor.from_request(request._request), **data)
+        result = incident_bulk_apply(user=request.user, actor=Actor.from_request(request._request), **data)
         return Response({"changed": result.changed, "skipped": result.skipped})
 
 
@@ -194,7 +201,7 @@ class CommentListApi(generics.ListAPIView[Comment], IncidentScoped):
     def post(self, request: Request, key: str) -> Response:
         incident = self.incident(Action.COMMENT)
         data = _valid(s.CommentSerializer, request)
-        comment = services.comment_add(incident=incident, body=data["body"], actor=self.actor())
+        comment = comment_add(incident=incident, body=data["body"], actor=self.actor())
         return Response(s.CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
 
 
@@ -209,7 +216,7 @@ class ObservableListApi(generics.ListAPIView[Observable], IncidentScoped):
     def post(self, request: Request, key: str) -> Response:
         incident = self.incident(Action.OBSERVE)
         data = _valid(s.ObservableSerializer, request)
-        observable, created = services.observable_add(incident=incident, actor=self.actor(), **data)
+        observable, created = observable_add(incident=incident, actor=self.actor(), **data)
         return Response(s.ObservableSerializer(observable).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
@@ -225,7 +232,7 @@ class IncidentRequestListApi(generics.ListAPIView[Any], IncidentScoped):
         """Ask the incident's province to act, by a due time."""
         incident = self.incident(Action.REQUEST_SEND)
         data = _valid(s.RequestSerializer, request)
-        rfa = services.request_send(incident=incident, actor=self.actor(), **data)
+        rfa = request_send(incident=incident, actor=self.actor(), **data)
         return Response(s.RequestSerializer(rfa).data, status=status.HTTP_201_CREATED)
 
 
@@ -252,7 +259,7 @@ class RequestDetailApi(generics.RetrieveAPIView[Any]):
         rfa = self.get_object()
         Permissions(request.user).require(Action.REQUEST_WORK, rfa.province)
         data = _valid(s.RequestUpdateSerializer, request)
-        rfa = services.request_update(request=rfa, actor=Actor.from_request(request._request), **data)
+        rfa = request_update(request=rfa, actor=Actor.from_request(request._request), **data)
         return Response(s.RequestSerializer(rfa).data)
 
 
@@ -268,7 +275,7 @@ class AttachmentListApi(generics.ListAPIView[Attachment], IncidentScoped):
     def post(self, request: Request, key: str) -> Response:
         incident = self.incident(Action.ATTACH)
         data = _valid(s.AttachmentUploadSerializer, request)
-        attachment = services.attachment_add(incident=incident, upload=data["file"], actor=self.actor())
+        attachment = attachment_add(incident=incident, upload=data["file"], actor=self.actor())
         return Response(s.AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
 
@@ -292,7 +299,7 @@ class SavedFilterListApi(generics.ListAPIView[SavedFilter]):
     def post(self, request: Request) -> Response:
         Permissions(request.user).require(Action.SAVE_FILTER)
         data = _valid(s.SavedFilterSerializer, request)
-        saved = services.saved_filter_save(user=request.user, name=data["name"], params=data["params"])
+        saved = saved_filter_save(user=request.user, name=data["name"], params=data["params"])
         return Response(s.SavedFilterSerializer(saved).data, status=status.HTTP_201_CREATED)
 
 
@@ -305,7 +312,7 @@ class SavedFilterDetailApi(generics.RetrieveAPIView[SavedFilter]):
     def delete(self, request: Request, filter_id: int) -> Response:
         Permissions(request.user).require(Action.SAVE_FILTER)
         saved = self.get_object()
-        services.saved_filter_delete(saved=saved)
+        saved_filter_delete(saved=saved)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -335,7 +342,7 @@ class SlaPolicyDetailApi(APIView):
         """Set the national targets (code of the national SOC) or a province's override, for new incidents."""
         organisation = self._organisation(request, code)
         data = _valid(s.SlaPolicySerializer, request)
-        services.sla_policy_set(organisation=organisation, severity=severity, values=data,
+        sla_policy_set(organisation=organisation, severity=severity, values=data,
                                 actor=Actor.from_request(request._request))
         return Response(_sla_row(request, organisation))
 
@@ -343,7 +350,7 @@ class SlaPolicyDetailApi(APIView):
     def delete(self, request: Request, code: str, severity: str) -> Response:
         """Remove a province's override: the national targets apply to its new incidents again."""
         organisation = self._organisation(request, code)
-        services.sla_policy_clear(organisation=organisation, severity=severity,
+        sla_policy_clear(organisation=organisation, severity=severity,
                                   actor=Actor.from_request(request._request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 

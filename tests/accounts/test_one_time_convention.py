@@ -21,7 +21,7 @@ from detection.alerts import alert_raise
 from detection.engine import ORG, Finding
 from detection.models import DetectionRule
 from incidents.models import Incident
-from incidents.services import incident_create
+from incidents.services.intake import incident_create
 from notifications.models import Kind, Notification
 from notifications.tasks import send_notification_email
 from tests.conftest import Cast

@@ -8,7 +8,7 @@ from django.test import Client
 
 from accounts.models import Preference
 from incidents.models import Incident
-from incidents.services import incident_create
+from incidents.services.intake import incident_create
 from tests.conftest import Cast
 
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Page, expect
 
-from incidents.services import incident_create
+from incidents.services.intake import incident_create
 from soc import es as soc_es
 from tests.browser.conftest import Server, Watch, off_loop, screenshot, sign_in
 from tests.conftest import PASSWORD, Cast, EnrolledCollector

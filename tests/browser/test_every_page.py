@@ -25,7 +25,8 @@ from detection.engine import ORG, Finding
 from detection.models import DetectionRule
 from detection.starter import starter_rules_load
 from incidents.models import Incident
-from incidents.services import incident_create, request_send
+from incidents.services.intake import incident_create
+from incidents.services.requests import request_send
 from organisations.actors import Actor
 from organisations.models import Role
 from organisations.services import user_with_role

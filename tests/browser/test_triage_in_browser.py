@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from incidents.models import Incident, RequestForAction, RequestStatus, Status
-from incidents.services import incident_create
+from incidents.services.intake import incident_create
 from tests.browser.conftest import WATCH, Server, Watch, off_loop, screenshot, sign_in
 from tests.conftest import PASSWORD, Cast
 
@@ -264,7 +264,7 @@ def test_the_requests_list_says_when_a_request_arrives(server: Server, cast: Cas
 
     from django.utils import timezone
 
-    from incidents.services import request_send
+    from incidents.services.requests import request_send
     from organisations.actors import Actor
 
     [incident] = incidents(cast, "Phishing wave at the tax office")

@@ -16,7 +16,7 @@ from console.services import weekly_figures_refresh
 from console.tasks import refresh_weekly_figures
 from detection.models import Alert, DetectionRule, RuleKind
 from incidents.models import Incident
-from incidents.services import incident_create
+from incidents.services.intake import incident_create
 from organisations.models import Organisation
 from soc.beat import beat_schedule
 from tests.conftest import Cast, EnrolledCollector

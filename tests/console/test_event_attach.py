@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.test import Client
 
 from incidents.models import Comment, Observable
-from incidents.services import incident_create
+from incidents.services.intake import incident_create
 from soc import es as soc_es
 from tests.conftest import Cast
 from tests.console.conftest import Indexer

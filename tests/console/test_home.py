@@ -8,7 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from incidents.models import RequestForAction, RequestStatus
-from incidents.services import incident_create
+from incidents.services.intake import incident_create
 from tests.conftest import Cast
 
 

@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from incidents.models import SavedFilter
-from incidents.services import incident_create
+from incidents.services.intake import incident_create
 from tests.conftest import Cast
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from detection.authoring import rule_test_run
 from detection.models import Alert, DetectionRule, RuleRun
 from detection.services import rules_run
 from incidents.models import Incident
-from incidents.services import incident_change_status
+from incidents.services.workflow import incident_change_status
 from organisations.actors import Actor
 from tests.detection_engine.conftest import Index, ago, event, make_rule, now
 

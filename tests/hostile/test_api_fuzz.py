@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from incidents.services import incident_create
+from incidents.services.intake import incident_create
 from organisations.actors import Actor
 from organisations.models import Organisation, Role
 from organisations.services import api_token_create, organisation_tree_ensure, user_with_role

@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from incidents.models import Incident
-from incidents.services import incident_create
+from incidents.services.intake import incident_create
 from organisations.models import Organisation
 from tests.conftest import Cast
 

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from incidents.models import Comment, Incident, Observable
 from incidents.observables import observable_normalise, pivot_query
 from incidents.selectors import observable_list
-from incidents.services import observable_add
+from incidents.services.collaboration import observable_add
 from organisations.actors import Actor
 from tests.conftest import Cast
 from tests.incidents.conftest import Api

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from incidents.models import Incident
-from incidents.services import incident_create
+from incidents.services.intake import incident_create
 from tests.conftest import Cast
 
 pytestmark = pytest.mark.django_db

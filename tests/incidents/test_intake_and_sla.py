@@ -12,7 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from incidents.models import Incident, Severity, SlaPolicy, Status
-from incidents.services import incident_create, sla_policy_defaults_ensure
+from incidents.services.intake import incident_create
+from incidents.services.sla import sla_policy_defaults_ensure
 from incidents.sla import DEFAULT_TARGETS, due_after
 from tests.conftest import Cast
 from tests.incidents.conftest import Api

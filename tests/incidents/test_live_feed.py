@@ -13,7 +13,9 @@ from django.contrib.auth.models import User
 
 from incidents.consumers import IncidentFeedConsumer
 from incidents.models import Status
-from incidents.services import comment_add, incident_change_status, incident_create
+from incidents.services.collaboration import comment_add
+from incidents.services.intake import incident_create
+from incidents.services.workflow import incident_change_status
 from organisations.actors import Actor
 from tests.conftest import Cast
 

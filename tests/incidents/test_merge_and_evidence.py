@@ -15,7 +15,9 @@ from elasticsearch import Elasticsearch
 from detection.models import Alert, DetectionRule, RuleKind
 from incidents import evidence
 from incidents.models import Attachment, Incident, Observable, RequestForAction, Status
-from incidents.services import attachment_add, comment_add, observable_add, request_send
+from incidents.services.collaboration import comment_add, observable_add
+from incidents.services.evidence import attachment_add
+from incidents.services.requests import request_send
 from organisations.actors import Actor
 from soc import es as soc_es
 from tests.conftest import Cast

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from incidents.models import Incident, SlaPolicy
-from incidents.services import incident_create
+from incidents.services.intake import incident_create
 from organisations.models import AuditLog
 from tests.conftest import Cast
 from tests.incidents.conftest import Api

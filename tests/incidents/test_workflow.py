@@ -10,7 +10,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from incidents.models import TRANSITIONS, Incident, Status, TimelineEntry
-from incidents.services import incident_change_status
+from incidents.services.workflow import incident_change_status
 from organisations.actors import Actor
 from organisations.models import AuditLog
 from tests.conftest import Cast

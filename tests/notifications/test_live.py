@@ -10,7 +10,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from incidents.services import incident_create
+from incidents.services.intake import incident_create
 from notifications.services import notification_mark_read
 from soc.live import user_group
 from tests.conftest import Cast

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from incidents.models import Incident
-from incidents.services import comment_add, incident_create
+from incidents.services.collaboration import comment_add
+from incidents.services.intake import incident_create
 from notifications.models import ChannelPreference, Kind, Notification
 from notifications.services import channel_preference_set, notify
 from notifications.tasks import send_notification_email

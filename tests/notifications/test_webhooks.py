@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from incidents.services import incident_create
+from incidents.services.intake import incident_create
 from notifications import ssrf
 from notifications.models import DeliveryStatus, Kind, WebhookDelivery, WebhookTarget
 from notifications.services import webhook_attempt, webhooks_dispatch

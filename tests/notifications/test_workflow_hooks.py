@@ -7,7 +7,8 @@ from datetime import timedelta
 from django.utils import timezone
 
 from incidents.models import Incident, RequestForAction
-from incidents.services import comment_add, incident_create
+from incidents.services.collaboration import comment_add
+from incidents.services.intake import incident_create
 from notifications.models import Kind, Notification
 from notifications.services import sla_notices_send
 from organisations.actors import Actor

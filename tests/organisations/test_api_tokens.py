@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from incidents.services import incident_create
+from incidents.services.intake import incident_create
 from organisations.actors import Actor
 from organisations.models import ApiToken, AuditLog, Role
 from organisations.services import api_token_create, api_token_revoke, user_with_role

@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
 
-from incidents.services import incident_create
+from incidents.services.intake import incident_create
 from organisations.actors import Actor
 from organisations.exports import neutralise
 from organisations.models import AuditLog

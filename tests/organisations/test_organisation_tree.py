@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from incidents.services import incident_create
+from incidents.services.intake import incident_create
 from organisations.models import AuditLog, Kind, Organisation, Role
 from organisations.services import user_with_role
 from tests.conftest import PASSWORD, Cast

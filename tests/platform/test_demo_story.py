@@ -14,7 +14,8 @@ from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from incidents.models import Incident, Severity, SlaPolicy
-from incidents.services import incident_create, sla_policy_defaults_ensure
+from incidents.services.intake import incident_create
+from incidents.services.sla import sla_policy_defaults_ensure
 from organisations.models import AuditLog, Organisation
 from organisations.services import organisation_tree_ensure, user_with_role
 from readiness.actions import response_actions

@@ -16,8 +16,11 @@ from elasticsearch import Elasticsearch
 from collectors.models import Collector
 from collectors.services import collector_create, province_retention_set
 from detection.models import DetectionRule, RuleKind
-from incidents import services
 from incidents.models import Attachment, Incident, ObservableKind, RequestForAction, SavedFilter
+from incidents.services.collaboration import comment_add, observable_add
+from incidents.services.evidence import attachment_add
+from incidents.services.intake import incident_create
+from incidents.services.requests import request_send
 from organisations.actors import Actor
 from organisations.models import Membership, Organisation, Role
 from organisations.services import user_with_role
@@ -53,14 +56,14 @@ class World:
 def plant(org: Organisation, lead: User, responder: User) -> Province:
     mark = canary(org.code)
     actor = Actor(user=lead, ip="192.0.2.1")
-    incident = services.incident_create(province=org, title=f"{mark} title", description=f"{mark} description",
+    incident = incident_create(province=org, title=f"{mark} title", description=f"{mark} description",
                                         actor=actor)
-    services.comment_add(incident=incident, body=f"{mark} comment", actor=actor)
-    services.observable_add(incident=incident, kind=ObservableKind.ACCOUNT, value=f"{mark}-account", actor=actor)
-    request = services.request_send(incident=incident, instructions=f"{mark} instructions", priority="high",
+    comment_add(incident=incident, body=f"{mark} comment", actor=actor)
+    observable_add(incident=incident, kind=ObservableKind.ACCOUNT, value=f"{mark}-account", actor=actor)
+    request = request_send(incident=incident, instructions=f"{mark} instructions", priority="high",
                                     due_at=timezone.now() + timedelta(hours=4), actor=actor)
     upload = SimpleUploadedFile(f"{mark}.txt", f"{mark} evidence".encode())
-    attachment = services.attachment_add(incident=incident, upload=upload, actor=actor)
+    attachment = attachment_add(incident=incident, upload=upload, actor=actor)
     victim = user_with_role(username=f"{org.code.lower()}.victim", password=PASSWORD, organisation=org,
                             role=Role.PROVINCIAL_RESPONDER)
     membership = Membership.objects.get(user_id=victim.pk, organisation=org)

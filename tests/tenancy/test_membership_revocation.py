@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from incidents.consumers import SCOPE_CHANGED, IncidentFeedConsumer
-from incidents.services import incident_create
+from incidents.services.intake import incident_create
 from organisations.actors import Actor
 from organisations.models import AuditLog, Membership, Role
 from organisations.services import membership_revoke, user_with_role

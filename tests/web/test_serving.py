@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 
 from incidents import forms
 from incidents.models import Incident
-from incidents.services import incident_create
+from incidents.services.intake import incident_create
 from incidents.views import blank_form
 from soc.asgi import on_event_loop, view_is_async
 from tests.conftest import Cast

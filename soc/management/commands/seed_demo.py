@@ -15,7 +15,7 @@ from collectors.models import Collector
 from collectors.services import collector_create
 from detection.models import DetectionRule, RuleKind
 from incidents.models import Category, Severity
-from incidents.services import sla_policy_defaults_ensure
+from incidents.services.sla import sla_policy_defaults_ensure
 from organisations.models import Organisation, Role
 from organisations.services import organisation_tree_ensure, user_with_role
 

@@ -1,0 +1,109 @@
+"""How incidents come in: opened or touched by detection, created by analysts, filed by provinces."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from incidents.models import OPEN_STATUSES, Category, Incident, IncidentSequence, Severity
+from incidents.services.live import incident_summary
+from incidents.sla import set_sla_due as _set_sla_due
+from incidents.timeline import record as _record
+from organisations.actors import Actor
+from organisations.models import Organisation
+from soc.live import broadcast_after_commit
+
+
+def _next_key(*, province: Organisation, year: int) -> str:
+    """HNI-2026-0042. Caller holds a transaction; the row lock serialises numbering."""
+    seq, _ = IncidentSequence.objects.select_for_update().get_or_create(province=province, year=year)
+    seq.last += 1
+    seq.save(update_fields=["last"])
+    return f"{province.code}-{year}-{seq.last:04d}"
+
+
+def incident_create(
+    *,
+    province: Organisation,
+    title: str,
+    description: str = "",
+    category: str = Category.OTHER,
+    severity: str = Severity.MEDIUM,
+    dedup_key: str = "",
+    actor: Actor | None = None,
+    **intake: Any,
+) -> Incident:
+    """``intake`` carries the provincial form's fields (reported_by, affected_systems, occurred_at, contact)."""
+    actor = actor or Actor.system()
+    with transaction.atomic():
+        key = _next_key(province=province, year=timezone.localdate().year)
+        now = timezone.now()
+        incident = Incident(
+            key=key, title=title, description=description, category=category,
+            severity=severity, province=province, dedup_key=dedup_key, last_seen_at=now, **intake,
+        )
+        _set_sla_due(incident, start=now)
+        incident.save()
+        _record(incident, actor=actor, kind="incident.created",
+                after={"title": title, "severity": severity, "category": category, "province": province.code})
+        broadcast_after_commit(
+            organisation=province, message={"kind": "incident.created", "incident": incident_summary(incident)}
+        )
+    return incident
+
+
+def incident_open_or_touch_for_detection(
+    *,
+    province: Organisation,
+    dedup_key: str,
+    title: str,
+    description: str,
+    severity: str,
+    category: str,
+    seen_at: datetime,
+    new_alerts: int = 1,
+) -> tuple[Incident, bool]:
+    """One open incident per dedup key: the first alert opens it, later ones touch it.
+
+    Safe under concurrency: the partial unique constraint makes a racing twin
+    fail, and the loser re-reads the winner's incident.
+    """
+    existing = Incident.objects.filter(dedup_key=dedup_key, status__in=OPEN_STATUSES).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                incident = incident_create(
+                    province=province, title=title, description=description, category=category,
+                    severity=severity, dedup_key=dedup_key,
+                )
+                Incident.objects.filter(pk=incident.pk).update(alert_count=new_alerts)
+                incident.alert_count = new_alerts
+                return incident, True
+        except IntegrityError:
+            existing = Incident.objects.get(dedup_key=dedup_key, status__in=OPEN_STATUSES)
+    _touch(existing, seen_at=seen_at, new_alerts=new_alerts)
+    return existing, False
+
+
+def _touch(incident: Incident, *, seen_at: datetime, new_alerts: int) -> None:
+    Incident.objects.filter(pk=incident.pk).update(alert_count=F("alert_count") + new_alerts, last_seen_at=seen_at)
+    incident.refresh_from_db(fields=["alert_count", "last_seen_at"])
+
+
+def incident_file(*, province: Organisation, title: str, description: str, affected_systems: str,
+                  occurred_at: datetime | None, contact: str, category: str, severity: str,
+                  actor: Actor) -> Incident:
+    """A province reports an incident: it starts as ``new`` in the central triage queue."""
+    if not title.strip() or not description.strip():
+        raise ValidationError("Say what happened (a title and a description).")
+    if occurred_at is not None and occurred_at > timezone.now():
+        raise ValidationError("The time of the incident cannot be in the future.")
+    return incident_create(
+        province=province, title=title.strip(), description=description, category=category, severity=severity,
+        actor=actor, reported_by=actor.user, affected_systems=affected_systems, occurred_at=occurred_at,
+        contact=contact)

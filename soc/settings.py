@@ -108,11 +108,15 @@ _POSTGRES = {
     "PORT": env_str("POSTGRES_PORT", "5432"),
     # Connections come from a pool per process (psycopg_pool), returned at the end of each request: no
     # connection setup per request, and at most POSTGRES_POOL_MAX_SIZE per process whatever the load (a request
-    # waits up to POSTGRES_POOL_TIMEOUT seconds for one). Size it against max_connections (docs/scaling.md).
+    # waits up to POSTGRES_POOL_TIMEOUT seconds for one). Size it against max_connections (docs/scaling.md): the
+    # web threads, the async views' database threads (which keep theirs) and two spare. A connection is checked
+    # as it leaves the pool, so one that died with a PostgreSQL restart or failover is replaced, not handed out.
     "CONN_MAX_AGE": 0,
     "OPTIONS": {"pool": {"min_size": env_int("POSTGRES_POOL_MIN_SIZE", 1),
-                         "max_size": env_int("POSTGRES_POOL_MAX_SIZE", WEB_THREADS + 2),
+                         "max_size": env_int("POSTGRES_POOL_MAX_SIZE",
+                                             WEB_THREADS + env_int("SOC_ASYNC_DB_THREADS", 2) + 2),
                          "timeout": env_int("POSTGRES_POOL_TIMEOUT", 20)}},
+    "CONN_HEALTH_CHECKS": True,  # with a pool, Django passes ConnectionPool.check_connection as its check
     "TEST": {"NAME": f"test_{NAMESPACE}"},
 }
 if env_str("SOC_DATABASE", "postgres") == "sqlite":

@@ -127,6 +127,19 @@ def whole_numbers(raw: dict[str, Any], **defaults: int) -> list[int]:
         raise ValueError(f"{names} must be {'whole numbers' if len(defaults) > 1 else 'a whole number'}") from exc
 
 
+def field_names(raw: dict[str, Any], name: str, default: tuple[str, ...] = (), what: str = "") -> tuple[str, ...]:
+    """The rule parameter ``name``: one to three field names (``what`` says what they are for, in the error)."""
+    fields = tuple(str(f) for f in raw.get(name) or default)
+    if not 1 <= len(fields) <= 3:
+        raise ValueError(f"{name} takes one to three fields{what}")
+    return fields
+
+
+def by_province(fields: tuple[str, ...]) -> tuple[str, ...]:
+    """The grouping with the province first: an attacker seen in two provinces is two findings."""
+    return (ORG, *[f for f in fields if f != ORG])
+
+
 # --- threshold -------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -139,9 +152,7 @@ class ThresholdParams:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> ThresholdParams:
-        group_by = tuple(str(f) for f in raw.get("group_by") or ())
-        if not 1 <= len(group_by) <= 3:
-            raise ValueError("group_by takes one to three fields")
+        group_by = field_names(raw, "group_by")
         count, window = whole_numbers(raw, count=0, window_seconds=0)
         if count < 1 or window < 1:
             raise ValueError("count and window_seconds must be positive")
@@ -244,15 +255,13 @@ class SequenceParams:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> SequenceParams:
-        by = tuple(str(f) for f in raw.get("by") or ())
-        if not 1 <= len(by) <= 3:
-            raise ValueError("by takes one to three fields")
+        by = field_names(raw, "by")
         if not raw.get("first") or not raw.get("then"):
             raise ValueError("a sequence needs a 'first' and a 'then' query")
         window, first_count = whole_numbers(raw, window_seconds=0, first_count=1)
         if window < 1 or first_count < 1:
             raise ValueError("window_seconds and first_count must be positive")
-        return cls(str(raw["first"]), str(raw["then"]), (ORG, *[f for f in by if f != ORG]),
+        return cls(str(raw["first"]), str(raw["then"]), by_province(by),
                    timedelta(seconds=window), first_count)
 
 

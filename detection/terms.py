@@ -16,7 +16,16 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from detection.engine import ORG, Finding, Window, composite_keys, lucene, parse_time, whole_numbers
+from detection.engine import (
+    Finding,
+    Window,
+    by_province,
+    composite_keys,
+    field_names,
+    lucene,
+    parse_time,
+    whole_numbers,
+)
 
 
 @dataclass(frozen=True)
@@ -27,13 +36,11 @@ class NewTermParams:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> NewTermParams:
-        fields = tuple(str(f) for f in raw.get("fields") or ())
-        if not 1 <= len(fields) <= 3:
-            raise ValueError("fields takes one to three fields (a value or a combination)")
+        fields = field_names(raw, "fields", what=" (a value or a combination)")
         [days] = whole_numbers(raw, history_days=0)
         if not 1 <= days <= 90:
             raise ValueError("history_days must be between 1 and 90")
-        return cls(str(raw.get("query") or "*"), (ORG, *[f for f in fields if f != ORG]), timedelta(days=days))
+        return cls(str(raw.get("query") or "*"), by_province(fields), timedelta(days=days))
 
 
 def evaluate_new_term(es: Elasticsearch, index: str, raw: dict[str, Any], window: Window) -> list[Finding]:
@@ -79,11 +86,11 @@ class SilenceParams:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> SilenceParams:
-        group_by = tuple(str(f) for f in raw.get("group_by") or ("agent.name",))
+        group_by = field_names(raw, "group_by", default=("agent.name",))
         silent, history = whole_numbers(raw, silent_seconds=0, history_seconds=86400)
         if silent < 60 or history <= silent:
             raise ValueError("silent_seconds must be at least 60 and shorter than history_seconds")
-        return cls(str(raw.get("query") or "*"), (ORG, *[f for f in group_by if f != ORG]),
+        return cls(str(raw.get("query") or "*"), by_province(group_by),
                    timedelta(seconds=silent), timedelta(seconds=history))
 
 

@@ -15,10 +15,13 @@ middleware's thread hops.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import math
 import time
 import zlib
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -101,12 +104,27 @@ def _clock_offset(request: HttpRequest) -> float:
     return offset if math.isfinite(offset) else 0.0
 
 
-@csrf_exempt
-@require_POST
-async def ingest_events_view(request: HttpRequest) -> HttpResponse:
-    collector = await _authenticated(request)
-    if collector is None:
-        return _unauthenticated()
+def collector_endpoint(view: Callable[[HttpRequest, Collector], Awaitable[HttpResponse]]) -> Callable[..., Any]:
+    """A view a collector calls with its credential: POST only, no CSRF (there is no session), 401 for an unknown or
+    revoked credential, and a body that cannot be read answered with its own status."""
+
+    @csrf_exempt
+    @require_POST
+    @functools.wraps(view)
+    async def endpoint(request: HttpRequest) -> HttpResponse:
+        collector = await _authenticated(request)
+        if collector is None:
+            return _unauthenticated()
+        try:
+            return await view(request, collector)
+        except BodyError as exc:
+            return json_error(exc.status, exc.code, exc.message)
+
+    return endpoint
+
+
+@collector_endpoint
+async def ingest_events_view(request: HttpRequest, collector: Collector) -> HttpResponse:
     async with _batch_slots():
         return await _ingest(request, collector)
 
@@ -123,10 +141,7 @@ async def _nothing(_: object) -> None:
 
 
 async def _ingest(request: HttpRequest, collector: Collector) -> HttpResponse:
-    try:
-        payload = _read_json(request)  # the body is already in memory (or spooled): no wait here
-    except BodyError as exc:
-        return json_error(exc.status, exc.code, exc.message)
+    payload = _read_json(request)  # the body is already in memory (or spooled): no wait here
     events = payload.get("events") if isinstance(payload, dict) else None
     verdict = await ingest_admit(collector=collector, events=len(events) if isinstance(events, list) else 0)
     if not verdict.admitted:
@@ -141,17 +156,10 @@ async def _ingest(request: HttpRequest, collector: Collector) -> HttpResponse:
     return HttpResponse(jsonfast.dumps({"results": [r.as_dict() for r in results]}), content_type="application/json")
 
 
-@csrf_exempt
-@require_POST
-async def heartbeat_view(request: HttpRequest) -> JsonResponse:
+@collector_endpoint
+async def heartbeat_view(request: HttpRequest, collector: Collector) -> HttpResponse:
     """The agent's report; the answer carries the central configuration it must apply."""
-    collector = await _authenticated(request)
-    if collector is None:
-        return _unauthenticated()
-    try:
-        report = _read_json(request, HEARTBEAT_MAX_BYTES)
-    except BodyError as exc:
-        return json_error(exc.status, exc.code, exc.message)
+    report = _read_json(request, HEARTBEAT_MAX_BYTES)
     if not isinstance(report, dict):
         return json_error(400, "invalid", "heartbeat must be a JSON object")
     config = await database(collector_record_heartbeat, collector=collector, report=report)

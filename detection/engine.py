@@ -127,6 +127,14 @@ def whole_numbers(raw: dict[str, Any], **defaults: int) -> list[int]:
         raise ValueError(f"{names} must be {'whole numbers' if len(defaults) > 1 else 'a whole number'}") from exc
 
 
+def positive_numbers(raw: dict[str, Any], **defaults: int) -> list[int]:
+    """``whole_numbers``, each at least 1."""
+    numbers = whole_numbers(raw, **defaults)
+    if min(numbers) < 1:
+        raise ValueError(f"{' and '.join(defaults)} must be positive")
+    return numbers
+
+
 def field_names(raw: dict[str, Any], name: str, default: tuple[str, ...] = (), what: str = "") -> tuple[str, ...]:
     """The rule parameter ``name``: one to three field names (``what`` says what they are for, in the error)."""
     fields = tuple(str(f) for f in raw.get(name) or default)
@@ -153,9 +161,7 @@ class ThresholdParams:
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> ThresholdParams:
         group_by = field_names(raw, "group_by")
-        count, window = whole_numbers(raw, count=0, window_seconds=0)
-        if count < 1 or window < 1:
-            raise ValueError("count and window_seconds must be positive")
+        count, window = positive_numbers(raw, count=0, window_seconds=0)
         distinct = raw.get("distinct_field") or None
         return cls(query=str(raw.get("query") or "*"), group_by=group_by, count=count,
                    window=timedelta(seconds=window), distinct_field=str(distinct) if distinct else None)
@@ -251,16 +257,14 @@ class SequenceParams:
     then: str
     by: tuple[str, ...]
     window: timedelta
-    first_count: int
+    first_count: int = 1
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> SequenceParams:
         by = field_names(raw, "by")
         if not raw.get("first") or not raw.get("then"):
             raise ValueError("a sequence needs a 'first' and a 'then' query")
-        window, first_count = whole_numbers(raw, window_seconds=0, first_count=1)
-        if window < 1 or first_count < 1:
-            raise ValueError("window_seconds and first_count must be positive")
+        window, first_count = positive_numbers(raw, window_seconds=0, first_count=1)
         return cls(str(raw["first"]), str(raw["then"]), by_province(by),
                    timedelta(seconds=window), first_count)
 

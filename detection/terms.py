@@ -82,12 +82,12 @@ class SilenceParams:
     query: str
     group_by: tuple[str, ...]
     silent: timedelta
-    history: timedelta
+    history: timedelta = timedelta(days=1)
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> SilenceParams:
         group_by = field_names(raw, "group_by", default=("agent.name",))
-        silent, history = whole_numbers(raw, silent_seconds=0, history_seconds=86400)
+        silent, history = whole_numbers(raw, silent_seconds=0, history_seconds=int(cls.history.total_seconds()))
         if silent < 60 or history <= silent:
             raise ValueError("silent_seconds must be at least 60 and shorter than history_seconds")
         return cls(str(raw.get("query") or "*"), by_province(group_by),

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
-from tests.collectors.platform import Agent, Platform, wait_count
+from tests.collectors.platform import Agent, Platform, wait_count, web_serving
 from tests.collectors.test_agent_delivery import assert_exactly_once
 from tests.conftest import EnrolledCollector
 from tests.processes import ROOT
@@ -54,10 +54,7 @@ def es_outage(seconds: float) -> subprocess.Popen[str]:
 def web(transactional_db: None, tmp_path: Path) -> Iterator[Platform]:
     if not os.environ.get("SOC_TEST_OWNS_SERVICES"):
         pytest.skip("stops Elasticsearch: only under scripts/test.sh, which owns the services it started")
-    platform = Platform(tmp_path)
-    platform.start()
-    yield platform
-    platform.stop()
+    yield from web_serving(tmp_path)
 
 
 def spool_depths(agents: list[Agent]) -> list[int]:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import select
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
 
-from tests.processes import Platform
+from tests.processes import Platform, platform_serving
 
 MB = 1024 * 1024
 
@@ -43,11 +44,8 @@ def post_raw(port: int, headers: str, chunks: Any) -> tuple[bytes, float, int]:
 
 
 @pytest.fixture
-def web(transactional_db: None, tmp_path: Path) -> Any:
-    platform = Platform(tmp_path)
-    platform.start_web()
-    yield platform
-    platform.stop()
+def web(transactional_db: None, tmp_path: Path) -> Iterator[Platform]:
+    yield from platform_serving(tmp_path, web_only=True)
 
 
 @pytest.mark.parametrize("size_mb", [31, 100, 10_000])

@@ -30,7 +30,8 @@ EDITABLE = ("name", "kind", "enabled", "description", "organisation", "params", 
             "max_alerts_per_run", "suppress_seconds", "tactics", "techniques")
 SNAPSHOT = tuple(f for f in EDITABLE if f != "organisation")
 # What rule runs write: an edit never saves these from its (possibly older) copy of the rule.
-ENGINE_STATE = ("checkpoint", "backfill_checkpoint", "next_run_at", "last_error", "consecutive_errors")
+ENGINE_STATE = ("checkpoint", "backfill_checkpoint", "next_run_at", "last_error", "consecutive_errors",
+                "last_run_at", "last_duration_ms", "last_cycle_ms")
 MAX_TEST_FINDINGS = 500
 
 

@@ -61,6 +61,11 @@ class DetectionRule(models.Model):
     next_run_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     consecutive_errors = models.PositiveIntegerField(default=0)
+    # The latest live run, kept on the rule because a quiet run (nothing found, nothing wrong) writes no
+    # RuleRun row: the rules page and /metrics read these. last_cycle_ms: time since the live run before it.
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_duration_ms = models.PositiveIntegerField(default=0)
+    last_cycle_ms = models.PositiveIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.name
@@ -121,7 +126,9 @@ class RuleRun(models.Model):
 
 
 class RuleRunDay(models.Model):
-    """One rule's runs of one UTC day, once their rows are past DETECTION_RUN_KEEP_DAYS (``rule_runs_fold``)."""
+    """One rule's runs of one UTC day. Quiet runs (``quiet_runs``: no hits, alerts, error, gap or cap, not
+    back-fill) are counted here as they happen and never get a row; the others keep their ``RuleRun`` row for
+    DETECTION_RUN_KEEP_DAYS and are added here when folded (``rule_runs_fold``)."""
 
     rule = models.ForeignKey(DetectionRule, on_delete=models.CASCADE, related_name="run_days")
     day = models.DateField()
@@ -129,6 +136,7 @@ class RuleRunDay(models.Model):
     errors = models.PositiveIntegerField(default=0)
     timed_out = models.PositiveIntegerField(default=0)
     backfill_runs = models.PositiveIntegerField(default=0)
+    quiet_runs = models.PositiveIntegerField(default=0)
     hits = models.PositiveBigIntegerField(default=0)
     alerts = models.PositiveIntegerField(default=0)
     duration_ms_total = models.PositiveBigIntegerField(default=0)
@@ -137,6 +145,8 @@ class RuleRunDay(models.Model):
     class Meta:
         ordering = ["-day"]
         constraints = [models.UniqueConstraint(fields=["rule", "day"], name="one_summary_per_rule_day")]
+        # /metrics sums today's quiet runs over every rule.
+        indexes = [models.Index(fields=["day"], name="rulerunday_day")]
 
 
 class GroupState(models.Model):

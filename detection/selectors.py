@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext
 
-from detection.models import Alert, DetectionRule, RuleProvinceState, RuleRun
+from detection.models import Alert, DetectionRule, RuleProvinceState, RuleRun, RuleRunDay
 from organisations.models import Organisation
 from organisations.selectors import AnyUser, scope_to_provinces, visible_org_codes
 from soc import es
@@ -130,12 +130,16 @@ class RuleRow:
 
 
 def rule_rows(*, user: AnyUser) -> list[RuleRow]:
-    # One index probe per rule (rulerun_rule_newest), however long the run history grows.
-    latest = RuleRun.objects.filter(rule=OuterRef("pk")).order_by("-started_at").values("started_at")[:1]
-    rules = list(rule_list(user=user).annotate(last_run_at=Subquery(latest)))
+    # The rule row carries its latest live run: quiet runs have no RuleRun row to read it from.
+    rules = list(rule_list(user=user))
     off = Counter(RuleProvinceState.objects.filter(rule__in=rules, enabled=False).values_list("rule_id", flat=True))
     return [RuleRow(rule=rule, last_run_at=rule.last_run_at, provinces_off=off[rule.pk], on_here=rule.enabled)
             for rule in rules]
+
+
+def run_day_today(*, rule: DetectionRule, now: datetime) -> RuleRunDay | None:
+    """The rule's runs of the current UTC day so far, with the quiet ones that have no row of their own."""
+    return RuleRunDay.objects.filter(rule=rule, day=now.astimezone(UTC).date()).first()
 
 
 FAILING_SHOWN = 10

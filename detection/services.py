@@ -16,11 +16,11 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Max, Q, Sum
 from django.db.models.functions import Greatest
 from django.utils import timezone as dj_timezone
@@ -100,7 +100,11 @@ def rule_run(*, rule_id: int, now: datetime | None = None) -> RuleRun | None:
 
 
 def rules_run(*, rule_ids: list[int], now: datetime | None = None) -> list[RuleRun]:
-    """Evaluate these rules; Sigma and indicator rules share one ``_msearch``. Locked rules are skipped."""
+    """Evaluate these rules; Sigma and indicator rules share one ``_msearch``. Locked rules are skipped.
+
+    Each run is returned; a quiet one (``run_is_quiet``) is not saved (its pk is None) but counted in its rule's
+    day (``RuleRunDay``), all of the batch's in one statement.
+    """
     now = now or dj_timezone.now()
     with transaction.atomic():
         rules = list(DetectionRule.objects.select_for_update(skip_locked=True, of=("self",))
@@ -115,6 +119,7 @@ def rules_run(*, rule_ids: list[int], now: datetime | None = None) -> list[RuleR
             began = time.monotonic()
             outcome = batched.get(n) if plan.rule.kind in BATCHED_KINDS else _evaluate_safely(plan)
             runs.append(_finish(plan, outcome or Outcome(), now, began))
+        quiet_runs_count(runs=[run for run in runs if run.pk is None], day=now.astimezone(UTC).date())
         return runs
 
 
@@ -348,8 +353,42 @@ def _finish(plan: Plan, outcome: Outcome, now: datetime, began: float) -> RuleRu
         _advance(rule, run, plan, now, failed=failed)
     else:
         _advance_backfill(rule, run, plan.backfill, now, failed=failed)
-    run.save()
+    if not run_is_quiet(run):
+        run.save()
     return run
+
+
+def run_is_quiet(run: RuleRun) -> bool:
+    """Nothing found and nothing to look into: such runs are only counted (``quiet_runs_count``), not kept."""
+    return not (run.hits or run.alerts or run.error or run.timed_out or run.gap_seconds or run.backfill_capped
+                or run.alert_cap_hit or run.backfill_pass)
+
+
+_QUIET_UPSERT = """
+INSERT INTO {table} AS d (rule_id, day, runs, quiet_runs, errors, timed_out, backfill_runs, hits, alerts,
+                          duration_ms_total, duration_ms_max)
+VALUES {values}
+ON CONFLICT (rule_id, day) DO UPDATE SET
+    runs = d.runs + EXCLUDED.runs, quiet_runs = d.quiet_runs + EXCLUDED.quiet_runs,
+    duration_ms_total = d.duration_ms_total + EXCLUDED.duration_ms_total,
+    duration_ms_max = GREATEST(d.duration_ms_max, EXCLUDED.duration_ms_max)
+"""
+
+
+def quiet_runs_count(*, runs: list[RuleRun], day: date) -> None:
+    """Add quiet runs to their rules' ``RuleRunDay`` of ``day``: one INSERT ... ON CONFLICT DO UPDATE for all."""
+    per_rule: dict[int, list[int]] = {}
+    for run in runs:
+        per_rule.setdefault(run.rule_id, []).append(run.duration_ms)
+    if not per_rule:
+        return
+    # One row per rule in the statement: ON CONFLICT may not touch a row twice. Sorted: a fixed lock order.
+    rows = [(rule_id, day, len(ms), len(ms), 0, 0, 0, 0, 0, sum(ms), max(ms))
+            for rule_id, ms in sorted(per_rule.items())]
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+    sql = _QUIET_UPSERT.format(table=connection.ops.quote_name(RuleRunDay._meta.db_table), values=values)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for row in rows for value in row])
 
 
 def _write_findings(rule: DetectionRule, findings: list[Finding], *, consume: bool = True) -> tuple[int, bool]:
@@ -378,7 +417,11 @@ def _interval_slot(rule: DetectionRule) -> timedelta:
 
 
 def _advance(rule: DetectionRule, run: RuleRun, plan: Plan, now: datetime, *, failed: bool) -> None:
-    """Move the checkpoint only past a window read without error; back off a rule that keeps failing."""
+    """Move the checkpoint only past a window read without error; back off a rule that keeps failing.
+    The rule keeps its latest live run's time, duration and cycle (quiet runs have no row to read them from)."""
+    if rule.last_run_at is not None:
+        rule.last_cycle_ms = min(int((now - rule.last_run_at).total_seconds() * 1000), 2**31 - 1)
+    rule.last_run_at, rule.last_duration_ms = now, run.duration_ms
     if failed:
         rule.consecutive_errors += 1
         rule.last_error = run.error
@@ -389,7 +432,7 @@ def _advance(rule: DetectionRule, run: RuleRun, plan: Plan, now: datetime, *, fa
         rule.consecutive_errors, rule.last_error = 0, ""
         rule.next_run_at = now if plan.backfill_capped else now + _interval_slot(rule)
     rule.save(update_fields=["checkpoint", "next_run_at", "consecutive_errors", "last_error",
-                             "backfill_checkpoint"])
+                             "backfill_checkpoint", "last_run_at", "last_duration_ms", "last_cycle_ms"])
 
 
 def _advance_backfill(rule: DetectionRule, run: RuleRun, span: BackfillSpan, now: datetime, *,

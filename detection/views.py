@@ -31,6 +31,7 @@ from detection.selectors import (
     rule_get,
     rule_province_states,
     rule_rows,
+    run_day_today,
     run_list,
     run_rows,
     user_provinces,
@@ -175,6 +176,7 @@ def _detail(request: HttpRequest, rule: DetectionRule, *, form: RuleForm | None 
         "provinces": rule_province_states(user=request.user, rule=rule),
         "runs": run_rows(user=request.user, rule=rule, runs=run_list(user=request.user, rule=rule)[:RECENT_RUNS]),
         "show_totals": user_sees_rule_totals(request.user, rule),
+        "today": run_day_today(rule=rule, now=timezone.now()),
         "alert_count": alerts_here.count(), "last_alert": alerts_here.first(),
         "versions": rule.versions.select_related("author")[:10], **FORM_LAYOUT,
     }, status=status)

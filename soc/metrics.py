@@ -22,12 +22,13 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import Exists, OuterRef, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -37,7 +38,7 @@ from prometheus_client.registry import Collector as PromCollector
 from redis import Redis
 
 from collectors.models import Collector
-from detection.models import DetectionRule, RuleRun
+from detection.models import DetectionRule, RuleRun, RuleRunDay
 from organisations.models import Organisation
 from soc import es, live
 from soc.queues import Queue
@@ -243,42 +244,59 @@ def _number(value: object) -> float:
 
 # --- PostgreSQL: detection rule runs --------------------------------------------------------------------------
 
-# Each rule's runs of the window through the (rule, -started_at) index, with the time since that rule's run
-# before (back-fill passes apart): the real interval at which each rule is evaluated (its cycle), however busy
-# the workers are.
+# Each rule's runs of the window that kept a row, through the (rule, -started_at) index. Quiet runs (nothing
+# found, nothing wrong) keep no row: they are counted per rule and day (RuleRunDay.quiet_runs), and each rule
+# carries its latest live run's time, duration and cycle (DetectionRule.last_*).
 _RUNS_SQL = """
-SELECT x.duration_ms, x.error, x.timed_out, x.backfill_pass,
-       EXTRACT(EPOCH FROM x.started_at - LAG(x.started_at)
-               OVER (PARTITION BY x.rule_id, x.backfill_pass ORDER BY x.started_at)),
-       r.interval_seconds
+SELECT x.duration_ms, x.error, x.timed_out
 FROM {rule} r CROSS JOIN LATERAL (
-    SELECT rule_id, started_at, duration_ms, error, timed_out, backfill_pass FROM {run}
+    SELECT duration_ms, error, timed_out FROM {run}
     WHERE rule_id = r.id AND started_at >= %s ORDER BY started_at DESC LIMIT 1000) x
 """
 
 
 def detection_families() -> Iterator[Metric]:
-    since = timezone.now() - timedelta(seconds=RULE_WINDOW_SECONDS)
+    now = timezone.now()
+    since = now - timedelta(seconds=RULE_WINDOW_SECONDS)
     quote = connection.ops.quote_name
     sql = _RUNS_SQL.format(rule=quote(DetectionRule._meta.db_table), run=quote(RuleRun._meta.db_table))
     with connection.cursor() as cursor:
         cursor.execute(sql, [since])
-        rows: list[tuple[int, str, bool, bool, Any, int]] = cursor.fetchall()
+        rows: list[tuple[int, str, bool]] = cursor.fetchall()
     outcomes = {"ok": 0, "error": 0, "timeout": 0}
-    for _, error, timed_out, _, _, _ in rows:
+    for _, error, timed_out in rows:
         outcomes["timeout" if timed_out else run_outcome(error)] += 1
-    runs = GaugeMetricFamily("soc_detection_rule_runs", f"Rule runs in the last {RULE_WINDOW_SECONDS} s by outcome",
+    runs = GaugeMetricFamily("soc_detection_rule_runs", f"Rule runs that kept a row (found something, failed, "
+                             f"gap, cap or back-fill) in the last {RULE_WINDOW_SECONDS} s by outcome",
                              labels=["outcome"])
     for outcome, count in outcomes.items():
         runs.add_metric([outcome], count)
     yield runs
-    gaps = [(float(gap), interval) for _, _, _, backfill, gap, interval in rows if gap is not None and not backfill]
-    yield _quantiles("soc_detection_rule_run_seconds", "Duration of one rule run", [row[0] / 1000 for row in rows])
-    yield _quantiles("soc_detection_rule_cycle_seconds", "Time between two successive runs of the same rule",
-                     [gap for gap, _ in gaps])
+    yield _quiet_runs_today(now)
+    latest = _latest_runs(since)
+    durations = [row[0] / 1000 for row in rows] + [ms / 1000 for ms, _, _, kept in latest if not kept]
+    cycles = [(cycle / 1000, interval) for _, cycle, interval, _ in latest if cycle is not None]
+    yield _quantiles("soc_detection_rule_run_seconds", "Duration of one rule run (a quiet run: its rule's latest)",
+                     durations)
+    yield _quantiles("soc_detection_rule_cycle_seconds", "Time between a rule's two latest runs, over rules run",
+                     [cycle for cycle, _ in cycles])
     yield _quantiles("soc_detection_rule_delay_seconds", "How much later than its interval a rule ran again",
-                     [max(0.0, gap - interval) for gap, interval in gaps])
+                     [max(0.0, cycle - interval) for cycle, interval in cycles])
     yield _overdue()
+
+
+def _latest_runs(since: datetime) -> list[tuple[int, int | None, int, bool]]:
+    """(duration ms, cycle ms, interval s, kept a row) of each rule's latest live run, if in the window."""
+    kept = RuleRun.objects.filter(rule=OuterRef("pk"), started_at=OuterRef("last_run_at"), backfill_pass=False)
+    return list(DetectionRule.objects.filter(last_run_at__gte=since).annotate(kept=Exists(kept))
+                .values_list("last_duration_ms", "last_cycle_ms", "interval_seconds", "kept"))
+
+
+def _quiet_runs_today(now: datetime) -> GaugeMetricFamily:
+    today = now.astimezone(UTC).date()
+    quiet = RuleRunDay.objects.filter(day=today).aggregate(n=Sum("quiet_runs"))["n"] or 0
+    return GaugeMetricFamily("soc_detection_rule_quiet_runs_today",
+                             "Quiet rule runs (no row kept) since 00:00 UTC", value=quiet)
 
 
 def run_outcome(error: str) -> str:

@@ -19,6 +19,7 @@ from redis import Redis
 from bench.metrics_client import Samples, parse
 from detection.authoring import rule_create
 from detection.models import DetectionRule, RuleRun
+from detection.services import quiet_runs_count
 from incidents.consumers import IncidentFeedConsumer
 from organisations.actors import Actor
 from soc import es as soc_es
@@ -200,19 +201,39 @@ def test_rule_runs_give_cycle_time_errors_and_timeouts(client: Client, token: st
     for n, error in enumerate(outcomes):
         started = now - timedelta(seconds=60 - 6 * n)
         RuleRun.objects.create(rule=rule, started_at=started, duration_ms=100 * (n + 1), range_start=started,
-                               range_end=started, error=error, timed_out="timed out" in error)
-        # A back-fill pass in the same cycle is a run, but not a turn of the rule's cycle.
+                               range_end=started, error=error, timed_out="timed out" in error, hits=1)
         RuleRun.objects.create(rule=rule, started_at=started + timedelta(seconds=1), range_start=started,
                                range_end=started, backfill_pass=True)
-    DetectionRule.objects.filter(pk=rule.pk).update(next_run_at=now - timedelta(seconds=30))
+    # Its latest run was quiet (no row): 6 s after the one before, 1 s later than its interval, 0.7 s long.
+    DetectionRule.objects.filter(pk=rule.pk).update(next_run_at=now - timedelta(seconds=30),
+                                                    last_run_at=now - timedelta(seconds=10), last_duration_ms=700,
+                                                    last_cycle_ms=6000)
+    quiet_runs_count(runs=[RuleRun(rule=rule, duration_ms=700)] * 3, day=now.astimezone(UTC).date())
 
     samples = scrape(client)
 
     assert samples.by_label("soc_detection_rule_runs", "outcome") == {"ok": 8, "error": 1, "timeout": 1}
+    assert samples.value("soc_detection_rule_quiet_runs_today") == 3
     assert samples.value("soc_detection_rule_cycle_seconds", quantile="0.5") == pytest.approx(6, abs=0.01)
     assert samples.value("soc_detection_rule_delay_seconds", quantile="1") == pytest.approx(1, abs=0.01)
-    assert samples.value("soc_detection_rule_run_seconds", quantile="1") == pytest.approx(0.5)
+    assert samples.value("soc_detection_rule_run_seconds", quantile="1") == pytest.approx(0.7)
     assert samples.value("soc_detection_rules_overdue") == 1
+
+
+def test_a_rule_whose_latest_run_kept_a_row_is_not_counted_twice(client: Client, token: str, cast: Cast) -> None:
+    rule = rule_create(actor=Actor.system(), data={
+        "name": "metrics: one run", "kind": "threshold", "interval_seconds": 5, "severity": "high",
+        "params": {"query": "event.action:ssh_login", "group_by": ["source.ip"], "count": 5, "window_seconds": 300}})
+    started = timezone.now() - timedelta(seconds=5)
+    RuleRun.objects.create(rule=rule, started_at=started, duration_ms=300, range_start=started, range_end=started,
+                           error="search failed: boom")
+    DetectionRule.objects.filter(pk=rule.pk).update(last_run_at=started, last_duration_ms=300)
+
+    samples = scrape(client)
+
+    assert samples.by_label("soc_detection_rule_runs", "outcome") == {"ok": 0, "error": 1, "timeout": 0}
+    assert samples.value("soc_detection_rule_run_seconds", quantile="0.5") == pytest.approx(0.3)
+    assert samples.value("soc_detection_rule_cycle_seconds", quantile="1") == 0
 
 
 async def _open_and_scrape(cast: Cast, client: Client) -> tuple[float | None, float | None]:

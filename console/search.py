@@ -44,6 +44,9 @@ TERM_BREAKS = frozenset(" \t\r\n\u3000()[]{}:^~\"")
 PREFIX_OPERATORS = frozenset("+-!")
 MAX_FILTERS = 20
 FIELD_NAME = re.compile(r"^[A-Za-z0-9_@][A-Za-z0-9_.@\-]{0,199}$")
+# Columns of the result table besides the time; none chosen shows the default summary columns.
+MAX_COLUMNS = 12
+SORT_ORDERS = ("asc", "desc")
 
 
 class SearchError(ValueError):
@@ -70,6 +73,19 @@ class EventSearch:
     filters: list[FieldFilter] = field(default_factory=list)
     pit_id: str | None = None
     after: list[Any] | None = None
+    columns: list[str] = field(default_factory=list)
+    # (field, "asc"|"desc"); None is newest first.
+    sort: tuple[str, str] | None = None
+
+    def es_sort(self) -> list[dict[str, Any]]:
+        """The sort of the result pages; ties broken by time, then by the point in time's own order."""
+        newest: list[dict[str, Any]] = [{"@timestamp": {"order": "desc", "unmapped_type": "date"}}, {"_shard_doc": "desc"}]
+        if self.sort is None:
+            return newest
+        name, order = self.sort
+        if name == "@timestamp":
+            return [{"@timestamp": {"order": order, "unmapped_type": "date"}}, {"_shard_doc": order}]
+        return [{name: {"order": order, "unmapped_type": "keyword", "missing": "_last"}}, *newest]
 
     def es_query(self) -> dict[str, Any]:
         must: list[dict[str, Any]] = [
@@ -99,7 +115,19 @@ class EventSearch:
             out["end"] = timezone.localtime(self.end).strftime("%Y-%m-%dT%H:%M")
         for f in changes.get("filters", self.filters):
             out.appendlist("nf" if f.negate else "f", f.token)
+        columns = changes.get("columns", self.columns)
+        if columns:
+            out["cols"] = ",".join(columns)
+        sort = changes.get("sort", self.sort)
+        if sort:
+            out["sort"] = f"{sort[0]}:{sort[1]}"
         return out
+
+    def describe(self) -> str:
+        """One line saying what this search asks, for comments and audit entries."""
+        parts = [self.query or "*"]
+        parts += [f"{'NOT ' if f.negate else ''}{f.field} = {f.value}" for f in self.filters]
+        return " · ".join(parts)
 
 
 def parse_search(data: QueryDict, *, now: datetime | None = None) -> EventSearch:
@@ -114,7 +142,24 @@ def parse_search(data: QueryDict, *, now: datetime | None = None) -> EventSearch
     if len(filters) > MAX_FILTERS:
         raise SearchError(_("At most %(n)d field filters.") % {"n": MAX_FILTERS})
     return EventSearch(query=query, range_key=range_key, start=start, end=end, filters=filters,
-                       pit_id=data.get("pit") or None, after=_after(data.get("after", "")))
+                       pit_id=data.get("pit") or None, after=_after(data.get("after", "")),
+                       columns=_columns(data.get("cols", "")), sort=_sort(data.get("sort", "")))
+
+
+def _columns(raw: str) -> list[str]:
+    names = list(dict.fromkeys(name.strip() for name in raw.split(",") if name.strip()))
+    if len(names) > MAX_COLUMNS or not all(FIELD_NAME.match(name) for name in names):
+        raise SearchError(_("Choose at most %(n)d columns, each a field name.") % {"n": MAX_COLUMNS})
+    return names
+
+
+def _sort(raw: str) -> tuple[str, str] | None:
+    if not raw:
+        return None
+    name, _sep, order = raw.rpartition(":")
+    if not FIELD_NAME.match(name) or order not in SORT_ORDERS:
+        raise SearchError(_("Sort by a field name followed by :asc or :desc."))
+    return name, order
 
 
 def query_check_cost(query: str) -> None:
@@ -193,6 +238,108 @@ def _after(raw: str) -> list[Any] | None:
         after = json.loads(raw)
     except ValueError as exc:
         raise SearchError(_("The page cursor is damaged; search again.")) from exc
-    if not isinstance(after, list) or not all(isinstance(v, int | str) for v in after) or len(after) > 4:
+    # A field sort puts null in the cursor for events without that field.
+    if not isinstance(after, list) or not all(v is None or isinstance(v, int | str | float) for v in after) \
+            or len(after) > 4:
         raise SearchError(_("The page cursor is damaged; search again."))
     return after
+
+
+# --- a search as a detection rule's query ------------------------------------------------------------
+
+OPERATORS = frozenset({"AND", "OR", "NOT", "&&", "||", "!"})
+# Tokens that end an operand, and tokens that start one: between the two, event search reads AND.
+_OPEN, _CLOSE = "(", ")"
+
+
+def rule_lucene(search: EventSearch) -> str:
+    """The search as one Lucene query a rule runs with its own defaults (``query_string``, OR between terms).
+
+    Event search reads ``a b`` as ``a AND b``; a rule would read it as ``a OR b``. So every place where the
+    search leaves the operator out gets an explicit AND, and the field filters are added as quoted terms.
+    """
+    parts = [f"({explicit_and(search.query)})"] if search.query and search.query != "*" else []
+    for f in search.filters:
+        parts.append(f"{'NOT ' if f.negate else ''}{f.field}:{lucene_quote(f.value)}")
+    return " AND ".join(parts) or "*"
+
+
+def lucene_quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def explicit_and(query: str) -> str:
+    """``query`` with AND written wherever event search would apply its default operator.
+
+    Lucene reads a group that mixes OR with a left-out operator differently under the two defaults
+    (``a OR b c``), so such a group is refused rather than turned into a rule that matches something else.
+    """
+    out, position, previous = [], 0, ""
+    or_in_group, gap_in_group = [False], [False]
+    for start, text in _lucene_tokens(query):
+        out.append(query[position:start])
+        if _ends_operand(previous) and _starts_operand(text):
+            out.append("AND " if query[position:start] else " AND ")
+            gap_in_group[-1] = True
+        if text == _OPEN:
+            or_in_group.append(False)
+            gap_in_group.append(False)
+        elif text == _CLOSE and len(or_in_group) > 1:
+            _check_group(or_in_group.pop(), gap_in_group.pop())
+        or_in_group[-1] |= text in ("OR", "||")
+        out.append(text)
+        position, previous = start + len(text), text
+    _check_group(or_in_group[-1], gap_in_group[-1])
+    return "".join(out).strip()
+
+
+def _ends_operand(token: str) -> bool:
+    return bool(token) and token not in OPERATORS and token != _OPEN and not token.endswith(":")
+
+
+def _starts_operand(token: str) -> bool:
+    return token not in OPERATORS - {"NOT", "!"} and token != _CLOSE
+
+
+def _check_group(has_or: bool, has_gap: bool) -> None:
+    if has_or and has_gap:
+        raise SearchError(_("This query mixes OR with terms written side by side (a OR b c); a rule would read it "
+                            "differently. Put the OR in parentheses, e.g. (a OR b) c, then make the rule."))
+
+
+def _lucene_tokens(query: str) -> list[tuple[int, str]]:
+    """(position, text) of each token: a parenthesis, an operator, or a term with its field, prefix, quoted
+    phrases, ranges and escapes kept whole. Whitespace only separates."""
+    tokens: list[tuple[int, str]] = []
+    i = 0
+    while i < len(query):
+        char = query[i]
+        if char.isspace():
+            i += 1
+        elif char in "()":
+            tokens.append((i, char))
+            i += 1
+        else:
+            end = _term_end(query, i)
+            tokens.append((i, query[i:end]))
+            i = end
+    return tokens
+
+
+def _term_end(query: str, i: int) -> int:
+    """The index after the term starting at ``i``; a term ending in ``:`` stops before its group ``(``."""
+    closers = {"[": "]", "{": "}"}
+    while i < len(query) and not query[i].isspace() and query[i] not in "()":
+        char = query[i]
+        if char == "\\":
+            i += 2
+        elif char == '"':
+            i = _phrase_end(query, i)
+        elif char in closers:
+            close = query.find(closers[char], i)
+            alt = query.find("]" if char == "{" else "}", i)
+            ends = [e for e in (close, alt) if e >= 0]
+            i = (min(ends) + 1) if ends else len(query)
+        else:
+            i += 1
+    return i

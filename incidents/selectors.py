@@ -181,16 +181,19 @@ def incident_events(*, user: AnyUser, incident: Incident, limit: int = 100) -> l
 
     They are read from the event indices and from the evidence copies (``detection.evidence``), which outlive
     retention while the incident exists; an event found in both is returned once."""
-    ids = []
-    for alert in linked_alerts(incident=incident):
-        ids += [ref.rsplit("/", 1)[-1] for ref in alert.event_refs]
-    ids = list(dict.fromkeys(ids))[:limit]
+    refs = [ref for alert in linked_alerts(incident=incident) for ref in alert.event_refs]
+    return list(event_hits(user=user, refs=refs, limit=limit).values())
+
+
+def event_hits(*, user: AnyUser, refs: list[str], limit: int = 100) -> dict[str, dict[str, Any]]:
+    """The events that alerts' ``event_refs`` ("<index>/<id>") name, by id, oldest first: one scoped search of
+    at most ``limit`` ids over the event indices and the evidence copies (a copy and its original count once)."""
+    ids = list(dict.fromkeys(ref.rsplit("/", 1)[-1] for ref in refs))[:limit]
     if not ids:
-        return []
+        return {}
     found = scoped_search(user=user, query={"ids": {"values": ids}}, size=2 * limit, sort=[{"@timestamp": "asc"}],
                           indices=f"{events_pattern()},{index_pattern('evidence')}")
-    unique = {hit["_id"]: hit["_source"] for hit in found["hits"]["hits"]}
-    return list(unique.values())[:limit]
+    return {hit["_id"]: hit["_source"] for hit in found["hits"]["hits"]}
 
 
 def sla_policy_table(*, user: AnyUser) -> list[dict[str, Any]]:

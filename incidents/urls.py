@@ -1,6 +1,6 @@
 from django.urls import path
 
-from incidents import views
+from incidents import investigation_views, views
 
 app_name = "incidents"
 urlpatterns = [
@@ -24,4 +24,9 @@ urlpatterns = [
     path("<str:key>/attachments/", views.attachment_add_view, name="attachment"),
     path("<str:key>/merge/", views.incident_merge_view, name="merge"),
     path("<str:key>/events/", views.incident_events_view, name="events"),
+    path("<str:key>/timeline/", investigation_views.incident_timeline_view, name="timeline"),
+    path("<str:key>/timeline/export/", investigation_views.incident_timeline_export_view, name="timeline-export"),
+    path("<str:key>/report/", investigation_views.incident_report_view, name="report"),
+    path("<str:key>/report/pdf/", investigation_views.incident_report_pdf_view, name="report-pdf"),
+    path("<str:key>/report/verify/", investigation_views.incident_report_verify_view, name="report-verify"),
 ]

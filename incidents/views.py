@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from incidents import forms
 from incidents.evidence import evidence_check
+from incidents.investigation_views import timeline_context
 from incidents.models import BULK_ACTIONS, STATUS_ACTIONS, Incident, SavedFilter, Severity, Status, status_action
 from incidents.selectors import (
     attachment_get,
@@ -38,7 +39,6 @@ from incidents.selectors import (
     saved_filter_get,
     saved_filter_list,
     sla_policy_table,
-    timeline_list,
 )
 from incidents.services.bulk import incident_bulk_apply
 from incidents.services.collaboration import comment_add, observable_add
@@ -55,6 +55,7 @@ from organisations.models import Organisation
 from organisations.selectors import organisation_get
 
 PAGE_SIZE = 50
+DETAIL_TIMELINE = 25  # the newest items on the incident page; the timeline page (investigation_views) has all
 IncidentView = Callable[[HttpRequest, Incident, Permissions], HttpResponse]
 
 
@@ -115,7 +116,8 @@ def incident_detail_view(request: HttpRequest, key: str) -> HttpResponse:
     return render(request, "incidents/detail.html", {
         "incident": incident, "allowed": {action.value for action in allowed},
         "alerts": linked_alerts(incident=incident),
-        "timeline": timeline_list(incident=incident), "comments": comment_list(incident=incident),
+        "comments": comment_list(incident=incident),
+        **timeline_context(user=request.user, incident=incident, params=request.GET, size=DETAIL_TIMELINE),
         "observables": observable_list(user=request.user, incident=incident),
         "requests": request_list(user=request.user, filters={"incident": incident.key}),
         "attachments": attachment_list(incident=incident),

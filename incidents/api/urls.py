@@ -1,6 +1,6 @@
 from django.urls import path
 
-from incidents.api import views
+from incidents.api import investigation, views
 
 urlpatterns = [
     path("incidents/", views.IncidentListApi.as_view(), name="api-incident-list"),
@@ -12,6 +12,9 @@ urlpatterns = [
     path("incidents/<str:key>/merge/", views.IncidentMergeApi.as_view(), name="api-incident-merge"),
     path("incidents/<str:key>/events/", views.IncidentEventsApi.as_view(), name="api-incident-events"),
     path("incidents/<str:key>/timeline/", views.IncidentTimelineApi.as_view(), name="api-incident-timeline"),
+    path("incidents/<str:key>/investigation/", investigation.IncidentInvestigationApi.as_view(),
+         name="api-incident-investigation"),
+    path("incidents/<str:key>/report/", investigation.IncidentReportApi.as_view(), name="api-incident-report"),
     path("incidents/<str:key>/comments/", views.CommentListApi.as_view(), name="api-incident-comments"),
     path("incidents/<str:key>/observables/", views.ObservableListApi.as_view(), name="api-incident-observables"),
     path("incidents/<str:key>/requests/", views.IncidentRequestListApi.as_view(), name="api-incident-requests"),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from incidents.models import Incident
+from incidents.investigation import entry_item, item_message, join_bodies
+from incidents.models import Incident, TimelineEntry
 from soc.live import broadcast_after_commit, broadcast_many_after_commit
 
 
@@ -28,3 +29,12 @@ def broadcast_many_updated(incidents: list[Incident]) -> None:
     broadcast_many_after_commit(messages=[
         (incident.province, {"kind": "incident.updated", "incident": incident_summary(incident)})
         for incident in incidents])
+
+
+def broadcast_timeline(entries: list[TimelineEntry]) -> None:
+    """Each new timeline entry, as the investigation timeline shows it, to whoever may see its incident."""
+    items = [entry_item(entry) for entry in entries]
+    join_bodies(items)
+    broadcast_many_after_commit(messages=[
+        (entry.incident.province, {"kind": "timeline.item", "incident": entry.incident.key, "item": item_message(item)})
+        for entry, item in zip(entries, items, strict=True)])

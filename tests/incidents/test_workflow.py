@@ -113,10 +113,12 @@ def test_a_change_is_broadcast_to_the_province_and_the_centre_only_after_commit(
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         incident_change_status(incident=incident, status=Status.TRIAGED, actor=Actor.system())
-    assert len(callbacks) == 1  # nothing sent before the commit
-    callbacks[0]()
+    assert len(callbacks) == 2  # nothing sent before the commit: the timeline's new line, then the incident
+    for callback in callbacks:
+        callback()
 
-    message = async_to_sync(layer.receive)(channel)["message"]
+    line, message = (async_to_sync(layer.receive)(channel)["message"] for _ in callbacks)
+    assert line["kind"] == "timeline.item" and line["item"]["kind"] == "status"
     assert message["kind"] == "incident.updated" and message["incident"]["status"] == "triaged"
     with pytest.raises(TimeoutError):
         async_to_sync(_receive_with_timeout)(hcm_layer, hcm_channel)

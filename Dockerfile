@@ -3,7 +3,7 @@ FROM python:3.11-slim
 # Fail closed: a container started without secrets refuses to start rather than run the dev profile.
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_SETTINGS_MODULE=soc.settings SOC_PROFILE=production
 WORKDIR /app
-# DejaVu carries the Vietnamese diacritics for the readiness PDF reports.
+# DejaVu carries the Vietnamese diacritics for the PDF reports (readiness, incidents/report.py).
 RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core && rm -rf /var/lib/apt/lists/*
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt

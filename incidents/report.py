@@ -36,7 +36,7 @@ from organisations.models import AuditLog
 from organisations.selectors import AnyUser
 
 LANGUAGES = tuple(code for code, _name in settings.LANGUAGES)
-# DejaVu (Debian fonts-dejavu-core, installed by scripts/test.sh, scripts/setup and the Dockerfile) carries the
+# DejaVu (Debian fonts-dejavu-core: scripts/services.sh, scripts/test.sh and the Dockerfile install it) has the
 # Vietnamese letters; the PDF refuses to be made without it rather than print empty boxes.
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
 HOST_KINDS = (ObservableKind.HOST, ObservableKind.IP)

@@ -60,6 +60,8 @@ apt_install() {
   command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
   command -v unzip >/dev/null || missing+=(unzip)
   command -v mvn >/dev/null || missing+=(maven)
+  # The web process writes the incident report PDF in DejaVu Sans (Vietnamese letters): incidents/report.py.
+  [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
   [ ${#missing[@]} -eq 0 ] && return 0
   log "installing ${missing[*]}"
   apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null

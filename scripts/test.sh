@@ -19,6 +19,7 @@ command -v chromium >/dev/null || need+=(chromium)
 command -v msgfmt >/dev/null || need+=(gettext)
 command -v logger >/dev/null || need+=(bsdutils)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)  # Vietnamese in PDFs
+command -v pdftotext >/dev/null || need+=(poppler-utils)  # the PDF tests read the text back (tests/incidents)
 # Real journal files for the journald input's tests (journalctl comes with it).
 [ -x /lib/systemd/systemd-journal-remote ] && command -v journalctl >/dev/null || need+=(systemd-journal-remote)
 if [ ${#need[@]} -gt 0 ]; then

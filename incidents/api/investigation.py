@@ -47,13 +47,14 @@ class IncidentInvestigationApi(APIView, IncidentScoped):
 
 class IncidentReportApi(APIView, IncidentScoped):
     @extend_schema(parameters=[
-        OpenApiParameter("format", OpenApiTypes.STR, enum=list(FORMATS), description="pdf (default) or html"),
+        OpenApiParameter("output", OpenApiTypes.STR, enum=list(FORMATS),
+                         description="pdf (default) or html (DRF keeps ?format= for content negotiation)"),
         OpenApiParameter("lang", OpenApiTypes.STR, enum=list(LANGUAGES), description="the report's language"),
     ], responses={(200, "application/pdf"): OpenApiTypes.BINARY, (200, "text/html"): OpenApiTypes.STR})
     def get(self, request: Request, key: str) -> Any:
         """The incident report as produced now; its SHA-256 (header X-Report-SHA256) is in the audit log."""
         produced = incident_report_produce(
-            user=request.user, incident=self.incident(), form=request.query_params.get("format", "pdf"),
+            user=request.user, incident=self.incident(), form=request.query_params.get("output", "pdf"),
             language=request.query_params.get("lang", LANGUAGES[0]), actor=self.actor())
         response = HttpResponse(produced.content, content_type=produced.content_type)
         response["Content-Disposition"] = f'attachment; filename="{produced.filename}"'

@@ -15,6 +15,7 @@ from elasticsearch import Elasticsearch
 
 from collectors.models import Collector
 from collectors.services import collector_create, province_retention_set
+from console.models import SavedSearch, Sharing
 from detection.models import DetectionRule, RuleKind
 from incidents.models import Attachment, Incident, ObservableKind, RequestForAction, SavedFilter
 from incidents.services.collaboration import comment_add, observable_add
@@ -43,6 +44,7 @@ class Province:
     collector: Collector
     rule: DetectionRule
     saved_filter: SavedFilter
+    saved_search: SavedSearch  # shared with its province by that province's responder
     canary: str
 
 
@@ -71,10 +73,13 @@ def plant(org: Organisation, lead: User, responder: User) -> Province:
     rule = DetectionRule.objects.create(name=f"{mark} rule", description=f"{mark} rule", organisation=org,
                                         kind=RuleKind.THRESHOLD, params=SSH_BRUTE_FORCE)
     saved_filter = SavedFilter.objects.create(user=responder, name=f"{mark} filter", query=f"q={mark}")
+    saved_search = SavedSearch.objects.create(owner=responder, organisation=org, name=f"{mark} search",
+                                              sharing=Sharing.PROVINCE, query=f"q={mark}")
     # An override in each province, so that a wrongful clear of the other province's shows in the snapshot.
     province_retention_set(organisation=org, days=400, actor=actor)
     return Province(org=org, incident=incident, request=request, attachment=attachment, membership=membership,
-                    collector=collector, rule=rule, saved_filter=saved_filter, canary=mark)
+                    collector=collector, rule=rule, saved_filter=saved_filter, saved_search=saved_search,
+                    canary=mark)
 
 
 def plant_event(client: Elasticsearch, org: Organisation) -> None:

@@ -78,6 +78,8 @@ OBJECT_OF: dict[str, Callable[[Province], Any]] = {
     "uid": lambda p: p.collector.uid,
     "code": lambda p: p.org.code,
     "filter_id": lambda p: p.saved_filter.pk,  # owned by that province's responder
+    "search_id": lambda p: p.saved_search.pk,  # shared with that province by its responder
+    "rule_id": lambda p: p.rule.pk,  # the province's own detection rule (console's enable of a drafted rule)
     # SLA rows are named by organisation code and severity: the code carries the province.
     "severity": lambda p: "high",
     # Publication periods of the readiness reports are dates, the same for every province.
@@ -92,7 +94,7 @@ OBJECT_UNDER: dict[tuple[str, str], Callable[[Province], Any]] = {
 MISSING: dict[str, Any] = {
     "key": "HNI-2099-9999", "request_id": 987654321, "attachment_id": 987654321, "membership_id": 987654321,
     "uid": uuid.UUID(int=7), "code": "ZZZ", "start": "1999-01-01", "end": "1999-12-31", "pk": 987654321,
-    "filter_id": 987654321, "severity": "high",
+    "filter_id": 987654321, "severity": "high", "search_id": 987654321, "rule_id": 987654321,
 }
 
 

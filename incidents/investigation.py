@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from elasticsearch import ApiError, TransportError
 
+from accounts.times import local_stamp
 from incidents.models import Comment, Incident, ObservableKind, RequestForAction, Status, TimelineEntry
 from incidents.selectors import event_hits
 from organisations.access import Owner
@@ -47,6 +48,8 @@ ENTRY_KINDS = {
     "comment.added": "comment", "incident.status_changed": "status", "attachment.added": "evidence",
     "observable.added": "observable", "incident.handed_over": "handover",
 }
+# Requests for action, the tasks they grew into and the playbooks that make tasks (incidents.services.tasks).
+TASK_ENTRIES = ("request.", "task.", "playbook.")
 SOURCE_CAP = 5000  # newest rows read per source
 EVENT_LIMIT = 100  # events read per timeline (one search): the alerts keep at most 100 references each
 
@@ -118,9 +121,9 @@ def _entry_items(incident: Incident, wanted: set[str], timeline: Timeline) -> li
 
 def entry_item(entry: TimelineEntry) -> Item:
     values = {"before": entry.before, "after": entry.after}
-    return Item(at=entry.created_at, kind=ENTRY_KINDS.get(entry.kind, "task" if entry.kind.startswith("request.")
-                                                           else "change"),
-                action=entry.kind, ref=f"entry-{entry.pk}", actor=entry.actor_name, values=values)
+    kind = ENTRY_KINDS.get(entry.kind) or ("task" if entry.kind.startswith(TASK_ENTRIES) else "change")
+    return Item(at=entry.created_at, kind=kind, action=entry.kind, ref=f"entry-{entry.pk}", actor=entry.actor_name,
+                values=values)
 
 
 def join_bodies(items: list[Item]) -> None:
@@ -128,15 +131,21 @@ def join_bodies(items: list[Item]) -> None:
     comment_ids = {item.values["after"].get("comment") for item in items if item.action == "comment.added"}
     bodies = dict(Comment.objects.filter(pk__in=comment_ids - {None}).values_list("pk", "body")) \
         if comment_ids else {}
-    request_ids = {item.values["after"].get("request") for item in items if item.kind == "task"}
+    request_ids = {_task_id(item) for item in items if item.kind == "task"}
     instructions = dict(RequestForAction.objects.filter(pk__in=request_ids - {None})
                         .values_list("pk", "instructions")) if request_ids else {}
     for item in items:
         after = item.values["after"]
         if item.action == "comment.added":
             item.values["body"] = bodies.get(after.get("comment"), "")
-        elif item.kind == "task" and after.get("request") in instructions:
-            item.values["instructions"] = instructions[after["request"]]
+        elif item.kind == "task" and _task_id(item) in instructions:
+            item.values["instructions"] = instructions[_task_id(item)]
+
+
+def _task_id(item: Item) -> Any:
+    """Requests name themselves "request" in their entries, tasks "task" (the same rows)."""
+    after = item.values["after"]
+    return after.get("request") or after.get("task")
 
 
 def _alert_item(alert: dict[str, Any]) -> Item:
@@ -162,6 +171,12 @@ def _event_items(user: AnyUser, alerts: list[dict[str, Any]], timeline: Timeline
             items.append(Item(at=moment, kind="event", action="event", ref=f"event-{event_id}",
                               values=_event_values(source)))
     return items
+
+
+def _stamp(raw: Any) -> str:
+    """A stored ISO time (UTC) as a person reads it, in the active zone."""
+    moment = _moment(raw)
+    return local_stamp(moment) if moment is not None and moment.tzinfo is not None else str(raw or "—")
 
 
 def _moment(raw: Any) -> datetime | None:
@@ -254,7 +269,7 @@ def _attachment(item: Item) -> str:
 def _request_sent(item: Item) -> str:
     after = item.values["after"]
     return _("Request for action #%(id)s sent (due %(due)s): %(instructions)s") % {
-        "id": after.get("request", "?"), "due": after.get("due_at", "?"),
+        "id": after.get("request", "?"), "due": _stamp(after.get("due_at")),
         "instructions": _short(item.values.get("instructions", ""))}
 
 
@@ -267,6 +282,25 @@ def _request_updated(item: Item) -> str:
 
 def _request_escalated(item: Item) -> str:
     return _("A request for action is overdue: escalated to the central SOC")
+
+
+def _task_updated(item: Item) -> str:
+    after = dict(item.values["after"])
+    number, title = after.pop("task", "?"), after.pop("title", "")
+    after.pop("owner", None)
+    return _("Task #%(id)s %(title)s: %(changes)s") % {"id": number, "title": title, "changes": ", ".join(
+        f"{name}={_short(value)}" for name, value in after.items())}
+
+
+def _playbook_applied(item: Item) -> str:
+    after = item.values["after"]
+    return _("Playbook %(playbook)s (version %(version)s) applied: %(count)s tasks") % {
+        "playbook": after.get("playbook", "?"), "version": after.get("version", "?"),
+        "count": len(after.get("tasks") or [])}
+
+
+def _playbook_retired(item: Item) -> str:
+    return _("%(count)s tasks no longer applicable") % {"count": len(item.values["after"].get("not_applicable") or [])}
 
 
 def _alert(item: Item) -> str:
@@ -287,6 +321,7 @@ WRITERS = {
     "incident.handed_over": _handed_over, "incident.edited": _edited, "incident.merged": _merged,
     "comment.added": _comment, "observable.added": _observable, "attachment.added": _attachment,
     "request.sent": _request_sent, "request.updated": _request_updated, "request.escalated": _request_escalated,
+    "task.updated": _task_updated, "playbook.applied": _playbook_applied, "playbook.retired": _playbook_retired,
     "alert": _alert, "event": _event,
 }
 

@@ -89,10 +89,13 @@ def build_world(cast: Cast) -> World:
 
 
 def details(world: World, role: str) -> dict[str, str]:
-    """Pages behind the menu, by name: an incident, a request, a rule, a scorecard, the user's own pages."""
+    """Pages behind the menu, by name: an incident (its investigation timeline and report), a request, a rule, a
+    scorecard, the user's own pages."""
     pages = {"incident": f"/incidents/{world.incident.key}/", "request": f"/incidents/requests/{world.request_id}/",
              "scorecard": "/readiness/HNI/", "notifications": "/notifications/",
-             "preferences": "/accounts/preferences/", "published-readiness": "/readiness/public/"}
+             "preferences": "/accounts/preferences/", "published-readiness": "/readiness/public/",
+             "incident-timeline": f"/incidents/{world.incident.key}/timeline/",
+             "incident-report": f"/incidents/{world.incident.key}/report/"}
     if not role.startswith("hni."):
         pages["rule-runs"] = f"/rules/{world.rule_id}/runs/"
     if role == "lead":

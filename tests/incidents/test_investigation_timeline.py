@@ -17,7 +17,7 @@ from asgiref.sync import async_to_sync
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 from elasticsearch import Elasticsearch
 
 from detection.models import Alert, DetectionRule, RuleKind
@@ -215,3 +215,19 @@ def test_a_thousand_items_cost_the_same_queries_as_ten_and_one_page_is_shown(
           f"queries, {detail_elapsed * 1000:.0f} ms; API (1,000 per page) {api_many} queries, "
           f"{api_elapsed * 1000:.0f} ms")
     assert elapsed < 2.0
+
+
+def test_tasks_and_playbooks_are_tasks_on_the_timeline(cast: Cast, make_incidents: Callable[..., list[Incident]]) -> None:
+    incident = make_incidents(1)[0]
+    TimelineEntry.objects.bulk_create([
+        TimelineEntry(incident=incident, actor_name="lead", kind="playbook.applied",
+                      after={"playbook": "malware", "version": 2, "tasks": [1, 2, 3]}),
+        TimelineEntry(incident=incident, actor_name="hni.responder", kind="task.updated",
+                      before={"status": "open"}, after={"task": 7, "owner": "province", "title": "Isolate the host",
+                                                        "status": "done"}),
+    ])
+    items = investigation_timeline(user=cast.hni_responder, incident=incident, kinds={"task"}, newest_first=False).items
+
+    with translation.override("en"):
+        assert [item.text() for item in items] == ["Playbook malware (version 2) applied: 3 tasks",
+                                                   "Task #7 Isolate the host: status=done"]

@@ -127,7 +127,8 @@ def backfill_plans(*, rules: list[DetectionRule], now: datetime) -> list[Plan]:
     """A back-fill pass for each rule with history that arrived since its back-fill checkpoint.
 
     One probe per distinct checkpoint (all rules usually share one), so a cycle without back-fill costs one
-    search, not one per rule. Rules with nothing new just move their checkpoint, without a run row.
+    search, not one per rule. Rules with nothing new just move their checkpoint (saved with their live run, in
+    the same UPDATE), without a run row.
     """
     until = now - timedelta(seconds=settings.DETECTION_BACKFILL_SETTLE_SECONDS)
     # A new rule reads the last day's history too, as its live pass reads back from its first run.
@@ -137,14 +138,13 @@ def backfill_plans(*, rules: list[DetectionRule], now: datetime) -> list[Plan]:
     for rule in rules:
         span = spans.get(since[rule.pk])
         if span is None or not span.events or rule.kind in (RuleKind.SILENCE, RuleKind.NEW_TERM):
-            rule.backfill_checkpoint = until  # saved by _advance, or just below for rules without a pass
+            # Saved with the rule's live run (``_advance``): every rule given here has one in the same batch.
+            rule.backfill_checkpoint = until
             continue
         live = rule_window(rule, span.first, span.last)
         window, indices = backfill_window(live, span, kind_span=_kind_span(rule),
                                           single_event=rule.kind in BATCHED_KINDS)
         plans.append(Plan(rule=rule, window=window, backfill=span, indices=indices))
-    quiet = [rule.pk for rule in rules if rule.backfill_checkpoint == until]
-    DetectionRule.objects.filter(pk__in=quiet).update(backfill_checkpoint=until)
     return plans
 
 

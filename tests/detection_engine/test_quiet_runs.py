@@ -21,8 +21,8 @@ from tests.detection_engine.test_scheduling import sigma_rule, whoami
 pytestmark = pytest.mark.django_db
 
 
-def inserts_into(queries: CaptureQueriesContext, model: type) -> int:
-    table = f'INSERT INTO "{model._meta.db_table}"'
+def statements(queries: CaptureQueriesContext, verb: str, model: type) -> int:
+    table = f'{verb} "{model._meta.db_table}"'
     return sum(1 for query in queries.captured_queries if query["sql"].lstrip().startswith(table))
 
 
@@ -40,14 +40,15 @@ def test_quiet_runs_write_no_row_and_are_counted_in_their_day(es: Elasticsearch,
     assert rule.last_run_at == first + timedelta(seconds=5) and rule.last_cycle_ms == 5000
 
 
-def test_the_quiet_rules_of_a_cycle_cost_one_statement_whatever_their_number(es: Elasticsearch, orgs: None) -> None:
+def test_a_cycles_quiet_rules_cost_one_summary_statement_and_one_update_each(es: Elasticsearch, orgs: None) -> None:
     ids = [sigma_rule(name=f"whoami {n}").pk for n in range(12)]
 
     with CaptureQueriesContext(connection) as queries:
         runs = rules_run(rule_ids=ids)
 
     assert len(runs) == 12 and all(run.pk is None for run in runs)
-    assert inserts_into(queries, RuleRunDay) == 1 and inserts_into(queries, RuleRun) == 0
+    assert statements(queries, "INSERT INTO", RuleRunDay) == 1 and statements(queries, "INSERT INTO", RuleRun) == 0
+    assert statements(queries, "UPDATE", DetectionRule) == 12  # each rule's checkpoints and last run, at once
     assert sorted(RuleRunDay.objects.values_list("rule_id", "quiet_runs")) == [(pk, 1) for pk in sorted(ids)]
 
 

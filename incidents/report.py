@@ -41,6 +41,7 @@ LANGUAGES = tuple(code for code, _name in settings.LANGUAGES)
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
 HOST_KINDS = (ObservableKind.HOST, ObservableKind.IP)
 SHA256 = re.compile(r"[0-9a-f]{64}")
+SHORT_CELL = 16  # characters that fit the narrowest column at 7.5 pt
 
 
 @dataclass
@@ -138,6 +139,7 @@ def _styles() -> dict[str, ParagraphStyle]:
               for name, base, font, size in (("title", "Title", bold, 16), ("h2", "Heading2", bold, 12),
                                              ("body", "Normal", regular, 9), ("cell", "Normal", regular, 7.5),
                                              ("head", "Normal", bold, 7.5))}
+    styles["h2"].keepWithNext = True  # a section's title never ends a page alone
     return styles
 
 
@@ -153,14 +155,26 @@ def _para(value: Any, style: ParagraphStyle) -> Paragraph:
 
 def _table(header: list[str], rows: list[list[Any]], widths: list[float], styles: dict[str, ParagraphStyle]) -> Table:
     data = [[_para(cell, styles["head"]) for cell in header]]
-    data += [[_para(cell, styles["cell"]) for cell in row] for row in rows] or [
-        [_para("—", styles["cell"])] + [""] * (len(header) - 1)]
+    data += [[_cell(cell, styles["cell"]) for cell in row] for row in rows] or [["—"] + [""] * (len(header) - 1)]
     table = Table(data, repeatRows=1, colWidths=[w * mm for w in widths])
     table.setStyle(TableStyle([
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e4e7eb")), ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#9aa5b1")),
+        ("FONTNAME", (0, 1), (-1, -1), styles["cell"].fontName), ("FONTSIZE", (0, 1), (-1, -1), 7.5),
     ]))
     return table
+
+
+def _cell(value: Any, style: ParagraphStyle) -> Paragraph | str:
+    """Short one-line values as plain strings (no markup, so nothing to escape): a Paragraph per cell is most of
+    the PDF's time at a thousand rows. Longer text wraps in a Paragraph."""
+    text = _text(value)
+    return text if all(len(line) <= SHORT_CELL for line in text.split("\n")) else _para(text, style)
+
+
+def _when(moment: datetime) -> str:
+    """Date over time: two short lines fit the time column as a plain cell."""
+    return local_stamp(moment, seconds=True).replace(" ", "\n", 1)
 
 
 def _story(report: Report, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
@@ -189,14 +203,14 @@ def _sections(report: Report, styles: dict[str, ParagraphStyle]) -> list[tuple[s
              for f in report.evidence], [45, 20, 90, 25], styles)),
         (_("Requests for action and tasks"), _table(
             [_("Number"), _("Province"), _("Status"), _("Due"), _("Instructions")],
-            [[f"#{r.pk}", r.province.name, r.get_status_display(), local_stamp(r.due_at), r.instructions]
+            [[f"#{r.pk}", r.province.name, r.get_status_display(), _when(r.due_at), r.instructions]
              for r in report.requests], [15, 30, 25, 30, 80], styles)),
         (_("Actions taken"), _table(
             [_("Time"), _("By"), _("Action")],
-            [[local_stamp(i.at, seconds=True), i.actor, i.text()] for i in report.actions], [35, 25, 120], styles)),
+            [[_when(i.at), i.actor, i.text()] for i in report.actions], [35, 25, 120], styles)),
         (_("Timeline"), _table(
             [_("Time"), _("Kind"), _("By"), _("What")],
-            [[local_stamp(i.at, seconds=True), i.kind_label, i.actor, i.text()] for i in report.timeline],
+            [[_when(i.at), i.kind_label, i.actor, i.text()] for i in report.timeline],
             [32, 25, 22, 101], styles)),
     ]
 

@@ -18,6 +18,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
+from elastic_transport import ConnectionError as TransportConnectionError
 from elasticsearch import Elasticsearch
 
 from detection.models import Alert, DetectionRule, RuleKind
@@ -217,7 +218,8 @@ def test_a_thousand_items_cost_the_same_queries_as_ten_and_one_page_is_shown(
     assert elapsed < 2.0
 
 
-def test_tasks_and_playbooks_are_tasks_on_the_timeline(cast: Cast, make_incidents: Callable[..., list[Incident]]) -> None:
+def test_tasks_and_playbooks_are_tasks_on_the_timeline(cast: Cast,
+                                                       make_incidents: Callable[..., list[Incident]]) -> None:
     incident = make_incidents(1)[0]
     TimelineEntry.objects.bulk_create([
         TimelineEntry(incident=incident, actor_name="lead", kind="playbook.applied",
@@ -231,3 +233,15 @@ def test_tasks_and_playbooks_are_tasks_on_the_timeline(cast: Cast, make_incident
     with translation.override("en"):
         assert [item.text() for item in items] == ["Playbook malware (version 2) applied: 3 tasks",
                                                    "Task #7 Isolate the host: status=done"]
+
+
+def test_without_the_search_cluster_the_rest_of_the_timeline_is_shown_and_said_so(
+        cast: Cast, api: Callable[..., Api], investigated: Incident, monkeypatch: pytest.MonkeyPatch) -> None:
+    def unreachable(**_kwargs: Any) -> None:
+        raise TransportConnectionError("Elasticsearch is down")
+    monkeypatch.setattr("incidents.investigation.event_hits", unreachable)
+
+    page = api(cast.hni_responder).client.get(f"/incidents/{investigated.key}/timeline/").content.decode()
+
+    assert 'data-kind="event"' not in page and 'data-kind="comment"' in page and 'data-kind="alert"' in page
+    assert "The events could not be read just now" in page or "Hiện không đọc được các sự kiện" in page

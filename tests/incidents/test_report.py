@@ -25,6 +25,7 @@ from organisations.actors import Actor
 from organisations.models import AuditLog
 from tests.conftest import Cast
 from tests.incidents.conftest import Api
+from tests.incidents.test_investigation_timeline import _queries, _thousand_items
 
 pytestmark = pytest.mark.django_db
 EVIDENCE = b"Nhat ky xac thuc: failed password for root"
@@ -146,3 +147,21 @@ def test_another_province_gets_404_and_no_report_is_recorded(
         cast: Cast, api: Callable[..., Api], reported: Incident, path: str) -> None:
     assert api(cast.hcm_responder).client.get(path.format(key=reported.key)).status_code == 404
     assert not AuditLog.objects.filter(action="incident.report_produced").exists()
+
+
+def test_a_report_of_a_thousand_items_costs_the_queries_of_ten(
+        cast: Cast, api: Callable[..., Api], make_incidents: Callable[..., list[Incident]], tmp_path: Path) -> None:
+    small, large = make_incidents(2)
+    _thousand_items(cast, small, 10)
+    _thousand_items(cast, large, 1000)
+    client = api(cast.analyst).client
+    client.get(f"/incidents/{small.key}/report/pdf/")  # warm the session and the font
+
+    few, _, _ = _queries(client, f"/incidents/{small.key}/report/pdf/")
+    many, pdf_seconds, pdf = _queries(client, f"/incidents/{large.key}/report/pdf/")
+    html_queries, html_seconds, _ = _queries(client, f"/incidents/{large.key}/report/")
+
+    assert many == few <= 15, f"{few} queries at 10 items, {many} at 1,000"
+    assert pdf_text(pdf.content, tmp_path).count("note ") >= 333  # every comment made it into the PDF
+    print(f"\nreport at 1,001 items: PDF {many} queries, {pdf_seconds:.2f} s, {len(pdf.content)} bytes; "
+          f"HTML {html_queries} queries, {html_seconds:.2f} s")

@@ -11,7 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from incidents.models import OPEN_STATUSES, Category, Incident, IncidentSequence, Severity
-from incidents.services.live import incident_summary
+from incidents.services.live import broadcast_updated, incident_summary
 from incidents.sla import set_sla_due as _set_sla_due
 from incidents.timeline import record as _record
 from organisations.actors import Actor
@@ -73,7 +73,8 @@ def incident_open_or_touch_for_detection(
     Safe under concurrency: the partial unique constraint makes a racing twin
     fail, and the loser re-reads the winner's incident.
     """
-    existing = Incident.objects.filter(dedup_key=dedup_key, status__in=OPEN_STATUSES).first()
+    existing = Incident.objects.select_related("province").filter(dedup_key=dedup_key,
+                                                                  status__in=OPEN_STATUSES).first()
     if existing is None:
         try:
             with transaction.atomic():
@@ -85,7 +86,8 @@ def incident_open_or_touch_for_detection(
                 incident.alert_count = new_alerts
                 return incident, True
         except IntegrityError:
-            existing = Incident.objects.get(dedup_key=dedup_key, status__in=OPEN_STATUSES)
+            existing = Incident.objects.select_related("province").get(dedup_key=dedup_key,
+                                                                       status__in=OPEN_STATUSES)
     _touch(existing, seen_at=seen_at, new_alerts=new_alerts)
     return existing, False
 
@@ -93,6 +95,7 @@ def incident_open_or_touch_for_detection(
 def _touch(incident: Incident, *, seen_at: datetime, new_alerts: int) -> None:
     Incident.objects.filter(pk=incident.pk).update(alert_count=F("alert_count") + new_alerts, last_seen_at=seen_at)
     incident.refresh_from_db(fields=["alert_count", "last_seen_at"])
+    broadcast_updated(incident)  # open consoles (the incident page, its investigation timeline) learn of new alerts
 
 
 def incident_file(*, province: Organisation, title: str, description: str, affected_systems: str,

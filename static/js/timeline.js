@@ -1,6 +1,7 @@
 // Investigation timeline (incidents/_timeline.html): a new item of this incident, of a kind the reader shows,
 // appears at the top of the first page as it happens. Messages come from the shared socket (socket.js) as
 // "timeline.item" (incidents.services.live.broadcast_timeline); every server value is set with textContent.
+// New alerts (an "incident.updated" with a higher alert count) show a notice with a link that loads them.
 (function () {
   "use strict";
   var list = document.getElementById("investigation-timeline");
@@ -36,8 +37,20 @@
     list.prepend(li);
   }
 
+  // Alerts join an incident without a timeline entry (detection touches the incident): say so, and let the
+  // reader load them, rather than guess their lines here.
+  function alertsArrived(incident) {
+    var notice = document.getElementById("timeline-new-alerts");
+    if (notice && kinds.indexOf("alert") >= 0 && Number(incident.alert_count) > Number(list.dataset.alertCount)) {
+      notice.hidden = false;
+    }
+  }
+
   document.addEventListener("soc:live", function (event) {
     var message = event.detail;
     if (message.kind === "timeline.item" && message.incident === key && message.item) { render(message.item); }
+    if (message.kind === "incident.updated" && message.incident && message.incident.key === key) {
+      alertsArrived(message.incident);
+    }
   });
 }());

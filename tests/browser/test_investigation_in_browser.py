@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from incidents.models import Status
 from incidents.services.collaboration import comment_add, observable_add
-from incidents.services.intake import incident_create
+from incidents.services.intake import incident_create, incident_open_or_touch_for_detection
 from incidents.services.workflow import incident_change_status
 from organisations.actors import Actor
 from tests.browser.conftest import Server, Watch, off_loop, screenshot, sign_in
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.browser
 
 def test_the_timeline_filters_by_kind_and_shows_a_new_comment_live(server: Server, cast: Cast, page: Page,
                                                                     watch: Watch) -> None:
-    incident = off_loop(incident_create, province=cast.hni, title="Dò mật khẩu SSH")
+    incident = off_loop(incident_create, province=cast.hni, title="Dò mật khẩu SSH", dedup_key="browser:ssh")
     analyst = Actor(user=cast.analyst)
     off_loop(comment_add, incident=incident, body="Đã kiểm tra nhật ký", actor=analyst)
     off_loop(observable_add, incident=incident, kind="ip", value="203.0.113.9", actor=analyst)
@@ -42,5 +43,22 @@ def test_the_timeline_filters_by_kind_and_shows_a_new_comment_live(server: Serve
     expect(items.first.locator(".tl-text")).to_have_text("Mới: <b>chặn</b> 203.0.113.9")  # text, never markup
     expect(items.first.locator(".tl-actor")).to_have_text("analyst")
     expect(page.locator('#investigation-timeline li[data-kind="status"]')).to_have_count(0)
+    expect(page.locator("#timeline-new-alerts")).to_be_hidden()
     screenshot(page, "incident-timeline-live")
+    watch.assert_clean()
+
+
+def test_new_alerts_on_the_incident_are_announced_on_its_timeline(server: Server, cast: Cast, page: Page,
+                                                                  watch: Watch) -> None:
+    opened = {"province": cast.hni, "dedup_key": "browser:rdp", "title": "RDP brute force",
+              "description": "", "severity": "high", "category": "intrusion_attempts"}
+    incident, _created = off_loop(incident_open_or_touch_for_detection, **opened, seen_at=timezone.now())
+    sign_in(page, server, "hni.responder", PASSWORD)
+    page.goto(f"{server.base}/incidents/{incident.key}/timeline/")
+    expect(page.locator("html")).to_have_attribute("data-live", "live")
+    notice = page.locator("#timeline-new-alerts")
+    expect(notice).to_be_hidden()
+
+    off_loop(incident_open_or_touch_for_detection, **opened, seen_at=timezone.now(), new_alerts=3)
+    expect(notice).to_be_visible()
     watch.assert_clean()

@@ -114,6 +114,16 @@ def test_hostile_log_content_never_runs_on_any_page(server: Server, cast: Cast, 
     page.goto(f"{server.base}/console/events/?range=1h")
     text = page.locator("body").inner_text()
     assert "{{7*7}}{%debug%}" in text and HOST_PAYLOAD in text
+    # The field sidebar shows the same values as text, and filtering on one keeps them text.
+    sidebar = page.locator("#field-sidebar")
+    expect(sidebar.locator('details[data-field="host.name"] .value', has_text=HOST_PAYLOAD)).to_have_count(1)
+    sidebar.locator('details[data-field="user.name"]').evaluate("field => { field.open = true; }")
+    user_values = sidebar.locator('details[data-field="user.name"] li')
+    expect(user_values.filter(has_text=USER_PAYLOADS[0])).to_have_count(1)
+    user_values.filter(has_text=USER_PAYLOADS[0]).locator("a.filter-in").click()
+    expect(page.locator("#active-filters")).to_contain_text(f"user.name = {USER_PAYLOADS[0]}")
+    expect(page.locator("#hit-count")).to_contain_text("1")
+    assert_nothing_ran(page, watch, "events-sidebar-filter")
     for key in Incident.objects.values_list("key", flat=True):
         page.goto(f"{server.base}/incidents/{key}/")
         assert_nothing_ran(page, watch, f"incident-{key}", keep_screenshot=False)

@@ -92,7 +92,7 @@ def kinds_from(raw: Iterable[str]) -> set[str]:
 
 def investigation_timeline(*, user: AnyUser, incident: Incident, kinds: Collection[str] | None = None,
                            newest_first: bool = True) -> Timeline:
-    """Every item of the chosen kinds, sorted by time (ties by kind of source, then id)."""
+    """Every item of the chosen kinds, sorted by time (ties by source, then by id: the order they were made)."""
     wanted = set(kinds or KINDS)
     timeline = Timeline(items=[])
     if wanted - {"event", "alert"}:
@@ -106,8 +106,14 @@ def investigation_timeline(*, user: AnyUser, incident: Incident, kinds: Collecti
             timeline.items += [_alert_item(alert) for alert in alerts[:SOURCE_CAP]]
         if "event" in wanted:
             timeline.items += _event_items(user, alerts[:SOURCE_CAP], timeline)
-    timeline.items.sort(key=lambda item: (item.at, item.ref), reverse=newest_first)
+    timeline.items.sort(key=lambda item: (item.at, *_tie(item.ref)), reverse=newest_first)
     return timeline
+
+
+def _tie(ref: str) -> tuple[str, int, str]:
+    """"entry-9" before "entry-10": ids compare as numbers."""
+    source, _dash, rest = ref.partition("-")
+    return source, int(rest) if rest.isdigit() else 0, rest
 
 
 def _entry_items(incident: Incident, wanted: set[str], timeline: Timeline) -> list[Item]:

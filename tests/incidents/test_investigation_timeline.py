@@ -245,3 +245,16 @@ def test_without_the_search_cluster_the_rest_of_the_timeline_is_shown_and_said_s
 
     assert 'data-kind="event"' not in page and 'data-kind="comment"' in page and 'data-kind="alert"' in page
     assert "The events could not be read just now" in page or "Hiện không đọc được các sự kiện" in page
+
+
+def test_items_made_at_the_same_moment_keep_the_order_they_were_made_in(
+        cast: Cast, make_incidents: Callable[..., list[Incident]]) -> None:
+    incident = make_incidents(1)[0]
+    moment = timezone.now() + timedelta(minutes=1)
+    made = TimelineEntry.objects.bulk_create([
+        # ids across a power of ten: "entry-1000000" sorts before "entry-999999" as text
+        TimelineEntry(pk=999_995 + n, incident=incident, created_at=moment, actor_name="lead",
+                      kind="incident.edited", after={"title": f"t{n}"}) for n in range(12)])
+    items = investigation_timeline(user=cast.analyst, incident=incident, kinds={"change"}, newest_first=False).items
+
+    assert [item.ref for item in items][-12:] == [f"entry-{entry.pk}" for entry in made]

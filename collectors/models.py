@@ -72,3 +72,60 @@ class ProvinceRetention(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation.code}: {self.days} days"
+
+
+class BackfillFormat(models.TextChoices):
+    AUTO = "auto", "Recognise it"
+    EVTX = "evtx", "Windows event log (.evtx)"
+    JSON = "json", "JSON lines (one event per line: Windows, Suricata eve, ECS)"
+    TEXT = "text", "Text lines (syslog, sshd, sudo, web access...)"
+
+
+class BackfillStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Reading"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class BackfillUploadQuerySet(models.QuerySet["BackfillUpload"]):
+    def visible_to(self, user: AnyUser) -> BackfillUploadQuerySet:
+        return scope_to_provinces(self, user, field="organisation")  # type: ignore[return-value]
+
+
+class BackfillUpload(models.Model):
+    """A log file a responder uploaded to have it detected on: its events are stored for ``organisation``
+    through the ingest (server-owned fields from ``collector``), by a task (``collectors.tasks``).
+
+    Each upload has its own ``collector`` (revoked from the start: no credential exists for it, no silence
+    check looks at it), so the events of one upload are known by their ``agent.id`` and event ids.
+    """
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="backfill_uploads")
+    collector = models.OneToOneField(Collector, on_delete=models.PROTECT, related_name="backfill_upload")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    # Deleted once read: the events are in Elasticsearch, the refused ones in the dead-letter index.
+    file = models.FileField(upload_to="backfill/%Y/%m/", blank=True)
+    file_name = models.CharField(max_length=255)
+    size_bytes = models.PositiveBigIntegerField()
+    format = models.CharField(max_length=8, choices=BackfillFormat.choices, default=BackfillFormat.AUTO)
+    host_name = models.CharField(max_length=255, blank=True, help_text="host.name of text lines without one")
+    status = models.CharField(max_length=8, choices=BackfillStatus.choices, default=BackfillStatus.QUEUED)
+    error = models.TextField(blank=True)
+    events_read = models.PositiveIntegerField(default=0)
+    events_stored = models.PositiveIntegerField(default=0)
+    events_duplicate = models.PositiveIntegerField(default=0)
+    events_refused = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = BackfillUploadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.organisation.code}/{self.file_name}"

@@ -14,7 +14,7 @@ from django.http import Http404
 from elastic_transport import TransportError
 from elasticsearch import ApiError
 
-from collectors.models import Collector, CollectorQuerySet, ProvinceRetention
+from collectors.models import BackfillUpload, BackfillUploadQuerySet, Collector, CollectorQuerySet, ProvinceRetention
 from organisations.access import Action, Permissions
 from organisations.models import Kind, Organisation
 from organisations.selectors import AnyUser
@@ -33,7 +33,9 @@ class Health(StrEnum):
 
 
 def collector_list(*, user: AnyUser) -> CollectorQuerySet:
-    return Collector.objects.visible_to(user).select_related("organisation").order_by("organisation__code", "name")
+    """Enrolled collectors; not the ones that only carry a console upload's events (``backfill_upload_list``)."""
+    return (Collector.objects.visible_to(user).filter(backfill_upload__isnull=True).select_related("organisation")
+            .order_by("organisation__code", "name"))
 
 
 def collector_get(*, user: AnyUser, uid: str) -> Collector:
@@ -190,3 +192,22 @@ def _deletable_from(index: str | None, days: int) -> date | None:
         return None
     day = es.index_day(index)
     return None if day is None else day + timedelta(days=days + 1)
+
+
+# --- logs uploaded to be detected on ------------------------------------------------------------------------------
+
+def backfill_upload_list(*, user: AnyUser) -> BackfillUploadQuerySet:
+    return BackfillUpload.objects.visible_to(user).select_related("organisation", "collector", "uploaded_by")
+
+
+def backfill_upload_get(*, user: AnyUser, uid: str) -> BackfillUpload:
+    """404 for a missing upload and for another province's alike."""
+    upload = backfill_upload_list(user=user).filter(uid=uid).first()
+    if upload is None:
+        raise Http404("no such upload")
+    return upload
+
+
+def backfill_provinces(*, user: AnyUser) -> QuerySet[Organisation]:
+    """The provinces the user may upload logs for: where they may file incidents (the upload's alerts open some)."""
+    return Permissions(user).organisations(Action.FILE).filter(kind=Kind.PROVINCE).order_by("code")

@@ -6,19 +6,36 @@ import hashlib
 import json
 import re
 import secrets
+import time
+from collections import Counter
 from datetime import datetime, timedelta
 from functools import cache
+from itertools import islice
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext
 from elasticsearch import ApiError
 
 from collectors.agent.config import ConfigError, central_overrides
-from collectors.models import Collector, EnrollmentToken, ProvinceRetention
+from collectors.backfill_files import UnreadableFile, format_of, items_of
+from collectors.ingest import ingest_batch
+from collectors.models import (
+    BackfillFormat,
+    BackfillStatus,
+    BackfillUpload,
+    Collector,
+    EnrollmentToken,
+    ProvinceRetention,
+)
 from collectors.selectors import retention_days_by_org_code
 from incidents.models import Category, Severity
 from incidents.services.intake import incident_open_or_touch_for_detection
@@ -28,6 +45,7 @@ from organisations.selectors import AnyUser
 from organisations.services import audit_record
 from soc import es
 from soc.aio import database
+from soc.queues import Queue
 
 
 class EnrollmentError(Exception):
@@ -363,3 +381,126 @@ def province_retention_clear(*, organisation: Organisation, actor: Actor) -> boo
                      after=_retention_state(None))
         current.delete()
     return True
+
+
+# --- logs uploaded to be detected on (collectors.BackfillUpload) --------------------------------------------
+
+BACKFILL_BATCH = 1000  # events per ingest call (INGEST_MAX_EVENTS bounds it too)
+BACKFILL_ATTEMPTS = 5  # an Elasticsearch that stays busy longer fails the task, which Celery retries later
+
+
+class IngestBusy(Exception):
+    """Elasticsearch kept answering "retry" for some events; the reading resumes where it stopped."""
+
+
+def backfill_upload_check(*, size: int, file_format: str) -> None:
+    """Why an upload is refused before anything is kept (ValidationError), or nothing."""
+    if size <= 0:
+        raise ValidationError(gettext("The file is empty."))
+    limit = settings.BACKFILL_UPLOAD_MAX_BYTES
+    if size > limit:
+        raise ValidationError(gettext("The file is %(size)s; at most %(max)s can be uploaded here. Send larger "
+                                      "sets with the agent (--evtx ... --once).")
+                              % {"size": filesizeformat(size), "max": filesizeformat(limit)})
+    if file_format not in BackfillFormat.values:
+        raise ValidationError(gettext("Unknown format."))
+
+
+def backfill_upload_create(*, organisation: Organisation, upload: File[Any], file_name: str, file_format: str,
+                           host_name: str, actor: Actor) -> BackfillUpload:
+    """Keep the file for ``organisation`` and queue its reading (after commit). The caller checked the right to
+    file for that province; its events get a collector of their own, revoked from the start (no credential)."""
+    backfill_upload_check(size=upload.size or 0, file_format=file_format)
+    with transaction.atomic():
+        collector = Collector.objects.create(
+            organisation=organisation, name=f"upload-{secrets.token_hex(6)}",
+            secret_hash=digest(secrets.token_urlsafe(32)), revoked_at=timezone.now(), version="console upload")
+        record = BackfillUpload(organisation=organisation, collector=collector, uploaded_by=actor.user,
+                                file_name=file_name[:255], size_bytes=upload.size or 0, format=file_format,
+                                host_name=host_name[:255])
+        record.file.save(f"{record.uid}.log", upload, save=False)
+        record.save()
+        audit_record(actor=actor, action="backfill.uploaded", object_type="backfill_upload",
+                     object_ref=str(record.uid), organisation=organisation,
+                     after={"file_name": record.file_name, "size_bytes": record.size_bytes, "format": file_format,
+                            "host_name": record.host_name, "collector": str(collector.uid)})
+        _on_commit_read(record.pk)
+    return record
+
+
+def _on_commit_read(upload_id: int) -> None:
+    from soc.celery import app  # the task module imports this one
+
+    transaction.on_commit(lambda: app.send_task("collectors.tasks.read_backfill_upload", args=[upload_id],
+                                                queue=Queue.INGEST), robust=True)
+
+
+def backfill_upload_read(*, upload_id: int) -> BackfillUpload:
+    """Store the upload's events through the ingest, resuming after the events already counted as read.
+
+    Idempotent: event ids are stable (``collectors.backfill_files``), so what a crashed run stored before its
+    count was saved comes back ``duplicate``. The file is deleted once read to its end (or found unreadable).
+    """
+    claimed = BackfillUpload.objects.filter(
+        pk=upload_id, status__in=[BackfillStatus.QUEUED, BackfillStatus.RUNNING]).update(
+        status=BackfillStatus.RUNNING, started_at=Coalesce(F("started_at"), timezone.now()))
+    upload = BackfillUpload.objects.select_related("collector__organisation").get(pk=upload_id)
+    if not claimed:
+        return upload
+    try:
+        _read_into_events(upload)
+    except UnreadableFile as exc:
+        return _backfill_finish(upload, BackfillStatus.FAILED, str(exc))
+    return _backfill_finish(upload, BackfillStatus.DONE, "")
+
+
+def _read_into_events(upload: BackfillUpload) -> None:
+    path = Path(upload.file.path)
+    file_format = format_of(path, upload.format)
+    if file_format != upload.format:
+        BackfillUpload.objects.filter(pk=upload.pk).update(format=file_format)
+    host = upload.host_name or Path(upload.file_name).stem[:100] or "upload"
+    items = islice(items_of(path, file_format, host=host, now=upload.created_at), upload.events_read, None)
+    size = min(BACKFILL_BATCH, settings.INGEST_MAX_EVENTS)
+    while batch := list(islice(items, size)):
+        counts = _backfill_store(upload.collector, batch)
+        BackfillUpload.objects.filter(pk=upload.pk).update(
+            events_read=F("events_read") + len(batch), events_stored=F("events_stored") + counts["created"],
+            events_duplicate=F("events_duplicate") + counts["duplicate"],
+            events_refused=F("events_refused") + counts["rejected"])
+
+
+def _backfill_store(collector: Collector, batch: list[dict[str, Any]]) -> Counter[str]:
+    """Each event's answer (created, duplicate, rejected: kept in the dead-letter index with the reason)."""
+    counts: Counter[str] = Counter()
+    unique: dict[str, dict[str, Any]] = {}
+    for item in batch:  # the same record twice in one file (an export repeated): stored once
+        if item["id"] in unique:
+            counts["duplicate"] += 1
+        unique.setdefault(item["id"], item)
+    pending = list(unique.values())
+    for attempt in range(BACKFILL_ATTEMPTS):
+        if attempt:
+            time.sleep(0.5 * 2**attempt)
+        results = ingest_batch(collector=collector, payload={"events": pending})
+        counts.update(r.status for r in results if r.status != "retry")
+        retry = {r.id for r in results if r.status == "retry"}
+        pending = [item for item in pending if item["id"] in retry]
+        if not pending:
+            return counts
+    raise IngestBusy(f"{len(pending)} events not stored after {BACKFILL_ATTEMPTS} attempts")
+
+
+def _backfill_finish(upload: BackfillUpload, status: str, error: str) -> BackfillUpload:
+    with transaction.atomic():
+        BackfillUpload.objects.filter(pk=upload.pk).update(status=status, error=error[:2000],
+                                                           finished_at=timezone.now())
+        upload.refresh_from_db()
+        audit_record(actor=Actor.system(), action="backfill.read", object_type="backfill_upload",
+                     object_ref=str(upload.uid), organisation=upload.organisation,
+                     after={"status": status, "error": upload.error, "read": upload.events_read,
+                            "stored": upload.events_stored, "duplicate": upload.events_duplicate,
+                            "refused": upload.events_refused})
+    if upload.file:
+        upload.file.delete(save=True)
+    return upload

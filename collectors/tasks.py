@@ -6,7 +6,13 @@ from celery import shared_task
 from django.utils import timezone
 
 from collectors.selectors import Health, collector_health, collectors_to_check
-from collectors.services import collector_clear_silent, collector_flag_silent, event_indices_delete_expired
+from collectors.services import (
+    IngestBusy,
+    backfill_upload_read,
+    collector_clear_silent,
+    collector_flag_silent,
+    event_indices_delete_expired,
+)
 from soc.queues import Queue
 
 
@@ -32,3 +38,10 @@ def check_collector_health() -> int:
              autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
 def delete_expired_event_indices() -> list[str]:
     return event_indices_delete_expired(now=timezone.now())
+
+
+@shared_task(queue=Queue.INGEST, acks_late=True, ignore_result=True, soft_time_limit=3600, time_limit=3700,
+             autoretry_for=(IngestBusy, ConnectionError), retry_backoff=30, max_retries=8)
+def read_backfill_upload(upload_id: int) -> None:
+    """Resumes where a crashed or retried run stopped (``backfill_upload_read``)."""
+    backfill_upload_read(upload_id=upload_id)

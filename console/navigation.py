@@ -44,7 +44,11 @@ MENU: tuple[Group, ...] = (
     )),
     Group("hunt", _("Hunt"), (
         Item(Area.EVENTS, _("Event search"), "console:events"),
-        Item(Area.RULES, _("Rules"), "detection:rules", ("detection:*",)),
+        # Not "detection:*": the back-fill pages under /rules/ are their own menu entry.
+        Item(Area.RULES, _("Rules"), "detection:rules", ("detection:rule", "detection:rule-new", "detection:rule-test",
+                                                         "detection:rule-runs", "detection:rule-delete",
+                                                         "detection:rule-province")),
+        Item(Area.BACKFILL, _("Logs you already have"), "detection:backfill", ("detection:backfill-upload",)),
     )),
     Group("fleet", _("Fleet"), (
         Item(Area.COLLECTORS, _("Collectors"), "collectors:list"),

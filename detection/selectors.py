@@ -185,11 +185,14 @@ class BackfillRow:
         return self.rules_done >= self.rules_enabled
 
 
-def backfill_rows(*, user: AnyUser, now: datetime) -> list[BackfillRow]:
-    """The latest back-fills of the collectors in the user's provinces (arrived in the last two months)."""
+def backfill_rows(*, user: AnyUser, now: datetime, collector_ids: list[str] | None = None) -> list[BackfillRow]:
+    """The latest back-fills of the collectors in the user's provinces (arrived in the last two months); of
+    ``collector_ids`` only, when given (a console upload's own collector)."""
     since = now - BACKFILL_RECENT
     filters = [{"term": {"soc.backfill": True}}, {"range": {"event.ingested": {"gte": since.isoformat()}}},
                *es.scope_filter(visible_org_codes(user))]
+    if collector_ids is not None:
+        filters.append({"terms": {"agent.id": collector_ids}})
     times = {f"{name}_{op}": {op: {"field": field}} for name, field in (("arrived", "event.ingested"),
                                                                         ("covers", "@timestamp"))
              for op in ("min", "max")}
@@ -224,3 +227,10 @@ def _backfill_row(bucket: dict[str, Any], *, user: AnyUser, enabled: QuerySet[De
                        covers_first=moment("covers_min"), covers_last=moment("covers_max"),
                        rules_done=enabled.filter(backfill_checkpoint__gte=arrived_last).count(), rules_enabled=total,
                        alerts=alerts.count())
+
+
+def alerts_from_collector(*, user: AnyUser, collector_id: str, since: datetime) -> QuerySet[Alert]:
+    """Alerts the user may see whose first event came from this collector (event refs are
+    ``<index>/<collector uid>:<event id>``), live or back-filled, raised since ``since``."""
+    return alert_list(user=user).filter(created_at__gte=since,
+                                        event_refs__0__regex=rf"/{re.escape(collector_id)}:")

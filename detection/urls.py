@@ -1,6 +1,6 @@
 from django.urls import path
 
-from detection import views
+from detection import backfill_views, views
 
 app_name = "detection"
 
@@ -12,4 +12,6 @@ urlpatterns = [
     path("<int:pk>/runs/", views.rule_runs_view, name="rule-runs"),
     path("<int:pk>/delete/", views.rule_delete_view, name="rule-delete"),
     path("<int:pk>/provinces/<str:code>/", views.rule_province_view, name="rule-province"),
+    path("backfill/", backfill_views.backfill_view, name="backfill"),
+    path("backfill/<uuid:upload_uid>/", backfill_views.backfill_upload_view, name="backfill-upload"),
 ]

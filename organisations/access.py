@@ -104,6 +104,7 @@ class Area(StrEnum):
     INCIDENTS = "incidents"
     REQUESTS = "requests"
     REPORT = "report"
+    BACKFILL = "backfill"  # logs a responder already has, uploaded to be detected on
     EVENTS = "events"
     RULES = "rules"
     COLLECTORS = "collectors"
@@ -122,6 +123,7 @@ AREA_ACTIONS: dict[Area, frozenset[Action]] = {
     Area.INCIDENTS: frozenset({Action.VIEW}),
     Area.REQUESTS: frozenset({Action.REQUEST_SEND, Action.REQUEST_WORK, Action.AUDIT_VIEW}),
     Area.REPORT: frozenset({Action.FILE}),
+    Area.BACKFILL: frozenset({Action.FILE}),  # its alerts open incidents, as a report does
     Area.EVENTS: frozenset({Action.VIEW}),
     Area.COLLECTORS: frozenset({Action.COLLECTORS_MANAGE}),
     Area.RETENTION: frozenset({Action.RETENTION_MANAGE}),

@@ -232,6 +232,9 @@ INGEST_MAX_EVENT_FIELDS = env_int("SOC_INGEST_MAX_EVENT_FIELDS", 1000)
 INGEST_MAX_EVENT_DEPTH = env_int("SOC_INGEST_MAX_EVENT_DEPTH", 16)
 INGEST_FUTURE_TOLERANCE_SECONDS = env_int("SOC_INGEST_FUTURE_TOLERANCE_SECONDS", 900)
 INGEST_BACKFILL_AFTER_DAYS = env_int("SOC_INGEST_BACKFILL_AFTER_DAYS", 3)
+# A log file uploaded in the console to be detected on (collectors.BackfillUpload); at most MAX_REQUEST_BYTES.
+# Larger sets go through the agent (``--evtx``/``--file`` with ``--once``), which has no such bound.
+BACKFILL_UPLOAD_MAX_BYTES = env_int("SOC_BACKFILL_UPLOAD_MAX_BYTES", 25 * 1024 * 1024)
 # The console's bulk form posts one field per checked incident (up to incidents.forms.BULK_MAX = 5,000).
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5_100
 # No request body larger than this is read at all (soc/asgi_limits.py): the

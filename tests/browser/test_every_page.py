@@ -52,6 +52,10 @@ MENUS = {
                   "organisations", "readiness"},
 }
 
+# Logs a responder already has, uploaded to be detected on: whoever may report an incident (Action.FILE).
+for _role in ("lead", "analyst", "hni.responder", "hni.admin"):
+    MENUS[_role].add("backfill")
+
 
 # What sticks out on the right, to name it when a page is too wide.
 WIDEST = """Array.from(document.querySelectorAll("body *"))

@@ -49,7 +49,7 @@ def test_the_lead_sees_every_area(cast: Cast) -> None:
 def test_a_provincial_responder_sees_the_work_of_a_province_and_nothing_central(cast: Cast) -> None:
     areas = set(menu(signed_in(cast.hni_responder)))
 
-    assert areas == {"dashboard", "today", "incidents", "requests", "report", "events", "readiness"}
+    assert areas == {"dashboard", "today", "incidents", "requests", "report", "backfill", "events", "readiness"}
 
 
 def test_a_provincial_admin_also_sees_members_organisations_and_collectors_but_no_central_page(cast: Cast) -> None:

@@ -13,8 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from elasticsearch import Elasticsearch
 
-from collectors.models import Collector
-from collectors.services import collector_create, province_retention_set
+from collectors.models import BackfillUpload, Collector
+from collectors.services import backfill_upload_create, collector_create, province_retention_set
 from console.models import SavedSearch, Sharing
 from detection.models import DetectionRule, RuleKind
 from incidents.models import Attachment, Incident, ObservableKind, RequestForAction, SavedFilter
@@ -42,6 +42,7 @@ class Province:
     attachment: Attachment
     membership: Membership
     collector: Collector
+    backfill_upload: BackfillUpload  # a log file uploaded for the province to be detected on
     rule: DetectionRule
     saved_filter: SavedFilter
     saved_search: SavedSearch  # shared with its province by that province's responder
@@ -70,6 +71,9 @@ def plant(org: Organisation, lead: User, responder: User) -> Province:
                             role=Role.PROVINCIAL_RESPONDER)
     membership = Membership.objects.get(user_id=victim.pk, organisation=org)
     collector, _ = collector_create(organisation=org, name=f"{org.code}-{mark}")
+    log_file = SimpleUploadedFile(f"{mark}.log", f"{mark} line\n".encode())
+    backfill_upload = backfill_upload_create(organisation=org, upload=log_file, file_name=f"{mark}.log",
+                                             file_format="text", host_name=f"{mark}-host", actor=actor)
     rule = DetectionRule.objects.create(name=f"{mark} rule", description=f"{mark} rule", organisation=org,
                                         kind=RuleKind.THRESHOLD, params=SSH_BRUTE_FORCE)
     saved_filter = SavedFilter.objects.create(user=responder, name=f"{mark} filter", query=f"q={mark}")
@@ -78,6 +82,7 @@ def plant(org: Organisation, lead: User, responder: User) -> Province:
     # An override in each province, so that a wrongful clear of the other province's shows in the snapshot.
     province_retention_set(organisation=org, days=400, actor=actor)
     return Province(org=org, incident=incident, request=request, attachment=attachment, membership=membership,
+                    backfill_upload=backfill_upload,
                     collector=collector, rule=rule, saved_filter=saved_filter, saved_search=saved_search,
                     canary=mark)
 

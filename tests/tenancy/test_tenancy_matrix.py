@@ -76,6 +76,7 @@ OBJECT_OF: dict[str, Callable[[Province], Any]] = {
     "attachment_id": lambda p: p.attachment.pk,
     "membership_id": lambda p: p.membership.pk,
     "uid": lambda p: p.collector.uid,
+    "upload_uid": lambda p: p.backfill_upload.uid,  # a log file uploaded for detection (rules/backfill/)
     "code": lambda p: p.org.code,
     "filter_id": lambda p: p.saved_filter.pk,  # owned by that province's responder
     "search_id": lambda p: p.saved_search.pk,  # shared with that province by its responder
@@ -93,6 +94,7 @@ OBJECT_UNDER: dict[tuple[str, str], Callable[[Province], Any]] = {
 }
 MISSING: dict[str, Any] = {
     "key": "HNI-2099-9999", "request_id": 987654321, "attachment_id": 987654321, "membership_id": 987654321,
+    "upload_uid": uuid.UUID(int=9),
     "uid": uuid.UUID(int=7), "code": "ZZZ", "start": "1999-01-01", "end": "1999-12-31", "pk": 987654321,
     "filter_id": 987654321, "severity": "high", "search_id": 987654321, "rule_id": 987654321,
 }

@@ -31,6 +31,7 @@ from organisations.actors import Actor
 from organisations.models import Role
 from organisations.services import user_with_role
 from readiness.services import period_publish, scorecards_recompute
+from soc import es as soc_es
 from tests.browser.conftest import WATCH, Server, Watch, off_loop, sign_in
 from tests.conftest import PASSWORD, Cast, EnrolledCollector
 
@@ -104,6 +105,21 @@ def details(world: World, role: str) -> dict[str, str]:
         pages["rule-runs"] = f"/rules/{world.rule_id}/runs/"
     if role == "lead":
         pages["rule"] = f"/rules/{world.rule_id}/"
+    return pages | hunting_pages(role)
+
+
+def hunting_pages(role: str) -> dict[str, str]:
+    """Event search with chosen columns and a sort (the field sidebar beside it), an event's surroundings, and
+    (for the lead, who manages rules) a rule drafted from a search."""
+    now = timezone.now()
+    written = soc_es.client().index(index=soc_es.index_name("events", now), refresh=True, document={
+        "@timestamp": now.isoformat(), "message": "Failed password for root from 203.0.113.9 port 40022 ssh2",
+        "organization": {"id": "HNI", "name": "HNI"}, "host": {"name": "hni-web-01"}, "user": {"name": "root"},
+        "source": {"ip": "203.0.113.9"}, "event": {"dataset": "system.auth", "outcome": "failure"}})
+    pages = {"events-columns": "/console/events/?range=24h&cols=host.name,user.name&sort=user.name:asc",
+             "event-context": f"/console/events/context?event={written['_id']}&field=host.name&minutes=5"}
+    if role == "lead":
+        pages["rule-from-search"] = "/console/events/rule?range=24h&q=event.outcome:failure"
     return pages
 
 

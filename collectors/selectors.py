@@ -14,7 +14,14 @@ from django.http import Http404
 from elastic_transport import TransportError
 from elasticsearch import ApiError
 
-from collectors.models import BackfillUpload, BackfillUploadQuerySet, Collector, CollectorQuerySet, ProvinceRetention
+from collectors.models import (
+    BackfillStatus,
+    BackfillUpload,
+    BackfillUploadQuerySet,
+    Collector,
+    CollectorQuerySet,
+    ProvinceRetention,
+)
 from organisations.access import Action, Permissions
 from organisations.models import Kind, Organisation
 from organisations.selectors import AnyUser
@@ -196,6 +203,10 @@ def _deletable_from(index: str | None, days: int) -> date | None:
 
 # --- logs uploaded to be detected on ------------------------------------------------------------------------------
 
+# A queued upload's message is taken within seconds; one still queued after this was never sent.
+BACKFILL_QUEUED_GRACE = timedelta(minutes=2)
+
+
 def backfill_upload_list(*, user: AnyUser) -> BackfillUploadQuerySet:
     return BackfillUpload.objects.visible_to(user).select_related("organisation", "collector", "uploaded_by")
 
@@ -211,3 +222,10 @@ def backfill_upload_get(*, user: AnyUser, uid: str) -> BackfillUpload:
 def backfill_provinces(*, user: AnyUser) -> QuerySet[Organisation]:
     """The provinces the user may upload logs for: where they may file incidents (the upload's alerts open some)."""
     return Permissions(user).organisations(Action.FILE).filter(kind=Kind.PROVINCE).order_by("code")
+
+
+def backfill_uploads_stalled(*, now: datetime, read_seconds: int) -> list[int]:
+    """Uploads whose reading never started (its message lost: the broker was down at upload) or was killed."""
+    queued = Q(status=BackfillStatus.QUEUED, created_at__lt=now - BACKFILL_QUEUED_GRACE)
+    killed = Q(status=BackfillStatus.RUNNING, started_at__lt=now - timedelta(seconds=read_seconds))
+    return list(BackfillUpload.objects.filter(queued | killed).values_list("pk", flat=True))

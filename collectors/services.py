@@ -18,8 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
-from django.db.models.functions import Coalesce
+from django.db.models import F, Q
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -387,6 +386,8 @@ def province_retention_clear(*, organisation: Organisation, actor: Actor) -> boo
 
 BACKFILL_BATCH = 1000  # events per ingest call (INGEST_MAX_EVENTS bounds it too)
 BACKFILL_ATTEMPTS = 5  # an Elasticsearch that stays busy longer fails the task, which Celery retries later
+# The reading task's hard time limit: a reading started longer ago than this was killed, and may be taken over.
+BACKFILL_READ_SECONDS = 3700
 
 
 class IngestBusy(Exception):
@@ -441,9 +442,12 @@ def backfill_upload_read(*, upload_id: int) -> BackfillUpload:
     Idempotent: event ids are stable (``collectors.backfill_files``), so what a crashed run stored before its
     count was saved comes back ``duplicate``. The file is deleted once read to its end (or found unreadable).
     """
-    claimed = BackfillUpload.objects.filter(
-        pk=upload_id, status__in=[BackfillStatus.QUEUED, BackfillStatus.RUNNING]).update(
-        status=BackfillStatus.RUNNING, started_at=Coalesce(F("started_at"), timezone.now()))
+    now = timezone.now()
+    # One reader at a time: a second message for the same upload (re-sent by the sweep) finds it taken.
+    takeable = Q(status=BackfillStatus.QUEUED) | Q(status=BackfillStatus.RUNNING,
+                                                   started_at__lt=now - timedelta(seconds=BACKFILL_READ_SECONDS))
+    claimed = BackfillUpload.objects.filter(takeable, pk=upload_id).update(status=BackfillStatus.RUNNING,
+                                                                          started_at=now)
     upload = BackfillUpload.objects.select_related("collector__organisation").get(pk=upload_id)
     if not claimed:
         return upload
@@ -451,6 +455,9 @@ def backfill_upload_read(*, upload_id: int) -> BackfillUpload:
         _read_into_events(upload)
     except UnreadableFile as exc:
         return _backfill_finish(upload, BackfillStatus.FAILED, str(exc))
+    except IngestBusy:
+        BackfillUpload.objects.filter(pk=upload_id).update(status=BackfillStatus.QUEUED)  # the retry takes it
+        raise
     return _backfill_finish(upload, BackfillStatus.DONE, "")
 
 

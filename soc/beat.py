@@ -42,6 +42,12 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": 3600.0,
             "options": {"queue": Queue.DEFAULT, "expires": 3600.0},
         },
+        # Uploaded logs whose reading never started (a lost message) or was killed: read (on) again.
+        "collectors-requeue-stalled-backfill-uploads": {
+            "task": "collectors.tasks.requeue_stalled_backfill_uploads",
+            "schedule": 300.0,
+            "options": {"queue": Queue.DEFAULT, "expires": 300.0},
+        },
         # Rule runs past DETECTION_RUN_KEEP_DAYS become one summary row per rule and day.
         "detection-fold-rule-runs": {
             "task": "detection.tasks.fold_rule_runs",

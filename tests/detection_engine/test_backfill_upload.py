@@ -13,11 +13,14 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from elasticsearch import Elasticsearch
 
+from collectors.ingest import ItemResult
 from collectors.models import BackfillStatus, BackfillUpload, Collector
 from collectors.selectors import collector_list
-from collectors.services import backfill_upload_read
+from collectors.services import IngestBusy, backfill_upload_read
+from collectors.tasks import requeue_stalled_backfill_uploads
 from detection.authoring import sigma_text_import
 from detection.models import Alert, DetectionRule
 from detection.services import rules_run
@@ -160,7 +163,7 @@ def test_a_reading_resumed_after_a_crash_stores_nothing_twice(es: Elasticsearch,
     # The worker died after storing everything but before its count was saved: the task runs again.
     record.file.save(f"{record.uid}.log", SimpleUploadedFile("again", kept))
     BackfillUpload.objects.filter(pk=record.pk).update(status=BackfillStatus.RUNNING, events_read=0,
-                                                       events_stored=0)
+                                                       events_stored=0, started_at=timezone.now() - timedelta(hours=2))
 
     again = read_uploaded(es)
 
@@ -216,3 +219,48 @@ def test_an_upload_is_audited_and_its_collector_is_not_an_enrolled_one(es: Elast
     assert entries == {"backfill.uploaded": cast.hni_responder.pk, "backfill.read": None}
     assert record.collector.revoked_at is not None
     assert record.collector not in collector_list(user=cast.lead)
+
+
+def test_a_second_message_for_an_upload_being_read_reads_nothing(es: Elasticsearch, cast: Cast) -> None:
+    upload(client_for(cast.hni_responder), Path("a.log"), content=b"one line\n")
+    record = BackfillUpload.objects.get()
+    BackfillUpload.objects.filter(pk=record.pk).update(status=BackfillStatus.RUNNING, started_at=timezone.now())
+
+    again = backfill_upload_read(upload_id=record.pk)
+
+    assert (again.status, again.events_read) == (BackfillStatus.RUNNING, 0)
+
+
+def test_a_busy_elasticsearch_puts_the_upload_back_in_the_queue_for_the_retry(
+        es: Elasticsearch, cast: Cast, monkeypatch: pytest.MonkeyPatch) -> None:
+    upload(client_for(cast.hni_responder), Path("a.log"), content=b"one line\ntwo lines\n")
+    def busy(*, collector: Collector, payload: dict[str, Any]) -> list[ItemResult]:
+        return [ItemResult(id=item["id"], status="retry", error="Elasticsearch is busy; resend")
+                for item in payload["events"]]
+
+    monkeypatch.setattr("collectors.services.BACKFILL_ATTEMPTS", 1)
+    monkeypatch.setattr("collectors.services.ingest_batch", busy)
+
+    with pytest.raises(IngestBusy):
+        backfill_upload_read(upload_id=BackfillUpload.objects.get().pk)
+
+    record = BackfillUpload.objects.get()
+    assert (record.status, record.events_read) == (BackfillStatus.QUEUED, 0) and record.file
+
+
+def test_uploads_whose_reading_never_started_or_was_killed_are_sent_again(es: Elasticsearch, cast: Cast) -> None:
+    client = client_for(cast.hni_responder)
+    for name in ("lost.log", "killed.log", "fresh.log", "reading.log"):
+        upload(client, Path(name), content=b"one line\n")
+    uploads = {u.file_name: u for u in BackfillUpload.objects.all()}
+    now = timezone.now()
+    BackfillUpload.objects.filter(pk=uploads["lost.log"].pk).update(created_at=now - timedelta(minutes=3))
+    BackfillUpload.objects.filter(pk=uploads["killed.log"].pk).update(status=BackfillStatus.RUNNING,
+                                                                     started_at=now - timedelta(hours=2))
+    BackfillUpload.objects.filter(pk=uploads["reading.log"].pk).update(status=BackfillStatus.RUNNING,
+                                                                      started_at=now - timedelta(minutes=3))
+
+    sent = requeue_stalled_backfill_uploads()
+
+    assert sorted(sent) == sorted([uploads["lost.log"].pk, uploads["killed.log"].pk])
+    assert backfill_upload_read(upload_id=uploads["killed.log"].pk).status == BackfillStatus.DONE

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from django.test import Client
 
 from incidents.models import Comment, Observable
+from incidents.observables import pivot_query
 from incidents.services.intake import incident_create
 from tests.conftest import Cast
 from tests.console.conftest import Indexer
@@ -49,3 +52,20 @@ def test_another_provinces_incident_is_not_found_and_an_auditor_is_refused(cast:
     assert post(cast.auditor, incident=hni_incident.key, search="q=*") == 403
     assert post(cast.hni_responder, incident=hni_incident.key, search="q=/regex/") == 400
     assert not Comment.objects.exists()
+
+
+def test_the_observables_of_an_attached_search_pivot_back_to_its_events(cast: Cast, index_events: Indexer) -> None:
+    index_events("HNI", 4, message="brute", host="web-01", source={"ip": "203.0.113.7"})
+    index_events("HNI", 2, message="noise", host="web-02", source={"ip": "203.0.113.8"})
+    incident = incident_create(province=cast.hni, title="t")
+    post(cast.hni_responder, incident=incident.key, search="q=brute")
+    client = Client()
+    client.force_login(cast.hni_responder)
+    page = client.get(f"/incidents/{incident.key}/").content.decode()
+    ip = Observable.objects.get(incident=incident, kind="ip")
+    link = "/console/events/?q=" + quote(pivot_query("ip", ip.value), safe="")
+    assert link in page  # the incident page's own pivot link
+    pivoted = client.get(link)
+    assert pivoted.context["page"].total == 4
+    hosts = {row.summary.name: [v.value for v in row.values] for row in pivoted.context["sidebar_rows"]}["host.name"]
+    assert hosts == ["web-01"]

@@ -1,4 +1,5 @@
-"""CSV export of events: streamed, row-limited, safe to open in a spreadsheet, one at a time per user."""
+"""CSV export of events: streamed, row-limited, safe to open in a spreadsheet, one at a time per user; in the
+columns and the order the search page shows."""
 
 from __future__ import annotations
 
@@ -33,15 +34,22 @@ class _Line:
         return text
 
 
-def csv_lines(events: Iterable[Event], *, limit: int) -> Iterator[str]:
+def export_columns(search: EventSearch) -> tuple[str, ...]:
+    """The columns the analyst chose on the search page (after the time, with the message last), else COLUMNS."""
+    if not search.columns:
+        return COLUMNS
+    return tuple(dict.fromkeys(["@timestamp", *search.columns, "message"]))
+
+
+def csv_lines(events: Iterable[Event], *, limit: int, columns: tuple[str, ...] = COLUMNS) -> Iterator[str]:
     """The CSV file's lines; closes ``events`` (if it can be closed) when done or closed itself."""
     writer = csv.writer(_Line())
-    yield writer.writerow(COLUMNS)
+    yield writer.writerow(columns)
     count = 0
     try:
         for event in events:
             count += 1
-            yield writer.writerow([neutralise(event.fields.get(column, "")) for column in COLUMNS])
+            yield writer.writerow([neutralise(event.fields.get(column, "")) for column in columns])
     except SearchError as exc:  # the response has started: the file itself must say it is incomplete
         yield writer.writerow([f"# export stopped after {count} rows: {exc}"])
         return
@@ -117,5 +125,5 @@ def events_csv_start(*, user: AnyUser, search: EventSearch, limit: int) -> Locke
     token = export_lock_acquire(user=user)
     if token is None:
         return None
-    lines = csv_lines(event_iter(user=user, search=search, limit=limit), limit=limit)
+    lines = csv_lines(event_iter(user=user, search=search, limit=limit), limit=limit, columns=export_columns(search))
     return LockedExport(user=user, token=token, lines=lines)

@@ -62,3 +62,11 @@ def test_an_export_with_a_bad_filter_is_refused(cast: Cast) -> None:
     client = Client()
     client.force_login(cast.hni_responder)
     assert client.get(URL, {"f": "bad"}).status_code == 400
+
+
+def test_an_export_has_the_columns_and_order_the_search_page_shows(cast: Cast, index_events: Indexer) -> None:
+    index_events("HNI", 2, message="b", user={"name": "zed"})
+    index_events("HNI", 1, message="a", user={"name": "amy"}, source={"ip": "203.0.113.5"})
+    rows = export(cast.hni_responder, cols="user.name,source.ip", sort="user.name:asc")
+    assert rows[0] == ["@timestamp", "user.name", "source.ip", "message"]
+    assert [row[1:] for row in rows[1:]] == [["amy", "203.0.113.5", "a 0"], ["zed", "", "b 0"], ["zed", "", "b 1"]]

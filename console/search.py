@@ -79,7 +79,8 @@ class EventSearch:
 
     def es_sort(self) -> list[dict[str, Any]]:
         """The sort of the result pages; ties broken by time, then by the point in time's own order."""
-        newest: list[dict[str, Any]] = [{"@timestamp": {"order": "desc", "unmapped_type": "date"}}, {"_shard_doc": "desc"}]
+        newest: list[dict[str, Any]] = [{"@timestamp": {"order": "desc", "unmapped_type": "date"}},
+                                        {"_shard_doc": "desc"}]
         if self.sort is None:
             return newest
         name, order = self.sort

@@ -245,30 +245,27 @@ def home_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def rule_from_search_view(request: HttpRequest) -> HttpResponse:
-    """GET: the draft form for the search in the query string. POST: the rule is created switched off and
-    test-run over the search's time range (detection's own test mode), ready to be enabled."""
+    """GET: the draft form for the search in the query string. POST (the form, with the search it came from):
+    the rule is created switched off and test-run over the search's time range (detection's own test mode),
+    ready to be enabled."""
     _require_rule_manager(request)
-    data = request.POST if request.method == "POST" else request.GET
     try:
-        search = parse_search(QueryDict(data.get("search", "")) if request.method == "POST" else request.GET)
+        search = parse_search(QueryDict(request.POST.get("search", "")) if request.method == "POST" else request.GET)
         query = rule_lucene(search)
     except SearchError as exc:
         return render(request, "console/rule_from_search.html", {"error": str(exc)}, status=400)
+    page = {"search": search, "query": query, "search_query": search.params().urlencode()}
     form = RuleFromSearchForm(request.POST or None)
-    result: dict[str, Any] | None = None
-    if request.method == "POST" and form.is_valid():
+    if form.is_bound and form.is_valid():
         try:
             rule = rule_draft_from_search(search=search, actor=Actor.from_request(request), **form.draft_data())
         except RuleInvalid as exc:
             form.add_error(None, "; ".join(str(p.get("message")) for p in exc.problems))
         else:
-            result = _test_run(rule, search)
-            return render(request, "console/rule_from_search.html", {
-                "rule": rule, "result": result, "search": search, "query": query,
-                "search_query": search.params().urlencode()})
-    return render(request, "console/rule_from_search.html", {
-        "form": form, "search": search, "query": query, "search_query": search.params().urlencode(),
-        "base_query": search.params().urlencode()}, status=400 if form.is_bound else 200)
+            return render(request, "console/rule_from_search.html",
+                          {**page, "rule": rule, "result": _test_run(rule, search)})
+    return render(request, "console/rule_from_search.html", {**page, "form": form},
+                  status=400 if form.is_bound else 200)
 
 
 def _test_run(rule: DetectionRule, search: EventSearch) -> dict[str, Any]:

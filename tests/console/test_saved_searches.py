@@ -24,12 +24,13 @@ def save(user: User, name: str, sharing: str = Sharing.PRIVATE, search: str = "q
     return signed_in(user).post(NEW, {"name": name, "sharing": sharing, "search": search}).status_code
 
 
-def names_seen_by(user: User) -> set[str]:
+def names_seen_by(user: object) -> set[str]:
     return {s.name for s in signed_in(user).get(EVENTS).context["saved_searches"]}
 
 
 def test_a_saved_search_keeps_the_whole_search_and_reopens_it(cast: Cast) -> None:
-    search = "q=event.outcome%3Afailure&range=7d&f=host.name%3Aweb-01&nf=user.name%3Aroot&cols=user.name&sort=user.name%3Aasc"
+    search = ("q=event.outcome%3Afailure&range=7d&f=host.name%3Aweb-01&nf=user.name%3Aroot&cols=user.name"
+              "&sort=user.name%3Aasc")
     assert save(cast.hni_responder, "failed logins", search=search) == 302
     saved = SavedSearch.objects.get(name="failed logins")
     assert saved.owner == cast.hni_responder and saved.organisation == cast.hni

@@ -15,7 +15,6 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from organisations.models import Organisation
-from organisations.selectors import user_grants
 
 
 class WeeklyFigures(models.Model):
@@ -50,15 +49,13 @@ class SavedSearchQuerySet(models.QuerySet["SavedSearch"]):
     def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> SavedSearchQuerySet:
         """The user's own searches, those shared with an organisation in (or above) the user's scope, and those
         shared nationally. A province's share is never visible in another province."""
-        if not user.is_authenticated or not user.is_active:
-            return self.none()
-        paths = [path for path, _role in user_grants(user)]
-        if not paths:
+        homes = list(Organisation.objects.visible_to(user).filter(memberships__user_id=int(user.pk or 0))
+                     .values_list("path", flat=True))
+        if not homes:
             return self.none()
         scope = Q(owner_id=user.pk) | Q(sharing=Sharing.NATIONAL)
-        shared = Q(organisation__path__in=[prefix for path in paths for prefix in _prefixes(path)])
-        for path in paths:
-            shared |= Q(organisation__path__startswith=path)
+        shared = Q(organisation__in=Organisation.objects.visible_to(user))
+        shared |= Q(organisation__path__in=[prefix for path in homes for prefix in _prefixes(path)])
         return self.filter(scope | (Q(sharing=Sharing.PROVINCE) & shared))
 
 

@@ -74,6 +74,8 @@ def _check_sortable(search: EventSearch) -> None:
         return
     try:
         sortable = event_field_types(start=search.start, end=search.end)
+        if search.sort[0] not in sortable:  # perhaps a field newer than the shared list: ask the mapping again
+            sortable = event_field_types(start=search.start, end=search.end, fresh=True)
     except (ApiError, TransportError) as exc:
         raise SearchError(_("The event store did not answer; try again in a moment.")) from exc
     if search.sort[0] not in sortable:
@@ -204,7 +206,7 @@ class Sidebar:
     error: str = ""
 
 
-def event_field_types(*, start: datetime, end: datetime) -> dict[str, str]:
+def event_field_types(*, start: datetime, end: datetime, fresh: bool = False) -> dict[str, str]:
     """Field name → type of every aggregatable field of the event indices of [start, end] (dates and free text
     left out), from the mapping, shared for FIELD_CAPS_SECONDS.
 
@@ -214,7 +216,7 @@ def event_field_types(*, start: datetime, end: datetime) -> dict[str, str]:
     """
     indices = es.event_indices(start=start, end=end)
     key = "console:field-types:v2:" + hashlib.sha256(indices.encode()).hexdigest()
-    found: dict[str, str] | None = cache.get(key)
+    found: dict[str, str] | None = None if fresh else cache.get(key)
     if found is None:
         response = es.client().field_caps(index=indices, fields="*", filters="-metadata,-multifield,-parent,-nested",
                                           include_unmapped=False, ignore_unavailable=True, allow_no_indices=True)
@@ -248,8 +250,11 @@ def event_sidebar(*, user: AnyUser, search: EventSearch, sample: list[Event]) ->
     """The fields of the search's events with their top values and counts, aggregated over the same query
     in the user's scope (``soc.es.scoped_search``). Fields without a value in that scope are left out."""
     try:
+        pinned = [*search.columns, *(f.field for f in search.filters)]
         types = event_field_types(start=search.start, end=search.end)
-        names = sidebar_fields(types, sample, [*search.columns, *(f.field for f in search.filters)])
+        if any(name not in types for name in pinned):  # a field newer than the shared list, or none: ask again
+            types = event_field_types(start=search.start, end=search.end, fresh=True)
+        names = sidebar_fields(types, sample, pinned)
         if not names:
             return Sidebar(available=sorted(types))
         aggs = {f"f{n}": {"terms": {"field": name, "size": TOP_VALUES}} for n, name in enumerate(names)}

@@ -140,3 +140,15 @@ def test_parse_keeps_columns_and_sort_in_the_query_string() -> None:
     assert search.columns == ["host.name", "user.name"] and search.sort == ("user.name", "desc")
     again = parse_search(search.params())
     assert again.columns == search.columns and again.sort == search.sort
+
+
+def test_a_field_that_appears_after_the_field_list_was_read_can_be_sorted_and_shown(
+        cast: Cast, index_events: Indexer) -> None:
+    index_events("HNI", 2, host="old")
+    client = signed_in(cast.hni_responder)
+    assert "process.name" not in fields_of(client.get(URL))  # the field list is now read and shared for a while
+    index_events("HNI", 1, host="new", process={"name": "sshd"})
+    response = client.get(URL, {"sort": "process.name:asc", "cols": "process.name"})
+    assert response.status_code == 200
+    assert [e.host for e in response.context["page"].events] == ["new", "old", "old"]
+    assert fields_of(response)["process.name"] == {"sshd": 1}

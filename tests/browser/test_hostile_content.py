@@ -125,7 +125,12 @@ def test_hostile_log_content_never_runs_on_any_page(server: Server, cast: Cast, 
     expect(page.locator("#hit-count")).to_contain_text("1")
     assert_nothing_ran(page, watch, "events-sidebar-filter")
     for key in Incident.objects.values_list("key", flat=True):
-        page.goto(f"{server.base}/incidents/{key}/")
-        assert_nothing_ran(page, watch, f"incident-{key}", keep_screenshot=False)
+        # The incident page, its investigation timeline (the hostile events among the alerts) and its report.
+        for suffix in ("", "timeline/", "report/"):
+            page.goto(f"{server.base}/incidents/{key}/{suffix}")
+            assert_nothing_ran(page, watch, f"incident-{key}-{suffix.strip('/')}", keep_screenshot=False)
+    scripted = Incident.objects.get(title__contains=USER_PAYLOADS[0]).key
+    timeline = page.context.request.get(f"{server.base}/incidents/{scripted}/timeline/").text()
+    assert "Invalid user &lt;script&gt;window.__xss=1&lt;/script&gt; from" in timeline  # the event's line, as text
     page.goto(f"{server.base}/console/dashboard/")
     expect(page.locator('table[data-series="sources"]')).to_contain_text(HOST_PAYLOAD)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -27,6 +28,7 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from accounts.times import local_stamp
@@ -128,8 +130,19 @@ def report_pdf(report: Report) -> bytes:
         doc = SimpleDocTemplate(buffer, pagesize=A4, title=_text(f"{incident.key} — {incident.title}"),
                                 author=_text(report.produced_by), leftMargin=15 * mm, rightMargin=15 * mm,
                                 topMargin=15 * mm, bottomMargin=15 * mm, invariant=True)
-        doc.build(_story(report, _styles()))
+        footer = _footer(f"{incident.key} · {incident.get_tlp_display()} · {_('Page')} ")
+        doc.build(_story(report, _styles()), onFirstPage=footer, onLaterPages=footer)
         return buffer.getvalue()
+
+
+def _footer(text: str) -> Callable[[Canvas, Any], None]:
+    """Every page says which incident it belongs to and its TLP marking, so a loose page is still handled right."""
+    def draw(canvas: Canvas, doc: Any) -> None:
+        canvas.saveState()
+        canvas.setFont(pdf_fonts()[0], 7)
+        canvas.drawString(15 * mm, 8 * mm, _text(f"{text}{doc.page}"))
+        canvas.restoreState()
+    return draw
 
 
 def _styles() -> dict[str, ParagraphStyle]:

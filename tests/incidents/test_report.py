@@ -75,6 +75,7 @@ def test_the_vietnamese_pdf_keeps_its_diacritics_and_says_everything(
         assert words in text, words
     assert hashlib.sha256(EVIDENCE).hexdigest()[:32] in text.replace(" ", "")
     assert "<script>alert(1)</script>" in text  # printed as text, not lost and not markup
+    assert f"{reported.key} · TLP:AMBER" in text and "Trang 1" in text  # every page's footer
 
 
 def test_the_english_html_report_is_print_ready_escaped_and_complete(

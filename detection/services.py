@@ -48,6 +48,10 @@ BACKFILL_CAP = timedelta(hours=1)
 # Rules answered from plain event searches, batched many per _msearch.
 BATCHED_KINDS = (RuleKind.SIGMA, RuleKind.INDICATOR)
 SCHEDULE_SLACK = timedelta(seconds=1)
+# What a run changes on its rule, written for a whole batch at once (``_record_batch``); rule edits never write
+# these (``detection.authoring.ENGINE_STATE``).
+RUN_STATE_FIELDS = ["checkpoint", "backfill_checkpoint", "next_run_at", "consecutive_errors", "last_error",
+                    "last_run_at", "last_duration_ms", "last_cycle_ms"]
 
 
 @dataclass
@@ -103,7 +107,7 @@ def rules_run(*, rule_ids: list[int], now: datetime | None = None) -> list[RuleR
     """Evaluate these rules; Sigma and indicator rules share one ``_msearch``. Locked rules are skipped.
 
     Each run is returned; a quiet one (``run_is_quiet``) is not saved (its pk is None) but counted in its rule's
-    day (``RuleRunDay``), all of the batch's in one statement.
+    day (``RuleRunDay``). The batch's rules, kept runs and day counts are written once each (``_record_batch``).
     """
     now = now or dj_timezone.now()
     with transaction.atomic():
@@ -119,16 +123,25 @@ def rules_run(*, rule_ids: list[int], now: datetime | None = None) -> list[RuleR
             began = time.monotonic()
             outcome = batched.get(n) if plan.rule.kind in BATCHED_KINDS else _evaluate_safely(plan)
             runs.append(_finish(plan, outcome or Outcome(), now, began))
-        quiet_runs_count(runs=[run for run in runs if run.pk is None], day=now.astimezone(UTC).date())
+        _record_batch(rules, runs, now)
         return runs
+
+
+def _record_batch(rules: list[DetectionRule], runs: list[RuleRun], now: datetime) -> None:
+    """A batch's writes in three statements, whatever its size: the rules' state, the runs that matter, the
+    quiet runs' day counts. The rows are locked by this transaction (``rules_run``): nobody else writes them."""
+    DetectionRule.objects.bulk_update(rules, RUN_STATE_FIELDS)
+    kept = [run for run in runs if not run_is_quiet(run)]
+    RuleRun.objects.bulk_create(kept)
+    quiet_runs_count(runs=[run for run in runs if run.pk is None], day=now.astimezone(UTC).date())
 
 
 def backfill_plans(*, rules: list[DetectionRule], now: datetime) -> list[Plan]:
     """A back-fill pass for each rule with history that arrived since its back-fill checkpoint.
 
     One probe per distinct checkpoint (all rules usually share one), so a cycle without back-fill costs one
-    search, not one per rule. Rules with nothing new just move their checkpoint (saved with their live run, in
-    the same UPDATE), without a run row.
+    search, not one per rule. Rules with nothing new just move their checkpoint (saved with the batch's other
+    rule state), without a run row.
     """
     until = now - timedelta(seconds=settings.DETECTION_BACKFILL_SETTLE_SECONDS)
     # A new rule reads the last day's history too, as its live pass reads back from its first run.
@@ -138,7 +151,7 @@ def backfill_plans(*, rules: list[DetectionRule], now: datetime) -> list[Plan]:
     for rule in rules:
         span = spans.get(since[rule.pk])
         if span is None or not span.events or rule.kind in (RuleKind.SILENCE, RuleKind.NEW_TERM):
-            # Saved with the rule's live run (``_advance``): every rule given here has one in the same batch.
+            # Saved with the batch (``_record_batch``): every rule given here has a live run in it.
             rule.backfill_checkpoint = until
             continue
         live = rule_window(rule, span.first, span.last)
@@ -353,8 +366,6 @@ def _finish(plan: Plan, outcome: Outcome, now: datetime, began: float) -> RuleRu
         _advance(rule, run, plan, now, failed=failed)
     else:
         _advance_backfill(rule, run, plan.backfill, now, failed=failed)
-    if not run_is_quiet(run):
-        run.save()
     return run
 
 
@@ -418,7 +429,8 @@ def _interval_slot(rule: DetectionRule) -> timedelta:
 
 def _advance(rule: DetectionRule, run: RuleRun, plan: Plan, now: datetime, *, failed: bool) -> None:
     """Move the checkpoint only past a window read without error; back off a rule that keeps failing.
-    The rule keeps its latest live run's time, duration and cycle (quiet runs have no row to read them from)."""
+    The rule keeps its latest live run's time, duration and cycle (quiet runs have no row to read them from).
+    Saved with the batch (``_record_batch``)."""
     if rule.last_run_at is not None:
         rule.last_cycle_ms = min(int((now - rule.last_run_at).total_seconds() * 1000), 2**31 - 1)
     rule.last_run_at, rule.last_duration_ms = now, run.duration_ms
@@ -431,8 +443,6 @@ def _advance(rule: DetectionRule, run: RuleRun, plan: Plan, now: datetime, *, fa
         rule.checkpoint = plan.window.end
         rule.consecutive_errors, rule.last_error = 0, ""
         rule.next_run_at = now if plan.backfill_capped else now + _interval_slot(rule)
-    rule.save(update_fields=["checkpoint", "next_run_at", "consecutive_errors", "last_error",
-                             "backfill_checkpoint", "last_run_at", "last_duration_ms", "last_cycle_ms"])
 
 
 def _advance_backfill(rule: DetectionRule, run: RuleRun, span: BackfillSpan, now: datetime, *,
@@ -443,10 +453,8 @@ def _advance_backfill(rule: DetectionRule, run: RuleRun, span: BackfillSpan, now
         rule.last_error = f"back-fill: {run.error}"[:2000]
         rule.next_run_at = now + timedelta(seconds=min(rule.interval_seconds * 2 ** min(rule.consecutive_errors, 10),
                                                        3600))
-        rule.save(update_fields=["consecutive_errors", "last_error", "next_run_at"])
         return
     rule.backfill_checkpoint = span.until
-    rule.save(update_fields=["backfill_checkpoint"])
 
 
 # --- run history ----------------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ def test_quiet_runs_write_no_row_and_are_counted_in_their_day(es: Elasticsearch,
     assert rule.last_run_at == first + timedelta(seconds=5) and rule.last_cycle_ms == 5000
 
 
-def test_a_cycles_quiet_rules_cost_one_summary_statement_and_one_update_each(es: Elasticsearch, orgs: None) -> None:
+def test_a_batch_of_quiet_rules_costs_one_summary_statement_and_one_rule_update(es: Elasticsearch, orgs: None) -> None:
     ids = [sigma_rule(name=f"whoami {n}").pk for n in range(12)]
 
     with CaptureQueriesContext(connection) as queries:
@@ -48,7 +48,7 @@ def test_a_cycles_quiet_rules_cost_one_summary_statement_and_one_update_each(es:
 
     assert len(runs) == 12 and all(run.pk is None for run in runs)
     assert statements(queries, "INSERT INTO", RuleRunDay) == 1 and statements(queries, "INSERT INTO", RuleRun) == 0
-    assert statements(queries, "UPDATE", DetectionRule) == 12  # each rule's checkpoints and last run, at once
+    assert statements(queries, "UPDATE", DetectionRule) == 1  # the 12 rules' checkpoints and last runs at once
     assert sorted(RuleRunDay.objects.values_list("rule_id", "quiet_runs")) == [(pk, 1) for pk in sorted(ids)]
 
 

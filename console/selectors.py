@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -10,7 +9,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.core.cache import cache
 from django.http import Http404
 from django.utils.translation import gettext as _
 from elasticsearch import ApiError, TransportError
@@ -69,18 +67,22 @@ def event_search_page(*, user: AnyUser, search: EventSearch, size: int = 50) -> 
 
 
 def _check_sortable(search: EventSearch) -> None:
-    """A sort on free text or a missing field would fail in Elasticsearch: say so in words first."""
+    """A sort on free text or on a group of fields would fail in Elasticsearch: say so in words first.
+
+    A field no event of the range has is allowed (every event sorts as missing), so that the answer never tells
+    a province which fields only another province's events carry.
+    """
     if search.sort is None or search.sort[0] == "@timestamp":
         return
     try:
-        sortable = event_field_types(start=search.start, end=search.end)
-        if search.sort[0] not in sortable:  # perhaps a field newer than the shared list: ask the mapping again
-            sortable = event_field_types(start=search.start, end=search.end, fresh=True)
+        caps = es.client().field_caps(index=es.event_indices(start=search.start, end=search.end),
+                                      fields=search.sort[0], include_unmapped=False, ignore_unavailable=True,
+                                      allow_no_indices=True)["fields"].get(search.sort[0], {})
     except (ApiError, TransportError) as exc:
         raise SearchError(_("The event store did not answer; try again in a moment.")) from exc
-    if search.sort[0] not in sortable:
-        raise SearchError(_("Events cannot be sorted by %(field)s: it is free text, a time, or absent from these "
-                            "events.") % {"field": search.sort[0]})
+    if any(not spec.get("aggregatable") for spec in caps.values()):
+        raise SearchError(_("Events cannot be sorted by %(field)s: it is free text or a group of fields.")
+                          % {"field": search.sort[0]})
 
 
 def _page(response: Any, *, size: int, pit_id: str) -> EventPage:
@@ -179,7 +181,6 @@ TOP_VALUES = 5
 # Field types whose top values say nothing (every time is different) or that cannot be aggregated.
 NOT_IN_SIDEBAR = frozenset({"date", "date_nanos", "text", "match_only_text", "object", "nested", "binary",
                             "flattened", "unmapped"})
-FIELD_CAPS_SECONDS = 60
 
 
 @dataclass
@@ -200,30 +201,28 @@ class FieldSummary:
 @dataclass
 class Sidebar:
     fields: list[FieldSummary] = field(default_factory=list)
-    # Every field the events of this range may be sorted or shown by, for the column chooser.
+    # Fields seen in the user's own events (sidebar and page), for the column chooser; never the whole mapping,
+    # which names fields of every province's events.
     available: list[str] = field(default_factory=list)
     partial: bool = False
     error: str = ""
 
 
-def event_field_types(*, start: datetime, end: datetime, fresh: bool = False) -> dict[str, str]:
+def event_field_types(*, start: datetime, end: datetime) -> dict[str, str]:
     """Field name → type of every aggregatable field of the event indices of [start, end] (dates and free text
-    left out), from the mapping, shared for FIELD_CAPS_SECONDS.
+    left out), from the mapping (field caps).
 
     Names only, no event is read, so no scope applies here: a name reaches a page only once a scoped
     aggregation found values of it in the user's events (``event_sidebar``). The mapping is bounded by the
-    indices' total-fields limit, so this list is too.
+    indices' total-fields limit, so this list is too. Read on every search, not cached: Elasticsearch answers
+    it from the cluster state in a few milliseconds, and a cached list would hide a field that appeared since
+    (a new day's index, a new source) and refuse to sort by it.
     """
-    indices = es.event_indices(start=start, end=end)
-    key = "console:field-types:v2:" + hashlib.sha256(indices.encode()).hexdigest()
-    found: dict[str, str] | None = None if fresh else cache.get(key)
-    if found is None:
-        response = es.client().field_caps(index=indices, fields="*", filters="-metadata,-multifield,-parent,-nested",
-                                          include_unmapped=False, ignore_unavailable=True, allow_no_indices=True)
-        found = {name: _one_type(caps) for name, caps in response["fields"].items()}
-        found = {name: kind for name, kind in found.items() if kind and kind not in NOT_IN_SIDEBAR}
-        cache.set(key, found, FIELD_CAPS_SECONDS)
-    return found
+    response = es.client().field_caps(index=es.event_indices(start=start, end=end), fields="*",
+                                      filters="-metadata,-multifield,-parent,-nested", include_unmapped=False,
+                                      ignore_unavailable=True, allow_no_indices=True)
+    found = {name: _one_type(caps) for name, caps in response["fields"].items()}
+    return {name: kind for name, kind in found.items() if kind and kind not in NOT_IN_SIDEBAR}
 
 
 def _one_type(caps: dict[str, Any]) -> str:
@@ -250,13 +249,10 @@ def event_sidebar(*, user: AnyUser, search: EventSearch, sample: list[Event]) ->
     """The fields of the search's events with their top values and counts, aggregated over the same query
     in the user's scope (``soc.es.scoped_search``). Fields without a value in that scope are left out."""
     try:
-        pinned = [*search.columns, *(f.field for f in search.filters)]
         types = event_field_types(start=search.start, end=search.end)
-        if any(name not in types for name in pinned):  # a field newer than the shared list, or none: ask again
-            types = event_field_types(start=search.start, end=search.end, fresh=True)
-        names = sidebar_fields(types, sample, pinned)
+        names = sidebar_fields(types, sample, [*search.columns, *(f.field for f in search.filters)])
         if not names:
-            return Sidebar(available=sorted(types))
+            return Sidebar()
         aggs = {f"f{n}": {"terms": {"field": name, "size": TOP_VALUES}} for n, name in enumerate(names)}
         response = es.scoped_search(user=user, query=search.es_query(), size=0, aggs=aggs, track_total_hits=False,
                                     indices=es.event_indices(start=search.start, end=search.end))
@@ -268,8 +264,9 @@ def event_sidebar(*, user: AnyUser, search: EventSearch, sample: list[Event]) ->
     aggregations = response.get("aggregations") or {}
     found = [_summary(name, types[name], aggregations[f"f{n}"]) for n, name in enumerate(names)
              if f"f{n}" in aggregations]
-    return Sidebar(fields=[f for f in found if f.present], available=sorted(types),
-                   partial=bool(response.get("timed_out")))
+    present = [f for f in found if f.present]
+    seen = {f.name for f in present} | {name for event in sample for name in event.fields}
+    return Sidebar(fields=present, available=sorted(seen), partial=bool(response.get("timed_out")))
 
 
 def _summary(name: str, kind: str, agg: dict[str, Any]) -> FieldSummary:

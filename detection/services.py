@@ -48,10 +48,11 @@ BACKFILL_CAP = timedelta(hours=1)
 # Rules answered from plain event searches, batched many per _msearch.
 BATCHED_KINDS = (RuleKind.SIGMA, RuleKind.INDICATOR)
 SCHEDULE_SLACK = timedelta(seconds=1)
-# What a run changes on its rule, written for a whole batch at once (``_record_batch``); rule edits never write
-# these (``detection.authoring.ENGINE_STATE``).
-RUN_STATE_FIELDS = ["checkpoint", "backfill_checkpoint", "next_run_at", "consecutive_errors", "last_error",
-                    "last_run_at", "last_duration_ms", "last_cycle_ms"]
+# What a run changes on its rule, with its SQL type, written for a whole batch at once (``_rules_state_save``);
+# rule edits never write these (``detection.authoring.ENGINE_STATE``).
+RUN_STATE_FIELDS = {"checkpoint": "timestamptz", "backfill_checkpoint": "timestamptz", "next_run_at": "timestamptz",
+                    "consecutive_errors": "integer", "last_error": "text", "last_run_at": "timestamptz",
+                    "last_duration_ms": "integer", "last_cycle_ms": "integer"}
 
 
 @dataclass
@@ -130,7 +131,7 @@ def rules_run(*, rule_ids: list[int], now: datetime | None = None) -> list[RuleR
 def _record_batch(rules: list[DetectionRule], runs: list[RuleRun], now: datetime) -> None:
     """A batch's writes in three statements, whatever its size: the rules' state, the runs that matter, the
     quiet runs' day counts. The rows are locked by this transaction (``rules_run``): nobody else writes them."""
-    DetectionRule.objects.bulk_update(rules, RUN_STATE_FIELDS)
+    _rules_state_save(rules)
     kept = [run for run in runs if not run_is_quiet(run)]
     RuleRun.objects.bulk_create(kept)
     quiet_runs_count(runs=[run for run in runs if run.pk is None], day=now.astimezone(UTC).date())
@@ -373,6 +374,25 @@ def run_is_quiet(run: RuleRun) -> bool:
     """Nothing found and nothing to look into: such runs are only counted (``quiet_runs_count``), not kept."""
     return not (run.hits or run.alerts or run.error or run.timed_out or run.gap_seconds or run.backfill_capped
                 or run.alert_cap_hit or run.backfill_pass)
+
+
+_STATE_UPDATE = "UPDATE {table} AS r SET {sets} FROM (VALUES {values}) AS v(id, {columns}) WHERE r.id = v.id"
+
+
+def _rules_state_save(rules: list[DetectionRule]) -> None:
+    """``UPDATE ... FROM (VALUES ...)``: one statement for the batch (Django's bulk_update builds a CASE per field
+    and row, slower than the one UPDATE per rule it replaces). Names are the model's own, values parameters."""
+    if not rules:
+        return
+    quote = connection.ops.quote_name
+    row = "(%s::bigint, " + ", ".join(f"%s::{sql_type}" for sql_type in RUN_STATE_FIELDS.values()) + ")"
+    sql = _STATE_UPDATE.format(
+        table=quote(DetectionRule._meta.db_table), values=", ".join([row] * len(rules)),
+        sets=", ".join(f"{quote(name)} = v.{quote(name)}" for name in RUN_STATE_FIELDS),
+        columns=", ".join(quote(name) for name in RUN_STATE_FIELDS))
+    params = [value for rule in rules for value in (rule.pk, *(getattr(rule, name) for name in RUN_STATE_FIELDS))]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 _QUIET_UPSERT = """

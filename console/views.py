@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from elasticsearch import ApiError, TransportError
 
 from console import hunting
@@ -128,6 +128,7 @@ def saved_search_create_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def saved_search_view(request: HttpRequest, search_id: int) -> HttpResponse:
     """GET runs the saved search; POST (its owner) replaces it with the search posted, under a name and sharing."""
     saved = saved_search_get(user=request.user, search_id=search_id)
@@ -244,6 +245,7 @@ def home_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def rule_from_search_view(request: HttpRequest) -> HttpResponse:
     """GET: the draft form for the search in the query string. POST (the form, with the search it came from):
     the rule is created switched off and test-run over the search's time range (detection's own test mode),

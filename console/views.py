@@ -79,12 +79,17 @@ def event_search_view(request: HttpRequest) -> HttpResponse:
         "sidebar": sidebar, "sidebar_rows": hunting.sidebar_rows(search, sidebar, page.total),
         "columns": hunting.column_headers(search), "time_sort": hunting.time_sort(search),
         "rows": hunting.table_rows(search, page.events),
-        "saved_searches": saved_search_list(user=request.user), "sharings": hunting.sharing_choices(request.user),
+        "saved_searches": saved_search_list(user=request.user)[:SAVED_SEARCHES_SHOWN],
+        "sharings": hunting.sharing_choices(request.user),
         "can_save": permissions.can(Action.SAVE_FILTER),
         "can_draft_rule": permissions.can_nationally(Action.RULES_MANAGE),
         "context_fields": CONTEXT_FIELDS,
     }
     return render(request, "console/events.html", context, status=400 if error else 200)
+
+
+# At most this many saved searches on the page (by name): the centre sees every province's shares.
+SAVED_SEARCHES_SHOWN = 100
 
 
 def _open_incident_keys(request: HttpRequest) -> Any:

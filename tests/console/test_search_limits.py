@@ -18,6 +18,7 @@ from elasticsearch import Elasticsearch, NotFoundError
 
 from console.search import SearchError, parse_search
 from console.views import event_export_view
+from incidents.services.intake import incident_create
 from soc import es as soc_es
 from tests.conftest import Cast
 from tests.console.conftest import Indexer
@@ -243,3 +244,21 @@ def test_a_finished_export_closes_its_point_in_time(cast: Cast, index_events: In
     index_events("HNI", 5)
     assert len(rows(english(cast.hni_responder).get(EXPORT))) == 1 + 5
     assert opened_pits and not any(is_open(es, pit) for pit in opened_pits)
+
+
+def test_the_sidebar_context_and_attached_searches_carry_the_timeout_and_the_scope(
+        cast: Cast, index_events: Indexer, settings: Any, searches: list[dict[str, Any]]) -> None:
+    settings.SOC_SEARCH_TIMEOUT_SECONDS = 7
+    index_events("HNI", 3, source={"ip": "203.0.113.5"})
+    client = english(cast.hni_responder)
+    page = client.get(URL, {"cols": "source.ip", "sort": "source.ip:asc"})
+    event = page.context["page"].events[0]
+    client.get("/console/events/context", {"event": event.id, "field": "source.ip"})
+    incident = incident_create(province=cast.hni, title="t")
+    client.post("/console/events/attach-search", {"incident": incident.key, "search": "q=event"})
+    aggregations = [s for s in searches if s.get("aggs") and any("terms" in a for a in s["aggs"].values())]
+    assert aggregations, "the sidebar's aggregation was not sent"
+    assert len(searches) >= 6
+    assert {s.get("timeout") for s in searches} == {"7s"}
+    scope = {"terms": {"organization.id": ["HNI"]}}
+    assert all(scope in s["query"]["bool"]["filter"] for s in searches)

@@ -39,6 +39,11 @@ class FieldRow:
     values: list[ValueRow]
     shown: bool  # a column of the table
     toggle_column: str
+    opened: bool = False  # its values listed without a click
+
+
+# Fields opened at first: those that tell events apart (more than one value), a few at most.
+OPENED_FIELDS = 8
 
 
 @dataclass
@@ -58,7 +63,18 @@ def sidebar_rows(search: EventSearch, sidebar: Sidebar, total: int) -> list[Fiel
         shown = summary.name in search.columns
         columns = [c for c in search.columns if c != summary.name] if shown else [*search.columns, summary.name]
         rows.append(FieldRow(summary, values, shown, search.params(columns=columns).urlencode()))
+    _open_telling_fields(rows, {f.field for f in search.filters})
     return rows
+
+
+def _open_telling_fields(rows: list[FieldRow], filtered: set[str]) -> None:
+    """Open the fields shown as columns or filtered on, and the first that have several values: a field with
+    one value in every event (the dataset, the collector) says nothing about which events differ."""
+    budget = OPENED_FIELDS
+    for row in rows:
+        row.opened = row.shown or row.summary.name in filtered
+        if not row.opened and budget and len(row.values) > 1:
+            row.opened, budget = True, budget - 1
 
 
 def _with_filter(search: EventSearch, name: str, value: str, *, negate: bool) -> str:

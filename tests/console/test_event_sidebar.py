@@ -163,3 +163,13 @@ def test_sorting_by_a_field_only_another_province_has_tells_nothing(cast: Cast, 
     theirs = client.get(URL, {"sort": "hcmonly:asc"})
     assert absent.status_code == theirs.status_code == 200
     assert absent.context["page"].total == theirs.context["page"].total == 2
+
+
+def test_fields_that_tell_events_apart_are_opened_first(cast: Cast, index_events: Indexer) -> None:
+    seed(index_events)
+    client = signed_in(cast.hni_responder)
+    opened = {row.summary.name: row.opened for row in client.get(URL).context["sidebar_rows"]}
+    assert opened["host.name"] and opened["user.name"] and opened["source.ip"]
+    assert not opened["organization.id"] and not opened["event.dataset"]  # one value in every event
+    filtered = client.get(URL, {"f": "event.dataset:test", "cols": "organization.id"}).context["sidebar_rows"]
+    assert {row.summary.name for row in filtered if row.opened} >= {"event.dataset", "organization.id"}

@@ -51,7 +51,8 @@ TARGET_S = 10.0
 def options() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--short", action="store_true", help="90 s of load (also SOC_BENCH_SHORT=1)")
-    parser.add_argument("--collectors", type=int, default=680, help="simulated collectors (the baseline's 680)")
+    parser.add_argument("--collectors", type=int, default=680,
+                        help="simulated collectors (the baseline's 680; 0: the cycle without load)")
     parser.add_argument("--seconds", type=float, default=None, help="length of the load (default 300, short 90)")
     parser.add_argument("--threads", type=int, default=4, help="batches run at once (worker processes)")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers for the ingest")
@@ -125,8 +126,8 @@ def _under_load(base: str, sims: list[load_bench.Sim], docs: list[dict[str, Any]
     out = context.Queue()
     load = context.Process(target=_load, args=(base, sims, docs, args.seconds, 1.0, out))
     load.start()
-    time.sleep(10)  # the collectors' first batches are in: detection starts under load
-    cycles, runs, errors, timeouts, rule_cycles = _cycles_while(load, args.threads)
+    time.sleep(10 if sims else 0)  # the collectors' first batches are in: detection starts under load
+    cycles, runs, errors, timeouts, rule_cycles = _cycles_for(args.seconds, args.threads)
     load.join()
     ingest = out.get(timeout=60)
     return {"cycles": len(cycles), "cycle_p50_s": round(p(cycles, 50), 2), "cycle_p95_s": round(p(cycles, 95), 2),
@@ -135,7 +136,8 @@ def _under_load(base: str, sims: list[load_bench.Sim], docs: list[dict[str, Any]
             "rule_runs": runs, "run_errors": errors, "run_timeouts": timeouts, **ingest}
 
 
-def _cycles_while(load: Any, threads: int) -> tuple[list[float], int, int, int, list[float]]:
+def _cycles_for(seconds: float, threads: int) -> tuple[list[float], int, int, int, list[float]]:
+    """Cycles one after another until ``seconds`` have passed (the load lasts as long)."""
     from django.db import connection
     from django.utils import timezone
 
@@ -152,7 +154,8 @@ def _cycles_while(load: Any, threads: int) -> tuple[list[float], int, int, int, 
     runs = errors = timeouts = 0
     rule_cycles: list[float] = []
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        while load.is_alive():
+        until = time.monotonic() + seconds
+        while time.monotonic() < until:
             began = time.monotonic()
             ids = due_rule_ids(now=timezone.now())
             done = [r for result in pool.map(run, [ids[i:i + BATCH] for i in range(0, len(ids), BATCH)])

@@ -59,9 +59,11 @@ def alert_raise(*, rule: DetectionRule, finding: Finding) -> bool:
     if org is None:
         return False  # events of an organisation this platform does not know cannot be routed
     uid = alert_uid(rule, finding)
-    _write_document(uid, _document(rule, finding, org))
+    # A row is only ever made after its document was written (below), so an existing row means both exist: a
+    # look-back that finds the same events again costs one indexed read, not an Elasticsearch write each time.
     if Alert.objects.filter(uid=uid).exists():
         return False
+    _write_document(uid, _document(rule, finding, org))
     kind, value = entity_of(finding.group)
     try:
         with transaction.atomic():

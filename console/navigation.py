@@ -40,6 +40,8 @@ MENU: tuple[Group, ...] = (
         Item(Area.INCIDENTS, _("Incidents"), "incidents:list",
              ("incidents:detail", "incidents:events")),
         Item(Area.REQUESTS, _("Requests for action"), "incidents:requests", ("incidents:request",)),
+        Item(Area.PLAYBOOKS, _("Playbooks"), "incidents:playbooks",
+             ("incidents:playbook", "incidents:playbook-new", "incidents:playbook-edit", "incidents:playbook-version")),
         Item(Area.REPORT, _("Report an incident"), "incidents:intake"),
     )),
     Group("hunt", _("Hunt"), (

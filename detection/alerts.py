@@ -103,7 +103,7 @@ def _incident_for(rule: DetectionRule, alert: Alert, finding: Finding) -> Incide
     incident, created = incident_open_or_touch_for_detection(
         province=alert.province, dedup_key=key, title=f"{rule.name}: {subject}"[:300],
         description=_description(rule), severity=rule.severity, category=rule.category,
-        seen_at=finding.last,
+        seen_at=finding.last, playbook=rule.playbook,
     )
     try:
         if not created:

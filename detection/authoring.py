@@ -27,8 +27,8 @@ from organisations.services import audit_record
 # What an author may set; checkpoint, state and version are the engine's.
 EDITABLE = ("name", "kind", "enabled", "description", "organisation", "params", "severity", "category",
             "exceptions", "interval_seconds", "lookback_seconds", "delay_seconds", "use_ingest_time",
-            "max_alerts_per_run", "suppress_seconds", "tactics", "techniques")
-SNAPSHOT = tuple(f for f in EDITABLE if f != "organisation")
+            "max_alerts_per_run", "suppress_seconds", "tactics", "techniques", "playbook")
+SNAPSHOT = tuple(f for f in EDITABLE if f not in ("organisation", "playbook"))
 # What rule runs write: an edit never saves these from its (possibly older) copy of the rule.
 ENGINE_STATE = ("checkpoint", "backfill_checkpoint", "next_run_at", "last_error", "consecutive_errors",
                 "last_run_at", "last_duration_ms", "last_cycle_ms")
@@ -165,6 +165,7 @@ def _apply_sigma_meta(rule: DetectionRule, meta: dict[str, Any], data: dict[str,
 def rule_snapshot(rule: DetectionRule) -> dict[str, Any]:
     snap = {name: getattr(rule, name) for name in SNAPSHOT}
     snap["organisation"] = rule.organisation.code if rule.organisation else None
+    snap["playbook"] = rule.playbook.slug if rule.playbook else None
     return snap
 
 

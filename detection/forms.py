@@ -16,12 +16,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from detection.models import DetectionRule, RuleKind
-from incidents.models import Category, Severity
+from incidents.models import Category, Playbook, Severity
 from organisations.models import Organisation
 
 SIGMA_KINDS = (RuleKind.SIGMA, RuleKind.CORRELATION)
 THRESHOLD_KEYS = ("query", "group_by", "count", "window_seconds", "distinct_field")
-COMMON = ("name", "enabled", "organisation", "description", "severity", "category", "interval_seconds",
+COMMON = ("name", "enabled", "organisation", "description", "severity", "category", "playbook", "interval_seconds",
           "lookback_seconds", "delay_seconds", "use_ingest_time", "max_alerts_per_run", "suppress_seconds")
 
 
@@ -36,6 +36,9 @@ class RuleForm(forms.Form):
     severity = forms.ChoiceField(choices=[("", _("From the Sigma level")), *Severity.choices], required=False,
                                  label=_("Severity"))
     category = forms.ChoiceField(choices=Category.choices, label=_("Category"))
+    playbook = forms.ModelChoiceField(queryset=Playbook.objects.order_by("name"), required=False, to_field_name="slug",
+                                      empty_label=_("The category's playbook"), label=_("Playbook"),
+                                      help_text=_("The tasks an incident this rule opens gets"))
     interval_seconds = forms.IntegerField(min_value=1, max_value=86400, initial=5, label=_("Run every (s)"))
     lookback_seconds = forms.IntegerField(min_value=0, max_value=86400, initial=300, label=_("Look back (s)"))
     delay_seconds = forms.IntegerField(min_value=0, max_value=3600, initial=2, label=_("Delay (s)"))
@@ -106,6 +109,7 @@ def rule_initial(rule: DetectionRule) -> dict[str, Any]:
     """The form as the rule stands now."""
     initial: dict[str, Any] = {name: getattr(rule, name) for name in COMMON}
     initial["organisation"] = rule.organisation.code if rule.organisation else None
+    initial["playbook"] = rule.playbook.slug if rule.playbook else None
     initial["kind"] = rule.kind
     initial["exceptions"] = "\n".join(f"{e['field']} = {', '.join(e['values'])}" for e in rule.exceptions)
     params = rule.params or {}

@@ -40,6 +40,9 @@ class DetectionRule(models.Model):
     compiled = models.JSONField(default=dict, blank=True)
     severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.MEDIUM)
     category = models.CharField(max_length=40, choices=Category.choices, default=Category.OTHER)
+    # The playbook an incident this rule opens gets, instead of its category's default one.
+    playbook = models.ForeignKey("incidents.Playbook", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="rules")
     tactics = models.JSONField(default=list, blank=True)
     techniques = models.JSONField(default=list, blank=True)
     # [{"field": "user.name", "values": ["backup"]}]: matching events never make an alert.

@@ -19,6 +19,7 @@ from collectors.agent.parsers.base import ParseContext
 from detection.authoring import rule_create, rule_update
 from detection.kinds import RuleInvalid
 from detection.models import DetectionRule, RuleKind
+from incidents.models import Playbook
 from organisations.actors import Actor
 
 RULES_DIR = Path(settings.BASE_DIR) / "rules"
@@ -36,6 +37,8 @@ def starter_read(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     data = {k: raw[k] for k in RULE_FIELDS if k in raw}
     if raw.get("sigma"):
         data["kind"], data["params"] = RuleKind.SIGMA, {"yaml": raw["sigma"]}
+    if raw.get("playbook"):  # by its slug; none until the starter playbooks are loaded (load_playbooks)
+        data["playbook"] = Playbook.objects.filter(slug=raw["playbook"]).first()
     return data, raw.get("tests") or {}
 
 

@@ -42,7 +42,7 @@ from organisations.actors import Actor
 from organisations.models import Organisation
 
 RECENT_RUNS = 20
-EDIT_FIELDS = ("name", "enabled", "organisation", "description", "severity", "category", "interval_seconds",
+EDIT_FIELDS = ("name", "enabled", "organisation", "description", "severity", "category", "playbook", "interval_seconds",
                "lookback_seconds", "delay_seconds", "use_ingest_time", "max_alerts_per_run", "suppress_seconds",
                "exceptions")
 FORM_LAYOUT = {"form_basics": EDIT_FIELDS, "form_threshold": THRESHOLD_KEYS}

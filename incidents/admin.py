@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from incidents.models import Incident, SlaPolicy, TimelineEntry
+from incidents.models import Incident, Playbook, PlaybookVersion, SlaPolicy, TimelineEntry
 from soc.admin import ReadOnlyAdmin
 
 
@@ -25,3 +25,16 @@ class SlaPolicyAdmin(ReadOnlyAdmin[SlaPolicy]):
 @admin.register(TimelineEntry)
 class TimelineEntryAdmin(ReadOnlyAdmin[TimelineEntry]):
     list_display = ["created_at", "incident", "actor_name", "kind"]
+
+
+@admin.register(Playbook)
+class PlaybookAdmin(ReadOnlyAdmin[Playbook]):
+    """Read-only: playbooks are written in the console or API (versioned and audited by incidents.services)."""
+
+    list_display = ["slug", "name", "category", "default_for_category", "version"]
+    list_filter = ["category"]
+
+
+@admin.register(PlaybookVersion)
+class PlaybookVersionAdmin(ReadOnlyAdmin[PlaybookVersion]):
+    list_display = ["playbook", "number", "name", "author", "created_at"]

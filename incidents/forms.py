@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from incidents.models import TLP, Category, ObservableKind, Owner, Priority, RequestStatus, Severity, Status
 
@@ -47,8 +48,12 @@ class RequestForm(forms.Form):
     priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.NORMAL)
 
 
+# What a province answers to a request (skipping a step as not applicable is the centre's, on the incident page).
+REQUEST_ANSWERS = [c for c in RequestStatus.choices if c[0] not in (RequestStatus.OPEN, RequestStatus.NOT_APPLICABLE)]
+
+
 class RequestUpdateForm(forms.Form):
-    status = forms.ChoiceField(choices=[c for c in RequestStatus.choices if c[0] != RequestStatus.OPEN])
+    status = forms.ChoiceField(choices=REQUEST_ANSWERS)
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=20000)
 
 
@@ -107,3 +112,74 @@ class SlaPolicyForm(SlaPolicyClearForm):
         """The row's values; empty business-day bounds keep the ones in force."""
         return {name: value for name, value in self.cleaned_data.items()
                 if name not in ("organisation", "severity") and value is not None}
+
+
+class TaskUpdateForm(forms.Form):
+    """One task's change from the incident page; only the fields sent are changed (see ``changes``)."""
+
+    status = forms.ChoiceField(choices=[("", "—"), *RequestStatus.choices], required=False)
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=20000)
+    assignee = forms.TypedChoiceField(coerce=int, empty_value=None, required=False, choices=[])
+    due_at = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    evidence = forms.TypedMultipleChoiceField(coerce=int, required=False, choices=[])
+
+    def __init__(self, *args: object, assignees: list[tuple[int, str]], attachments: list[tuple[int, str]],
+                 **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["assignee"].choices = [("", "—"), *assignees]  # type: ignore[attr-defined]
+        self.fields["evidence"].choices = attachments  # type: ignore[attr-defined]
+
+    def changes(self, current_assignee: int | None) -> dict[str, object]:
+        """What the person changed (cleaned data required): a blank status, note or due time changes nothing;
+        the assignee and the evidence are sent by the form every time, so they count only when different."""
+        data = self.cleaned_data
+        found: dict[str, object] = {name: data[name] for name in ("status", "note", "due_at") if data[name]}
+        if "assignee" in self.data and data["assignee"] != current_assignee:
+            found["assignee"] = data["assignee"]
+        if "evidence_sent" in self.data:
+            found["evidence"] = data["evidence"]
+        return found
+
+
+class PlaybookApplyForm(forms.Form):
+    playbook = forms.SlugField(max_length=64)
+
+
+class PlaybookForm(forms.Form):
+    slug = forms.SlugField(max_length=64, required=False, label=_("Short name"),
+                           help_text=_("Permanent: lower-case letters, digits and dashes"))
+    name = forms.CharField(max_length=200, label=_("Name"))
+    category = forms.ChoiceField(choices=Category.choices, label=_("Category"))
+    default_for_category = forms.BooleanField(required=False, label=_("Every new incident of this category gets it"))
+    description = forms.CharField(required=False, max_length=20000, widget=forms.Textarea(attrs={"rows": 3}),
+                                  label=_("Description"))
+    source = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2}),
+                             label=_("Source (the public guidance it follows)"))
+
+
+class StepForm(forms.Form):
+    key = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
+    title = forms.CharField(max_length=300, label=_("Step"))
+    owner = forms.ChoiceField(choices=Owner.choices, initial=Owner.CENTRAL, label=_("Done by"))
+    due_minutes = forms.IntegerField(min_value=1, max_value=366 * 24 * 60, initial=60,
+                                     label=_("Due after (minutes)"))
+    evidence = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+                               label=_("Evidence expected"))
+    instructions = forms.CharField(required=False, max_length=20000, widget=forms.Textarea(attrs={"rows": 2}),
+                                   label=_("Instructions"))
+
+
+# Rows in the order given by their "order" field; a ticked "delete" drops the step; two blank rows to add steps.
+StepFormSet = forms.formset_factory(StepForm, extra=2, can_order=True, can_delete=True, max_num=40,
+                                    validate_max=True)
+
+
+def steps_initial(steps: list[dict[str, object]]) -> list[dict[str, object]]:
+    return [{**step, "ORDER": n} for n, step in enumerate(steps, start=1)]
+
+
+def steps_from(formset: forms.BaseFormSet) -> list[dict[str, object]]:
+    """The steps in the order the person gave (a valid formset required), deleted and blank rows left out."""
+    return [{name: form.cleaned_data[name] for name in ("key", "title", "owner", "due_minutes", "evidence",
+                                                         "instructions")}
+            for form in formset.ordered_forms if form.cleaned_data and not form.cleaned_data.get("DELETE")]

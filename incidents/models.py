@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
@@ -274,11 +274,105 @@ class Priority(models.TextChoices):
 
 
 class RequestStatus(models.TextChoices):
+    """Where a task (a request for action is a province's task) stands."""
+
     OPEN = "open", _("Open")
     ACKNOWLEDGED = "acknowledged", _("Acknowledged")
     IN_PROGRESS = "in_progress", _("In progress")
     HELP_REQUESTED = "help_requested", _("Help requested")
     DONE = "done", _("Done")
+    # A playbook step that does not apply to this incident (skipped by the centre, or left behind when the
+    # incident's category changed before anyone started it). Kept, never deleted: the checklist shows it.
+    NOT_APPLICABLE = "not_applicable", _("Not applicable")
+
+
+# A task in one of these is finished: never overdue, never reminded about.
+TASK_CLOSED = (RequestStatus.DONE, RequestStatus.NOT_APPLICABLE)
+
+
+def task_work_action(owner: str) -> Action:
+    """The right to work a task (progress, notes, evidence, assignee): the centre's own tasks need TASK_WORK,
+    a province's (its requests for action) REQUEST_WORK, as requests always have."""
+    return Action.TASK_WORK if owner == Owner.CENTRAL else Action.REQUEST_WORK
+
+
+def task_plan_action(owner: str) -> Action:
+    """The right to plan a task (due time, skipping it as not applicable, reinstating it): whoever sets the
+    centre's own work, or whoever may ask a province for action."""
+    return Action.TASK_WORK if owner == Owner.CENTRAL else Action.REQUEST_SEND
+
+
+def is_plan_move(current: str, status: str) -> bool:
+    """A move that plans a task (skip it as not applicable, reinstate a skipped one) rather than works it."""
+    return status == RequestStatus.NOT_APPLICABLE or current == RequestStatus.NOT_APPLICABLE
+
+
+def task_actions(*, owner: str, current: str, changes: dict[str, object]) -> set[Action]:
+    """The rights a change to a task needs, field by field (see task_work_action and task_plan_action)."""
+    planning = bool(changes.get("status")) and is_plan_move(current, str(changes["status"]))
+    needed = set()
+    for name in changes:
+        # A note sent with a plan move is its reason (why the step does not apply), part of the planning.
+        if name == "due_at" or (name in ("status", "note") and planning):
+            needed.add(task_plan_action(owner))
+        else:
+            needed.add(task_work_action(owner))
+    return needed
+
+
+class Playbook(models.Model):
+    """What to do about one kind of incident: ordered steps, each for the central SOC or the province.
+
+    One playbook per taxonomy category is that category's default (``default_for_category``); others are
+    applied by a detection rule that names them (``detection.DetectionRule.playbook``) or by hand. Every save
+    is a new ``PlaybookVersion``; ``version`` is the number in force, old versions stay readable.
+    """
+
+    slug = models.SlugField(max_length=64, unique=True, help_text="Stable name, e.g. brute-force")
+    name = models.CharField(max_length=200)
+    category = models.CharField(max_length=40, choices=Category.choices)
+    default_for_category = models.BooleanField(default=False)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["category", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["category"], condition=Q(default_for_category=True),
+                                    name="one_default_playbook_per_category"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def current(self) -> PlaybookVersion:
+        return self.versions.get(number=self.version)
+
+
+class PlaybookVersion(models.Model):
+    """One saved state of a playbook, never changed afterwards (tasks point at the version they came from).
+
+    ``steps``: ``[{"key", "title", "owner" (central|province), "due_minutes", "evidence", "instructions"}]`` in
+    order; ``key`` stays the same across versions for the same step (incidents.services.playbooks checks them).
+    """
+
+    playbook = models.ForeignKey(Playbook, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    source = models.TextField(blank=True, help_text="The public guidance it follows (NIST SP 800-61r2, CISA...)")
+    steps = models.JSONField(default=list)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [models.UniqueConstraint(fields=["playbook", "number"], name="one_row_per_playbook_version")]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.number}"
 
 
 class RequestForActionQuerySet(models.QuerySet["RequestForAction"]):
@@ -286,20 +380,41 @@ class RequestForActionQuerySet(models.QuerySet["RequestForAction"]):
         return scope_to_provinces(self, user)  # type: ignore[return-value]
 
     def overdue(self, now: datetime) -> RequestForActionQuerySet:
-        return self.filter(due_at__lt=now).exclude(status=RequestStatus.DONE)
+        return self.filter(due_at__lt=now).exclude(status__in=TASK_CLOSED)
+
+    def requests(self) -> RequestForActionQuerySet:
+        """Requests for action: the province's tasks (the centre's own tasks are not asks to anyone)."""
+        return self.filter(owner=Owner.PROVINCE)
 
 
 class RequestForAction(models.Model):
-    """The central SOC asks a province to do something about an incident, by a due time."""
+    """A task on an incident, by a due time: for the central SOC itself, or for the incident's province.
+
+    A province's task is what the platform has always called a request for action: the centre asks the
+    province to act (request pages, API, escalation when overdue). Playbooks add tasks of both kinds
+    (``playbook_version`` and ``step`` say which step a task came from); ``position`` orders the checklist.
+    ``province`` is always the incident's province: it scopes who sees the task, whoever owns it.
+    """
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="requests")
     province = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    owner = models.CharField(max_length=16, choices=Owner.choices, default=Owner.PROVINCE)
+    title = models.CharField(max_length=300, blank=True)
+    position = models.PositiveIntegerField(default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
     instructions = models.TextField()
+    evidence_expected = models.TextField(blank=True)
     priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.NORMAL)
     status = models.CharField(max_length=20, choices=RequestStatus.choices, default=RequestStatus.OPEN)
     due_at = models.DateTimeField()
     progress_note = models.TextField(blank=True)
+    playbook_version = models.ForeignKey(PlaybookVersion, null=True, blank=True, on_delete=models.PROTECT,
+                                         related_name="tasks")
+    step = models.CharField(max_length=64, blank=True)
+    evidence: models.ManyToManyField[Attachment, Any] = models.ManyToManyField("Attachment", blank=True,
+                                                                              related_name="tasks")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
@@ -310,14 +425,24 @@ class RequestForAction(models.Model):
 
     class Meta:
         ordering = ["due_at", "id"]
-        indexes = [models.Index(fields=["status", "due_at"])]
+        indexes = [models.Index(fields=["status", "due_at"]),
+                   models.Index(fields=["assignee", "status", "due_at"])]
 
     def __str__(self) -> str:
-        return f"request {self.pk} for {self.province_id}"
+        return f"task {self.pk} ({self.owner}) on {self.incident_id}"
 
     @property
     def overdue(self) -> bool:
-        return self.status != RequestStatus.DONE and self.due_at < timezone.now()
+        return self.status not in TASK_CLOSED and self.due_at < timezone.now()
+
+    @property
+    def closed(self) -> bool:
+        return self.status in TASK_CLOSED
+
+    @property
+    def label(self) -> str:
+        """What the task is, in a line: its title, or the start of a request's instructions."""
+        return self.title or self.instructions.split("\n", 1)[0][:120]
 
 
 class Attachment(models.Model):

@@ -6,6 +6,8 @@ Each ``*_get`` answers 404 for a missing object and for another province's alike
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -14,13 +16,17 @@ from django.http import Http404
 from django.utils import timezone
 
 from incidents.models import (
+    TASK_CLOSED,
     Attachment,
     Comment,
     Incident,
     IncidentQuerySet,
     Observable,
+    Playbook,
+    PlaybookVersion,
     RequestForAction,
     RequestForActionQuerySet,
+    RequestStatus,
     SavedFilter,
     Severity,
     SlaPolicy,
@@ -28,7 +34,7 @@ from incidents.models import (
 )
 from incidents.observables import pivot_query
 from incidents.sla import DEFAULT_TARGETS
-from organisations.access import ASSIGNEE_ROLES
+from organisations.access import ASSIGNEE_ROLES, PROVINCIAL_WORKING_ROLES, Owner
 from organisations.models import Kind, Organisation
 from organisations.selectors import AnyUser
 from soc.es import events_pattern, index_pattern, scoped_search
@@ -37,7 +43,7 @@ ORDERINGS = {"created_at", "-created_at", "updated_at", "-updated_at", "severity
              "-status", "key", "-key", "resolve_due_at", "-resolve_due_at"}
 FILTERS = ("status", "severity", "category", "owner", "tlp")
 # Every query parameter the incident list understands (what a saved filter may hold).
-FILTER_KEYS = (*FILTERS, "province", "assignee", "q", "sla_breached", "ordering")
+FILTER_KEYS = (*FILTERS, "province", "assignee", "q", "sla_breached", "my_tasks", "ordering")
 
 
 def incident_list(*, user: AnyUser, filters: Mapping[str, Any] | None = None) -> IncidentQuerySet:
@@ -55,6 +61,8 @@ def incident_list(*, user: AnyUser, filters: Mapping[str, Any] | None = None) ->
         incidents = incidents.filter(assignee__username=filters["assignee"])
     if filters.get("q"):
         incidents = incidents.filter(Q(title__icontains=filters["q"]) | Q(key__iexact=filters["q"]))
+    if filters.get("my_tasks") == "today":
+        incidents = incidents.filter(pk__in=my_tasks_due_today(user=user).values("incident_id"))
     breached = str(filters.get("sla_breached", "")).lower()
     if breached in ("true", "1", "yes"):
         incidents = incidents.sla_breached(timezone.now())
@@ -116,13 +124,32 @@ def observable_list(*, user: AnyUser, incident: Incident) -> list[Observable]:
     return observables
 
 
+def my_tasks_due_today(*, user: AnyUser) -> RequestForActionQuerySet:
+    """Tasks assigned to ``user``, not finished, due before the end of today in the user's zone (so the overdue
+    ones too), on incidents the user sees."""
+    if not user.is_authenticated:
+        return RequestForAction.objects.none()
+    tomorrow = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    return (RequestForAction.objects.visible_to(user).filter(assignee_id=user.pk, due_at__lt=tomorrow)
+            .exclude(status__in=TASK_CLOSED))
+
+
+def _requests(user: AnyUser) -> RequestForActionQuerySet:
+    """Requests for action: the provinces' tasks (the centre's own tasks are on the incidents, see task_list)."""
+    return RequestForAction.objects.visible_to(user).requests().select_related("incident", "province", "created_by")
+
+
 def request_list(*, user: AnyUser, filters: Mapping[str, Any] | None = None) -> RequestForActionQuerySet:
-    requests = RequestForAction.objects.visible_to(user).select_related("incident", "province", "created_by")
+    """A province's to-do and the centre's follow-up. A playbook step skipped as not applicable is listed only
+    when asked for by status (it stays on the incident's checklist)."""
+    requests = _requests(user)
     filters = filters or {}
     if _unstorable(filters):
         return requests.none()
     if filters.get("status"):
         requests = requests.filter(status=filters["status"])
+    else:
+        requests = requests.exclude(status=RequestStatus.NOT_APPLICABLE)
     if filters.get("incident"):
         requests = requests.filter(incident__key=filters["incident"])
     overdue = str(filters.get("overdue", "")).lower()
@@ -133,9 +160,72 @@ def request_list(*, user: AnyUser, filters: Mapping[str, Any] | None = None) -> 
 
 def request_get(*, user: AnyUser, request_id: int) -> RequestForAction:
     try:
-        return request_list(user=user).select_related("incident__province").get(pk=request_id)
+        return _requests(user).select_related("incident__province").get(pk=request_id)
     except RequestForAction.DoesNotExist as exc:
         raise Http404("No such request") from exc
+
+
+def task_list(*, incident: Incident) -> list[RequestForAction]:
+    """The incident's checklist: every task, the centre's and the province's, in playbook order (a task's
+    scope is its incident's: callers fetch the incident in the user's scope first)."""
+    return list(RequestForAction.objects.filter(incident=incident)
+                .select_related("assignee", "province", "incident", "playbook_version__playbook")
+                .prefetch_related("evidence").order_by("position", "due_at", "id"))
+
+
+def task_get(*, incident: Incident, task_id: int) -> RequestForAction:
+    """One task of an incident already fetched in the user's scope; 404 for any other id."""
+    try:
+        return (RequestForAction.objects.select_related("incident__province", "province", "assignee",
+                                                        "playbook_version__playbook")
+                .get(incident=incident, pk=task_id))
+    except RequestForAction.DoesNotExist as exc:
+        raise Http404("No such task") from exc
+
+
+@dataclass(frozen=True)
+class TaskProgress:
+    done: int
+    total: int  # not counting the steps marked not applicable
+    overdue: int
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 0
+
+
+def task_progress(tasks: list[RequestForAction]) -> TaskProgress:
+    counted = [task for task in tasks if task.status != RequestStatus.NOT_APPLICABLE]
+    return TaskProgress(done=sum(task.status == RequestStatus.DONE for task in counted), total=len(counted),
+                        overdue=sum(task.overdue for task in counted))
+
+
+def task_assignees(*, task: RequestForAction) -> list[tuple[int, str]]:
+    """Whom a task can be given to: central staff for the centre's, the province's working members for its own."""
+    if task.owner == Owner.CENTRAL:
+        return central_staff()
+    return list(get_user_model().objects.filter(
+        is_active=True, memberships__organisation=task.province, memberships__role__in=PROVINCIAL_WORKING_ROLES,
+    ).order_by("username").values_list("pk", "username").distinct())
+
+
+def playbook_list() -> QuerySet[Playbook]:
+    """Country-wide guidance: every console user may read every playbook."""
+    return Playbook.objects.all()
+
+
+def playbook_get(*, slug: str) -> Playbook:
+    try:
+        return Playbook.objects.get(slug=slug)
+    except (Playbook.DoesNotExist, ValueError) as exc:
+        raise Http404("No such playbook") from exc
+
+
+def playbook_version_get(*, playbook: Playbook, number: int) -> PlaybookVersion:
+    try:
+        return playbook.versions.select_related("author").get(number=number)
+    except PlaybookVersion.DoesNotExist as exc:
+        raise Http404("No such version") from exc
 
 
 def attachment_list(*, incident: Incident) -> QuerySet[Attachment]:

@@ -8,3 +8,11 @@ from django.dispatch import Signal
 # moved; kwargs ``duplicate`` and ``survivor`` (Incident). Receivers move whatever of theirs points at the
 # duplicate (detection: its alerts) and must not commit or broadcast themselves.
 incident_merging = Signal()
+
+# Sent by ``playbook_apply`` inside its transaction, after a playbook's steps became tasks of an incident (bulk
+# inserted, so no ``post_save``); kwargs ``incident``, ``tasks`` (the new RequestForAction rows) and ``playbook``
+# (the PlaybookVersion). Notifications tells the province about its new tasks, once per application.
+tasks_added = Signal()
+
+# Sent by ``task_update`` inside its transaction when a task gets a new assignee; kwargs ``task``, ``assignee``.
+task_assigned = Signal()

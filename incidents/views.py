@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache, wraps
+from typing import Any
 from urllib.parse import parse_qsl
 
 from django.contrib import messages
@@ -49,6 +50,7 @@ from incidents.services.merge import incident_merge
 from incidents.services.requests import request_send, request_update
 from incidents.services.sla import sla_policy_clear, sla_policy_set
 from incidents.services.workflow import incident_assign, incident_change_status, incident_handover, incident_update
+from incidents.task_page import task_context
 from organisations.access import Action, Permissions
 from organisations.actors import Actor
 from organisations.models import Organisation
@@ -56,7 +58,7 @@ from organisations.selectors import organisation_get
 
 PAGE_SIZE = 50
 DETAIL_TIMELINE = 25  # the newest items on the incident page; the timeline page (investigation_views) has all
-IncidentView = Callable[[HttpRequest, Incident, Permissions], HttpResponse]
+IncidentView = Callable[..., HttpResponse]  # (request, incident, permissions, **URL parameters after the key)
 
 
 def _errors(form: forms.forms.Form) -> str:
@@ -69,13 +71,13 @@ def incident_action(action: Action | None) -> Callable[[IncidentView], Callable[
         @login_required
         @require_POST
         @wraps(view)
-        def wrapper(request: HttpRequest, key: str) -> HttpResponse:
+        def wrapper(request: HttpRequest, key: str, **more: Any) -> HttpResponse:
             incident = incident_get(user=request.user, key=key)
             permissions = Permissions(request.user)
             if action is not None:
                 permissions.require(action, incident.province, incident.owner)
             try:
-                return view(request, incident, permissions)
+                return view(request, incident, permissions, **more)
             except ValidationError as exc:
                 messages.error(request, " ".join(exc.messages))
                 return redirect("incidents:detail", key=incident.key)
@@ -119,7 +121,7 @@ def incident_detail_view(request: HttpRequest, key: str) -> HttpResponse:
         "comments": comment_list(incident=incident),
         **timeline_context(user=request.user, incident=incident, params=request.GET, size=DETAIL_TIMELINE),
         "observables": observable_list(user=request.user, incident=incident),
-        "requests": request_list(user=request.user, filters={"incident": incident.key}),
+        **task_context(user=request.user, incident=incident, allowed=allowed),  # tasks, requests for action
         "attachments": attachment_list(incident=incident),
         "forms": {
             "status": blank_form(forms.StatusForm), "handover": blank_form(forms.HandoverForm),

@@ -20,6 +20,8 @@ class Kind(models.TextChoices):
     SLA_SOON = "sla.soon", _("SLA about to breach")
     SLA_BREACHED = "sla.breached", _("SLA breached")
     MENTION = "comment.mention", _("Comment mentioning me")
+    TASK_ASSIGNED = "task.assigned", _("Task assigned to me")
+    TASK_OVERDUE = "task.overdue", _("Task overdue")
 
 
 class Notification(models.Model):

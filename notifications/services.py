@@ -21,10 +21,11 @@ import urllib3
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import CharField, Count, Exists, OuterRef, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
-from incidents.models import Incident
+from incidents.models import Incident, Owner, RequestForAction
 from notifications.models import (
     ChannelPreference,
     DeliveryStatus,
@@ -35,8 +36,9 @@ from notifications.models import (
     WebhookTarget,
 )
 from notifications.ssrf import UnsafeUrl, webhook_url_check
-from organisations.access import PROVINCIAL_WORKING_ROLES, WORKING_ROLES
+from organisations.access import ASSIGNEE_ROLES, PROVINCIAL_WORKING_ROLES, WORKING_ROLES
 from organisations.actors import Actor
+from organisations.models import Kind as OrganisationKind
 from organisations.models import Membership, Organisation
 from organisations.services import audit_record
 from soc.live import user_notify_after_commit
@@ -45,7 +47,8 @@ from soc.queues import Queue
 MAX_REDIRECTS = 3
 # Kinds pushed live to the user's open consoles. A new incident already reaches every console in scope as
 # "incident.created", and the incident app pushes "comment.mention" itself: no second live message for those.
-LIVE_KINDS = frozenset({Kind.ASSIGNED, Kind.REQUEST, Kind.SLA_SOON, Kind.SLA_BREACHED})
+LIVE_KINDS = frozenset({Kind.ASSIGNED, Kind.REQUEST, Kind.SLA_SOON, Kind.SLA_BREACHED, Kind.TASK_ASSIGNED,
+                        Kind.TASK_OVERDUE})
 WEBHOOK_TIMEOUT = urllib3.Timeout(connect=5, read=10)
 
 
@@ -103,6 +106,13 @@ def people_in_scope(incident: Incident) -> list[User]:
 def province_people(province: Organisation) -> list[User]:
     """Working members of one province (requests for action go to the province itself)."""
     user_ids = Membership.objects.filter(organisation=province, role__in=PROVINCIAL_WORKING_ROLES).values("user_id")
+    return list(get_user_model().objects.filter(pk__in=user_ids, is_active=True))
+
+
+def central_people() -> list[User]:
+    """Central leads and analysts: who the centre's own tasks fall to while nobody is assigned."""
+    user_ids = Membership.objects.filter(organisation__kind=OrganisationKind.NATIONAL,
+                                         role__in=ASSIGNEE_ROLES).values("user_id")
     return list(get_user_model().objects.filter(pk__in=user_ids, is_active=True))
 
 
@@ -298,4 +308,40 @@ def sla_notices_send(*, now: datetime, limit: int = 500) -> int:
                            text=f"{Kind(kind).label} ({due_field.removesuffix('_due_at')}): "
                                 f"{incident.key} {incident.title}")
                     sent += 1
+    return sent
+
+
+def task_notice_ref(task_id: int) -> str:
+    """The IncidentNotice ``deadline`` that marks a task's overdue reminder as sent."""
+    return f"task:{task_id}"
+
+
+def task_notices_send(*, now: datetime, limit: int = 500) -> int:
+    """Remind about each overdue task once (like the SLA notices, idempotent through IncidentNotice): its
+    assignee, or while nobody is assigned the side that owns it (the province's working members for a
+    province's task; the incident's assignee, else the central leads and analysts, for the centre's).
+
+    Tasks already reminded about are left out in the query, so ``limit`` never starves newer ones."""
+    reminded = IncidentNotice.objects.filter(
+        incident_id=OuterRef("incident_id"), kind=Kind.TASK_OVERDUE,
+        deadline=Concat(Value("task:"), Cast(OuterRef("pk"), output_field=CharField())))
+    overdue = (RequestForAction.objects.overdue(now).filter(~Exists(reminded))
+               .select_related("incident__province", "incident__assignee", "assignee", "province")
+               .order_by("due_at", "id")[:limit])
+    sent = 0
+    for task in overdue:
+        with transaction.atomic():
+            _notice, created = IncidentNotice.objects.get_or_create(
+                incident=task.incident, kind=Kind.TASK_OVERDUE, deadline=task_notice_ref(task.pk))
+            if not created:
+                continue
+            if task.assignee is not None:
+                recipients = [task.assignee]
+            elif task.owner == Owner.PROVINCE:
+                recipients = province_people(task.province)
+            else:
+                recipients = [task.incident.assignee] if task.incident.assignee else central_people()
+            notify(kind=Kind.TASK_OVERDUE, incident=task.incident, recipients=recipients,
+                   text=f"{Kind.TASK_OVERDUE.label}: {task.incident.key} — {task.label}")
+            sent += 1
     return sent

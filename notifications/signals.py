@@ -1,5 +1,5 @@
 """Hooks into incidents without touching that app: new high-severity incidents, assignments,
-requests for action and comment mentions.
+requests for action (sent by hand, or given by a playbook), task assignments and comment mentions.
 
 These fire for rows saved through the ORM (``incident_create``, ``save()``,
 ``comment.mentions.set``, ``RequestForAction.objects.create``); a bulk
@@ -14,7 +14,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db.models.signals import m2m_changed, post_save, pre_save
 
-from incidents.models import Comment, Incident, RequestForAction, Severity
+from incidents.models import Comment, Incident, Owner, PlaybookVersion, RequestForAction, Severity
+from incidents.signals import task_assigned, tasks_added
 from notifications.models import Kind
 from notifications.services import notify, people_in_scope, province_people
 
@@ -37,9 +38,24 @@ def _on_incident_saved(sender: Any, instance: Incident, created: bool, **kwargs:
 
 
 def _on_request_saved(sender: Any, instance: RequestForAction, created: bool, **kwargs: Any) -> None:
-    if created:
+    if created and instance.owner == Owner.PROVINCE:  # a task the centre keeps for itself asks no province
         notify(kind=Kind.REQUEST, incident=instance.incident, recipients=province_people(instance.province),
                text=f"{Kind.REQUEST.label}: {instance.incident.key} — {instance.instructions[:300]}")
+
+
+def _on_tasks_added(sender: Any, incident: Incident, tasks: list[RequestForAction], playbook: PlaybookVersion,
+                    **kwargs: Any) -> None:
+    """One notice to the province for all the tasks a playbook gave it (not one per task)."""
+    theirs = [task for task in tasks if task.owner == Owner.PROVINCE]
+    if theirs:
+        titles = "; ".join(task.label for task in theirs)
+        notify(kind=Kind.REQUEST, incident=incident, recipients=province_people(incident.province),
+               text=f"{Kind.REQUEST.label}: {incident.key} — {playbook.name} ({len(theirs)}): {titles}"[:500])
+
+
+def _on_task_assigned(sender: Any, task: RequestForAction, assignee: Any, **kwargs: Any) -> None:
+    notify(kind=Kind.TASK_ASSIGNED, incident=task.incident, recipients=[assignee],
+           text=f"{Kind.TASK_ASSIGNED.label}: {task.incident.key} — {task.label}"[:500])
 
 
 def _on_mentions(sender: Any, instance: Comment, action: str, pk_set: set[int] | None, **kwargs: Any) -> None:
@@ -54,4 +70,6 @@ def connect() -> None:
     pre_save.connect(_remember_assignee, sender=Incident, dispatch_uid="notifications.assignee")
     post_save.connect(_on_incident_saved, sender=Incident, dispatch_uid="notifications.incident")
     post_save.connect(_on_request_saved, sender=RequestForAction, dispatch_uid="notifications.request")
+    tasks_added.connect(_on_tasks_added, dispatch_uid="notifications.tasks_added")
+    task_assigned.connect(_on_task_assigned, dispatch_uid="notifications.task_assigned")
     m2m_changed.connect(_on_mentions, sender=Comment.mentions.through, dispatch_uid="notifications.mentions")

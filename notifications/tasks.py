@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.times import local_stamp, zone_of
 from notifications.models import DeliveryStatus, Notification, WebhookDelivery
-from notifications.services import sla_notices_send, webhook_attempt, webhook_give_up
+from notifications.services import sla_notices_send, task_notices_send, webhook_attempt, webhook_give_up
 from soc.queues import Queue
 
 WEBHOOK_MAX_RETRIES = 6
@@ -33,6 +33,12 @@ def deliver_webhook(self: Task, delivery_id: int) -> None:
 @shared_task(queue=Queue.NOTIFICATIONS, acks_late=True, ignore_result=True)
 def send_sla_notices() -> int:
     return sla_notices_send(now=timezone.now())
+
+
+@shared_task(queue=Queue.NOTIFICATIONS, acks_late=True, ignore_result=True)
+def send_task_reminders() -> int:
+    """Overdue tasks, each reminded about once (notifications.services.task_notices_send)."""
+    return task_notices_send(now=timezone.now())
 
 
 @shared_task(queue=Queue.NOTIFICATIONS, acks_late=True, ignore_result=True,

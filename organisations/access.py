@@ -49,6 +49,7 @@ class Action(StrEnum):
     ATTACH = "attach"
     REQUEST_SEND = "request_send"  # ask a province for action
     REQUEST_WORK = "request_work"  # acknowledge, report progress, mark done, ask for help
+    TASK_WORK = "task_work"        # work the central SOC's own tasks on an incident (a province's: REQUEST_WORK)
     SAVE_FILTER = "save_filter"    # keep named list filters (auditors write nothing, not even these)
     AUDIT_VIEW = "audit_view"
     MEMBERS_MANAGE = "members_manage"
@@ -58,10 +59,12 @@ class Action(StrEnum):
     COLLECTORS_MANAGE = "collectors_manage"  # enroll, configure, revoke the collectors of an organisation
     RULES_MANAGE = "rules_manage"  # detection rules run country-wide: asked nationally (see can_nationally)
     READINESS_PUBLISH = "readiness_publish"  # published scores are public: asked nationally
+    PLAYBOOKS_MANAGE = "playbooks_manage"  # playbooks apply country-wide: asked nationally (central lead)
 
 
 _CENTRAL_WORK = {Action.VIEW, Action.SAVE_FILTER, Action.FILE, Action.EDIT, Action.TRIAGE, Action.PROGRESS,
-                 Action.HANDOVER, Action.MERGE, Action.COMMENT, Action.OBSERVE, Action.ATTACH, Action.REQUEST_SEND}
+                 Action.HANDOVER, Action.MERGE, Action.COMMENT, Action.OBSERVE, Action.ATTACH, Action.REQUEST_SEND,
+                 Action.TASK_WORK}
 _PROVINCE_WORK = {Action.VIEW, Action.SAVE_FILTER, Action.FILE, Action.PROGRESS, Action.COMMENT, Action.OBSERVE,
                   Action.ATTACH, Action.REQUEST_WORK}
 
@@ -103,6 +106,7 @@ class Area(StrEnum):
     TODAY = "today"
     INCIDENTS = "incidents"
     REQUESTS = "requests"
+    PLAYBOOKS = "playbooks"
     REPORT = "report"
     BACKFILL = "backfill"  # logs a responder already has, uploaded to be detected on
     EVENTS = "events"
@@ -139,6 +143,7 @@ AREA_NATIONAL_ACTIONS: dict[Area, frozenset[Action]] = {
     Area.RULES: frozenset({Action.VIEW}),
     Area.COLLECTORS: frozenset({Action.VIEW}),
     Area.RETENTION: frozenset({Action.VIEW}),
+    Area.PLAYBOOKS: frozenset({Action.VIEW}),  # national guidance, kept centrally (provinces see it as tasks)
 }
 
 

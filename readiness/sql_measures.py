@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from collectors.models import Collector
-from incidents.models import Incident, RequestForAction
+from incidents.models import Incident, RequestForAction, RequestStatus
 from organisations.models import Organisation
 from readiness.windows import Window
 
@@ -98,9 +98,15 @@ def _breached(due: datetime | None, done: datetime | None, end: datetime) -> boo
 
 
 def requests_overdue(*, province: Organisation, window: Window) -> tuple[int, int]:
-    """Requests for action due in the response window, and those not done by their due time (as at the end)."""
-    due = RequestForAction.objects.filter(province__path__startswith=province.path,
-                                        due_at__gte=window.response_start, due_at__lt=window.end)
+    """Requests for action due in the response window, and those not done by their due time (as at the end).
+
+    A province answers for its own tasks only (not the central SOC's on its incidents), and not for a step
+    the centre marked not applicable. A day in progress counts those due by now: a playbook's task due this
+    evening is not late at noon."""
+    until = min(window.end, timezone.now())
+    due = (RequestForAction.objects.requests()
+           .filter(province__path__startswith=province.path, due_at__gte=window.response_start, due_at__lt=until)
+           .exclude(status=RequestStatus.NOT_APPLICABLE))
     return due.count(), due.filter(Q(done_at__isnull=True) | Q(done_at__gte=window.end)).count()
 
 

@@ -67,6 +67,7 @@ $PY manage.py migrate --noinput
 $PY manage.py ensure_search_templates
 rm -rf "$DEV" && mkdir -p "$DEV/logs" "$DEV/demo" "$DEV/state"
 $PY manage.py seed_demo --password "$DEMO_PASSWORD" --collector-secret-file "$DEV/secrets/seed.secret"
+$PY manage.py load_playbooks  # the starter playbooks (playbooks/*.yml): every demo incident gets their tasks
 $PY manage.py demo_setup --secrets "$DEV/secrets" --days "$DAYS"
 rm -f "$DEV/secrets/seed.secret"  # seed_demo's collector is replaced by demo_setup's
 

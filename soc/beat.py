@@ -27,6 +27,12 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": 60.0,
             "options": {"queue": Queue.NOTIFICATIONS, "expires": 60.0},
         },
+        # Overdue tasks (the centre's and the provinces'), each reminded about once.
+        "notifications-send-task-reminders": {
+            "task": "notifications.tasks.send_task_reminders",
+            "schedule": 60.0,
+            "options": {"queue": Queue.NOTIFICATIONS, "expires": 60.0},
+        },
         "incidents-escalate-overdue-requests": {
             "task": "incidents.tasks.escalate_overdue_requests",
             "schedule": 60.0,

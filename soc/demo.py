@@ -21,9 +21,20 @@ from django.utils import timezone
 from collectors.models import Collector
 from collectors.services import collector_create
 from detection.starter import starter_rules_load
-from incidents.models import Incident, Priority, RequestForAction, RequestStatus, Severity, SlaPolicy, Status
+from incidents.models import (
+    Incident,
+    Owner,
+    Priority,
+    RequestForAction,
+    RequestStatus,
+    Severity,
+    SlaPolicy,
+    Status,
+)
+from incidents.services.playbooks import playbook_starter_load
 from incidents.services.requests import request_send, request_update
 from incidents.services.sla import sla_policy_set
+from incidents.services.tasks import task_update
 from incidents.services.workflow import incident_change_status
 from incidents.sla import sla_targets
 from organisations.actors import Actor
@@ -42,7 +53,7 @@ DEMO_SOURCES = {
     "CTO": ["authentication", "web", "firewall", "endpoint"],
     "HUE": ["authentication", "web"],
 }
-RFA_PROVINCE, RFA_RESPONDER, LEAD = "HCM", "hcm.responder", "lead"
+RFA_PROVINCE, RFA_RESPONDER, LEAD, ANALYST = "HCM", "hcm.responder", "lead", "analyst"
 # The province late to acknowledge: the lead gives it a demo-sized acknowledgement target, which its responder
 # misses; HCM's responder acknowledges at once under the national targets.
 LATE_PROVINCE, LATE_RESPONDER, LATE_ACK_MINUTES = "HNI", "hni.responder", 1
@@ -55,8 +66,16 @@ def collector_name(code: str) -> str:
     return f"{code}-DEMO-01"
 
 
+def demo_playbooks_load() -> list[tuple[str, str]]:
+    """The starter playbooks (playbooks/*.yml), created or refreshed as the system (idempotent): loaded before the
+    rules, which name some of them, and before the workers open incidents, so every demo incident has tasks."""
+    return playbook_starter_load(actor=Actor.system())
+
+
 def demo_rules_load() -> int:
-    """The 16-rule starter pack, created or refreshed as the system; returns how many loaded."""
+    """The 16-rule starter pack, created or refreshed as the system; returns how many loaded. The starter
+    playbooks first: rules name them."""
+    demo_playbooks_load()
     return sum(1 for _, outcome in starter_rules_load(actor=Actor.system()) if outcome in ("created", "updated"))
 
 
@@ -207,3 +226,35 @@ def request_round_trip(*, incident: Incident) -> RequestForAction:
     request_update(request=request, status=RequestStatus.ACKNOWLEDGED, note="Seen; on it.", actor=responder)
     return request_update(request=request, status=RequestStatus.DONE, actor=responder,
                           note="Address blocked at the provincial firewall; no successful request found.")
+
+
+def tasks_round_trip(*, code: str) -> list[RequestForAction]:
+    """A playbook at work on the province's first incident with playbook tasks: the lead gives the centre's first
+    open task to the analyst, who does it, and the province's responder acknowledges and finishes the province's
+    first one (as in the console); the centre's next task goes on the analyst's list.
+
+    Returns the tasks finished (none when no incident of the province has playbook tasks)."""
+    incident = (Incident.objects.filter(province__code=code, requests__playbook_version__isnull=False)
+                .order_by("created_at").first())
+    if incident is None:
+        return []
+    lead = Actor(user=User.objects.get(username=LEAD))
+    analyst = User.objects.get(username=ANALYST)
+    responder = Actor(user=User.objects.get(username=RFA_RESPONDER))
+    finished = []
+    open_tasks = RequestForAction.objects.filter(incident=incident, playbook_version__isnull=False,
+                                                 status=RequestStatus.OPEN).order_by("position")
+    centre = open_tasks.filter(owner=Owner.CENTRAL).first()
+    if centre is not None:
+        centre = task_update(task=centre, actor=lead, changes={"assignee": analyst.pk})
+        finished.append(task_update(task=centre, actor=Actor(user=analyst), changes={
+            "status": RequestStatus.DONE, "note": "Checked in event search: the pattern matches the alert."}))
+    province = open_tasks.filter(owner=Owner.PROVINCE).first()
+    if province is not None:
+        request_update(request=province, status=RequestStatus.ACKNOWLEDGED, note="Seen; on it.", actor=responder)
+        finished.append(request_update(request=province, status=RequestStatus.DONE, actor=responder,
+                                       note="Done at the provincial end; details in the comments."))
+    next_centre = open_tasks.filter(owner=Owner.CENTRAL).first()
+    if next_centre is not None:  # something on the analyst's list for today ("My tasks due today")
+        task_update(task=next_centre, actor=lead, changes={"assignee": analyst.pk})
+    return finished

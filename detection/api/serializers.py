@@ -7,19 +7,22 @@ from typing import Any
 from rest_framework import serializers
 
 from detection.models import Alert, DetectionRule, RuleKind, RuleVersion
-from incidents.models import Category, Severity
+from incidents.models import Category, Playbook, Severity
 from organisations.models import Organisation
 
 
 class RuleSerializer(serializers.ModelSerializer[DetectionRule]):
     organisation = serializers.SlugRelatedField(slug_field="code", queryset=Organisation.objects.all(),
                                                 allow_null=True, required=False)
+    playbook: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True,
+        help_text="The playbook its incidents get instead of the category's")
 
     class Meta:
         model = DetectionRule
         fields = ["id", "name", "kind", "enabled", "description", "organisation", "params", "severity", "category",
-                  "tactics", "techniques", "exceptions", "interval_seconds", "lookback_seconds", "delay_seconds",
-                  "use_ingest_time", "max_alerts_per_run", "suppress_seconds", "version", "checkpoint",
+                  "playbook", "tactics", "techniques", "exceptions", "interval_seconds", "lookback_seconds",
+                  "delay_seconds", "use_ingest_time", "max_alerts_per_run", "suppress_seconds", "version", "checkpoint",
                   "next_run_at", "last_error", "consecutive_errors"]
         read_only_fields = ["id", "version", "checkpoint", "next_run_at", "last_error", "consecutive_errors"]
 
@@ -36,6 +39,9 @@ class RuleInputSerializer(serializers.Serializer[Any]):
     params = serializers.JSONField(required=False)
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
     category = serializers.ChoiceField(choices=Category.choices, required=False)
+    playbook: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Playbook.objects.all(), allow_null=True, required=False,
+        help_text="Slug of a playbook; null: the category's")
     tactics = serializers.ListField(child=serializers.CharField(max_length=64), required=False)
     techniques = serializers.ListField(child=serializers.RegexField(r"^T\d{4}(\.\d{3})?$"), required=False)
     exceptions = serializers.JSONField(required=False)

@@ -165,14 +165,16 @@ class RequestSerializer(serializers.ModelSerializer[RequestForAction]):
 
     class Meta:
         model = RequestForAction
-        fields = ["id", "incident", "province", "instructions", "priority", "status", "due_at", "progress_note",
-                  "overdue", "created_at", "updated_at", "acknowledged_at", "done_at", "escalated_at"]
-        read_only_fields = ["id", "incident", "province", "status", "progress_note", "overdue", "created_at",
-                            "updated_at", "acknowledged_at", "done_at", "escalated_at"]
+        fields = ["id", "incident", "province", "title", "instructions", "evidence_expected", "priority", "status",
+                  "due_at", "progress_note", "overdue", "created_at", "updated_at", "acknowledged_at", "done_at",
+                  "escalated_at"]
+        read_only_fields = ["id", "incident", "province", "title", "evidence_expected", "status", "progress_note",
+                            "overdue", "created_at", "updated_at", "acknowledged_at", "done_at", "escalated_at"]
 
 
 class RequestUpdateSerializer(serializers.Serializer[dict[str, Any]]):
-    status = serializers.ChoiceField(choices=[c for c in RequestStatus.choices if c[0] != RequestStatus.OPEN])
+    status = serializers.ChoiceField(choices=[c for c in RequestStatus.choices
+                                              if c[0] not in (RequestStatus.OPEN, RequestStatus.NOT_APPLICABLE)])
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from incidents.api import investigation, views
+from incidents.api import investigation, tasks, views
 
 urlpatterns = [
     path("incidents/", views.IncidentListApi.as_view(), name="api-incident-list"),
@@ -18,7 +18,14 @@ urlpatterns = [
     path("incidents/<str:key>/comments/", views.CommentListApi.as_view(), name="api-incident-comments"),
     path("incidents/<str:key>/observables/", views.ObservableListApi.as_view(), name="api-incident-observables"),
     path("incidents/<str:key>/requests/", views.IncidentRequestListApi.as_view(), name="api-incident-requests"),
+    path("incidents/<str:key>/tasks/", tasks.IncidentTaskListApi.as_view(), name="api-incident-tasks"),
+    path("incidents/<str:key>/tasks/<int:task_id>/", tasks.IncidentTaskDetailApi.as_view(), name="api-incident-task"),
     path("incidents/<str:key>/attachments/", views.AttachmentListApi.as_view(), name="api-incident-attachments"),
+    path("playbooks/", tasks.PlaybookListApi.as_view(), name="api-playbook-list"),
+    path("playbooks/<slug:slug>/", tasks.PlaybookDetailApi.as_view(), name="api-playbook-detail"),
+    path("playbooks/<slug:slug>/versions/", tasks.PlaybookVersionListApi.as_view(), name="api-playbook-versions"),
+    path("playbooks/<slug:slug>/versions/<int:version>/", tasks.PlaybookVersionDetailApi.as_view(),
+         name="api-playbook-version"),
     path("sla-policies/", views.SlaPolicyListApi.as_view(), name="api-sla-policy-list"),
     path("sla-policies/<str:code>/<str:severity>/", views.SlaPolicyDetailApi.as_view(),
          name="api-sla-policy-detail"),

@@ -88,6 +88,9 @@ LIST_PARAMETERS = [
 ] + [
     OpenApiParameter("q", OpenApiTypes.STR, description="title contains, or exact key"),
     OpenApiParameter("sla_breached", OpenApiTypes.BOOL, description="any SLA clock past due"),
+    OpenApiParameter("my_tasks", OpenApiTypes.STR, enum=["today"],
+                     description="today: incidents with a task of mine not finished and due by the end of today "
+                                 "(overdue ones included)"),
     OpenApiParameter("ordering", OpenApiTypes.STR, description="created_at, updated_at, severity, status, key, "
                                                                "resolve_due_at; prefix - for descending"),
 ]

@@ -10,8 +10,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from incidents.models import OPEN_STATUSES, Category, Incident, IncidentSequence, Severity
+from incidents.models import OPEN_STATUSES, Category, Incident, IncidentSequence, Playbook, Severity
 from incidents.services.live import broadcast_updated, incident_summary
+from incidents.services.playbooks import playbook_apply, playbook_for
 from incidents.sla import set_sla_due as _set_sla_due
 from incidents.timeline import record as _record
 from organisations.actors import Actor
@@ -36,9 +37,13 @@ def incident_create(
     severity: str = Severity.MEDIUM,
     dedup_key: str = "",
     actor: Actor | None = None,
+    playbook: Playbook | None = None,
     **intake: Any,
 ) -> Incident:
-    """``intake`` carries the provincial form's fields (reported_by, affected_systems, occurred_at, contact)."""
+    """``intake`` carries the provincial form's fields (reported_by, affected_systems, occurred_at, contact).
+
+    Every way in ends here, so every new incident gets its tasks here: those of ``playbook`` (detection passes
+    the rule's), otherwise of its category's default playbook (incidents.services.playbooks)."""
     actor = actor or Actor.system()
     with transaction.atomic():
         key = _next_key(province=province, year=timezone.localdate().year)
@@ -54,6 +59,9 @@ def incident_create(
         broadcast_after_commit(
             organisation=province, message={"kind": "incident.created", "incident": incident_summary(incident)}
         )
+        playbook = playbook or playbook_for(category=category)
+        if playbook is not None:
+            playbook_apply(incident=incident, playbook=playbook, actor=actor, reason="opened")
     return incident
 
 
@@ -67,8 +75,10 @@ def incident_open_or_touch_for_detection(
     category: str,
     seen_at: datetime,
     new_alerts: int = 1,
+    playbook: Playbook | None = None,
 ) -> tuple[Incident, bool]:
-    """One open incident per dedup key: the first alert opens it, later ones touch it.
+    """One open incident per dedup key: the first alert opens it, later ones touch it. ``playbook``: the one
+    the opening rule names, if any (else the category's, see ``incident_create``).
 
     Safe under concurrency: the partial unique constraint makes a racing twin
     fail, and the loser re-reads the winner's incident.
@@ -80,7 +90,7 @@ def incident_open_or_touch_for_detection(
             with transaction.atomic():
                 incident = incident_create(
                     province=province, title=title, description=description, category=category,
-                    severity=severity, dedup_key=dedup_key,
+                    severity=severity, dedup_key=dedup_key, playbook=playbook,
                 )
                 Incident.objects.filter(pk=incident.pk).update(alert_count=new_alerts)
                 incident.alert_count = new_alerts

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from incidents.models import TRANSITIONS, Incident, Owner, Status
 from incidents.services.live import broadcast_updated
+from incidents.services.playbooks import playbook_category_changed
 from incidents.sla import clock_stops
 from incidents.sla import set_sla_due as _set_sla_due
 from incidents.timeline import record as _record
@@ -92,7 +93,8 @@ def incident_handover(*, incident: Incident, owner: str, actor: Actor) -> Incide
 
 
 def incident_update(*, incident: Incident, actor: Actor, changes: dict[str, Any]) -> Incident:
-    """Edit descriptive fields; a severity change restarts nothing but moves the SLA due times."""
+    """Edit descriptive fields; a severity change restarts nothing but moves the SLA due times; a category
+    change brings the new category's playbook tasks (incidents.services.playbooks)."""
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError(f"These fields cannot be edited here: {', '.join(sorted(unknown))}.")
@@ -113,6 +115,8 @@ def incident_update(*, incident: Incident, actor: Actor, changes: dict[str, Any]
         locked.full_clean(exclude=["province", "assignee", "merged_into", "reported_by", "key"])
         locked.save(update_fields=fields)
         _record(locked, actor=actor, kind="incident.edited", before=before, after=changed)
+        if "category" in changed:  # the new category's playbook (what becomes of the old tasks: see there)
+            playbook_category_changed(incident=locked, actor=actor)
         broadcast_updated(locked)
     return locked
 

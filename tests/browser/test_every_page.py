@@ -26,6 +26,7 @@ from detection.models import DetectionRule
 from detection.starter import starter_rules_load
 from incidents.models import Incident
 from incidents.services.intake import incident_create
+from incidents.services.playbooks import playbook_starter_load
 from incidents.services.requests import request_send
 from organisations.actors import Actor
 from organisations.models import Role
@@ -42,12 +43,12 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 
 # What each role's menu offers (organisations/access.py decides; this is what a person of that role sees).
 MENUS = {
-    "lead": {"dashboard", "today", "incidents", "requests", "report", "events", "rules", "collectors", "retention",
-             "members", "organisations", "sla", "audit", "readiness"},
-    "analyst": {"dashboard", "incidents", "requests", "report", "events", "rules", "collectors", "retention",
-                "readiness"},
-    "auditor": {"dashboard", "incidents", "requests", "events", "rules", "collectors", "retention", "members",
-                "organisations", "sla", "audit", "readiness"},
+    "lead": {"dashboard", "today", "incidents", "requests", "playbooks", "report", "events", "rules", "collectors",
+             "retention", "members", "organisations", "sla", "audit", "readiness"},
+    "analyst": {"dashboard", "incidents", "requests", "playbooks", "report", "events", "rules", "collectors",
+                "retention", "readiness"},
+    "auditor": {"dashboard", "incidents", "requests", "playbooks", "events", "rules", "collectors", "retention",
+                "members", "organisations", "sla", "audit", "readiness"},
     "hni.responder": {"dashboard", "today", "incidents", "requests", "report", "events", "readiness"},
     "hni.admin": {"dashboard", "today", "incidents", "requests", "report", "events", "collectors", "members",
                   "organisations", "readiness"},
@@ -72,10 +73,11 @@ class World:
 
 
 def build_world(cast: Cast) -> World:
-    """An incident opened by a real alert (its facts shown in the reader's zone), a request for action sent to
-    its province, the starter rules, yesterday's scorecards published and a provincial admin: every page has
-    something to show."""
+    """An incident opened by a real alert (its facts shown in the reader's zone) with its playbook's tasks, a
+    request for action sent to its province, the starter playbooks and rules, yesterday's scorecards published and
+    a provincial admin: every page has something to show."""
     user_with_role(username="hni.admin", password=PASSWORD, organisation=cast.hni, role=Role.PROVINCIAL_ADMIN)
+    playbook_starter_load(actor=Actor.system())
     starter_rules_load(actor=Actor.system())
     rule = DetectionRule.objects.order_by("pk").first()
     assert rule is not None
@@ -105,6 +107,14 @@ def details(world: World, role: str) -> dict[str, str]:
         pages["rule-runs"] = f"/rules/{world.rule_id}/runs/"
     if role == "lead":
         pages["rule"] = f"/rules/{world.rule_id}/"
+    # Playbooks: read by everyone (a province reaches them from its tasks), written by the lead; the queue's
+    # "my tasks due today".
+    pages |= {"playbook": "/incidents/playbooks/brute-force/",
+              "playbook-version": "/incidents/playbooks/brute-force/versions/1/",
+              "my-tasks-today": "/incidents/?my_tasks=today"}
+    if role == "lead":
+        pages |= {"playbook-edit": "/incidents/playbooks/brute-force/edit/",
+                  "playbook-new": "/incidents/playbooks/new/"}
     return pages | hunting_pages(role)
 
 

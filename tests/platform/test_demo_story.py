@@ -104,3 +104,20 @@ def test_the_late_province_misses_its_sla_and_the_prompt_one_meets_it(demo_users
     assert "100% of incidents missed their SLA in the last 30 days" in [
         a["text"] for a in response_actions(missed.as_dict())]
     assert Incident.objects.get(pk=prompt.pk).acknowledged_at is not None
+
+
+def test_the_demo_incidents_get_playbook_tasks_and_the_centre_and_the_province_each_finish_one(
+        demo_users: None) -> None:
+    loaded = dict(demo.demo_playbooks_load())
+    assert set(loaded.values()) == {"created"} and len(loaded) == 6
+    incident = incident_create(province=Organisation.objects.get(code=demo.RFA_PROVINCE), title="demo",
+                               category="intrusion_attempts", severity=Severity.HIGH)
+
+    done = demo.tasks_round_trip(code=demo.RFA_PROVINCE)
+
+    assert [(task.owner, task.status, task.incident_id) for task in done] == [
+        ("central", "done", incident.pk), ("province", "done", incident.pk)]
+    assert done[0].assignee is not None and done[0].assignee.username == demo.ANALYST
+    upcoming = incident.requests.filter(owner="central", status="open").order_by("position").first()
+    assert upcoming is not None and upcoming.assignee is not None and upcoming.assignee.username == demo.ANALYST
+    assert dict(demo.demo_playbooks_load()) == dict.fromkeys(loaded, "unchanged")

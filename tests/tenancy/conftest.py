@@ -21,6 +21,7 @@ from incidents.models import Attachment, Incident, ObservableKind, RequestForAct
 from incidents.services.collaboration import comment_add, observable_add
 from incidents.services.evidence import attachment_add
 from incidents.services.intake import incident_create
+from incidents.services.playbooks import playbook_save
 from incidents.services.requests import request_send
 from organisations.actors import Actor
 from organisations.models import Membership, Organisation, Role
@@ -28,6 +29,8 @@ from organisations.services import user_with_role
 from soc import es as soc_es
 from soc.management.commands.seed_demo import SSH_BRUTE_FORCE
 from tests.conftest import PASSWORD, Cast
+
+MATRIX_PLAYBOOK = "matrix-playbook"
 
 
 def canary(code: str) -> str:
@@ -102,6 +105,12 @@ def world(cast: Cast, es: Elasticsearch, settings: Any, tmp_path: Path) -> World
                            role=Role.PROVINCIAL_ADMIN)
     assert isinstance(admin, User)
     found = World(cast=cast, hni_admin=admin)
+    # A national playbook for the incidents' category: each province's incident gets a task for the centre and one
+    # for the province (its request for action), both in that province's scope.
+    playbook_save(playbook=None, slug=MATRIX_PLAYBOOK, actor=Actor(user=cast.lead), values={
+        "name": "Matrix playbook", "category": "other", "default_for_category": True, "steps": [
+            {"title": "Centre looks", "owner": "central", "due_minutes": 60},
+            {"title": "Province acts", "owner": "province", "due_minutes": 120}]})
     for org, responder in ((cast.hni, cast.hni_responder), (cast.hcm, cast.hcm_responder)):
         found.provinces[org.code] = plant(org, cast.lead, responder)
         plant_event(es, org)

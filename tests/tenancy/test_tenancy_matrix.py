@@ -28,7 +28,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from organisations.models import Organisation
-from tests.tenancy.conftest import Province, World
+from tests.tenancy.conftest import MATRIX_PLAYBOOK, Province, World
 
 pytestmark = pytest.mark.django_db
 
@@ -86,6 +86,12 @@ OBJECT_OF: dict[str, Callable[[Province], Any]] = {
     # Publication periods of the readiness reports are dates, the same for every province.
     "start": lambda p: "2026-01-01",
     "end": lambda p: "2026-12-31",
+    # A task on the province's incident: its request for action (the playbook's centre task sits beside it).
+    "task_id": lambda p: p.request.pk,
+    # Playbooks are national guidance, the same for every province (every console user reads them, as SLA
+    # severities): their slug and version name no province's object.
+    "slug": lambda p: MATRIX_PLAYBOOK,
+    "version": lambda p: 1,
 }
 # A generic name (pk, id) means a different object under each prefix: say which, per prefix.
 OBJECT_UNDER: dict[tuple[str, str], Callable[[Province], Any]] = {
@@ -97,6 +103,7 @@ MISSING: dict[str, Any] = {
     "upload_uid": uuid.UUID(int=9),
     "uid": uuid.UUID(int=7), "code": "ZZZ", "start": "1999-01-01", "end": "1999-12-31", "pk": 987654321,
     "filter_id": 987654321, "severity": "high", "search_id": 987654321, "rule_id": 987654321,
+    "task_id": 987654321, "slug": MATRIX_PLAYBOOK, "version": 1,
 }
 
 
@@ -297,7 +304,8 @@ def test_every_provincial_role_acting_on_both_provinces_objects_stays_in_its_pro
 # Where every write an auditor attempts must be refused outright (403/405); elsewhere the matrix
 # proves an auditor's write changes nothing.
 STRICT_READ_ONLY = ("incidents/", "organisations/", "api/v1/incidents/", "api/v1/requests/", "api/v1/attachments/",
-                    "api/v1/memberships/", "api/v1/audit/", "collectors/retention/", "api/v1/event-retention/")
+                    "api/v1/memberships/", "api/v1/audit/", "collectors/retention/", "api/v1/event-retention/",
+                    "api/v1/playbooks/")
 
 
 def test_an_auditor_changes_nothing_and_incident_writes_are_refused(world: World, client: Client) -> None:

@@ -1,5 +1,6 @@
-"""`make dev`, after seed_demo: the starter rule pack, one collector per demo province, and the SLA override of
-the province that will be late to acknowledge (before the workers start, so its incidents carry it)."""
+"""`make dev`, after seed_demo: the starter playbooks and rule pack, one collector per demo province, and the SLA
+override of the province that will be late to acknowledge (before the workers start, so its incidents carry it
+and their playbook tasks)."""
 
 from __future__ import annotations
 

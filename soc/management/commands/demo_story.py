@@ -1,5 +1,6 @@
-"""`make dev`, once the demo's history is shipped: readiness, a published period, a request for action, the
-provinces' acknowledgements, and today's readiness once the live replay has arrived."""
+"""`make dev`, once the demo's history is shipped: readiness, a published period, a request for action, playbook
+tasks done by the centre and the province, the provinces' acknowledgements, and today's readiness once the live
+replay has arrived."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from soc.demo import (
     readiness_publish,
     readiness_today,
     request_round_trip,
+    tasks_round_trip,
 )
 
 
@@ -52,6 +54,9 @@ class Command(BaseCommand):
         else:
             request = request_round_trip(incident=first)
             self.stdout.write(f"demo: request for action on {first.key} sent to {RFA_PROVINCE} and {request.status}")
+            done = tasks_round_trip(code=RFA_PROVINCE)
+            where = done[0].incident.key if done else "no incident with playbook tasks"
+            self.stdout.write(f"demo: {len(done)} playbook tasks done by the centre and {RFA_PROVINCE} on {where}")
         self.acknowledge_and_score_today(live=opts["live"] or opts["history"].with_name("live.json"), timeout=timeout)
 
     def acknowledge_and_score_today(self, *, live: Path, timeout: float) -> None:

@@ -90,7 +90,7 @@ def playbook_edit_view(request: HttpRequest, slug: str | None = None) -> HttpRes
     """The central lead writes a playbook; each save is a new version (incidents.services.playbooks)."""
     Permissions(request.user).require(Action.VIEW)
     if not Permissions(request.user).can_nationally(Action.PLAYBOOKS_MANAGE):
-        raise _refused()
+        raise PermissionDenied("Only the central lead edits playbooks.")
     playbook = playbook_get(slug=slug) if slug else None
     current = playbook.current() if playbook else None
     initial = {"name": current.name, "category": playbook.category, "description": current.description,
@@ -113,8 +113,4 @@ def playbook_edit_view(request: HttpRequest, slug: str | None = None) -> HttpRes
             return redirect("incidents:playbook", slug=saved.slug)
     return render(request, "incidents/playbook_edit.html", {"playbook": playbook, "form": form, "steps": steps},
                   status=400 if request.method == "POST" else 200)
-
-
-def _refused() -> Exception:
-    return PermissionDenied("Only the central lead edits playbooks.")
 

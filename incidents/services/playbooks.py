@@ -127,52 +127,67 @@ def playbook_save(*, playbook: Playbook | None, actor: Actor, values: Mapping[st
     if unknown:
         raise ValidationError(f"These fields cannot be set: {', '.join(sorted(unknown))}.")
     with transaction.atomic():
-        if playbook is not None:
-            playbook = Playbook.objects.select_for_update().get(pk=playbook.pk)  # versions are numbered in turn
-            current: PlaybookVersion | None = playbook.current()
+        if playbook is None:
+            _check_new_slug(slug)
+            before: dict[str, Any] = {}
         else:
-            if not SLUG.match(slug):
-                raise ValidationError("The short name is 2 to 64 lower-case letters, digits and dashes.")
-            if Playbook.objects.filter(slug=slug).exists():
-                raise ValidationError(f"A playbook named {slug} already exists.")
-            current = None
-        before = _state(playbook, current) if playbook is not None and current is not None else {}
-        merged = {**before, **{k: v for k, v in values.items() if k != "steps"}}
-        merged["steps"] = playbook_steps_check(values.get("steps", before.get("steps")))
-        name = str(merged.get("name") or "").strip()[:200]
-        category = str(merged.get("category") or "")
-        if not name:
-            raise ValidationError("Name the playbook.")
-        if category not in Category.values:
-            raise ValidationError(f"Category must be one of {', '.join(Category.values)}.")
-        after = {"name": name, "category": category, "default_for_category": bool(merged.get("default_for_category")),
-                 "description": str(merged.get("description") or "").strip(),
-                 "source": str(merged.get("source") or "").strip(), "steps": merged["steps"]}
+            playbook = Playbook.objects.select_for_update().get(pk=playbook.pk)  # versions are numbered in turn
+            before = _state(playbook, playbook.current())
+        after = _checked({**before, **values})
         if playbook is not None and after == before:
             return playbook
-        replaced = None
-        if after["default_for_category"]:
-            others = Playbook.objects.select_for_update().filter(category=category, default_for_category=True)
-            replaced = (others.exclude(pk=playbook.pk) if playbook is not None else others).first()
-            if replaced is not None:
-                replaced.default_for_category = False
-                replaced.save(update_fields=["default_for_category", "updated_at"])
-        if playbook is None:
-            playbook = Playbook.objects.create(slug=slug, name=name, category=category, version=1,
-                                               default_for_category=after["default_for_category"])
-        else:
-            playbook.name, playbook.category = name, category
-            playbook.default_for_category, playbook.version = after["default_for_category"], playbook.version + 1
-            playbook.save(update_fields=["name", "category", "default_for_category", "version", "updated_at"])
-        PlaybookVersion.objects.create(playbook=playbook, number=playbook.version, name=name,
-                                       description=after["description"], source=after["source"],
-                                       steps=after["steps"], author=actor.user)
+        replaced = _take_over_default(after, playbook) if after["default_for_category"] else None
+        playbook = _write_version(playbook, slug=slug, after=after, actor=actor)
         changed = [field for field in after if before.get(field) != after[field]]
         audit_record(actor=actor, action="playbook.updated" if before else "playbook.created",
                      object_type="playbook", object_ref=playbook.slug, organisation=Organisation.objects.national(),
                      before={field: before[field] for field in changed if field in before},
                      after={"version": playbook.version, **{field: after[field] for field in changed},
                             **({"replaces_default": replaced.slug} if replaced else {})})
+    return playbook
+
+
+def _check_new_slug(slug: str) -> None:
+    if not SLUG.match(slug):
+        raise ValidationError("The short name is 2 to 64 lower-case letters, digits and dashes.")
+    if Playbook.objects.filter(slug=slug).exists():
+        raise ValidationError(f"A playbook named {slug} already exists.")
+
+
+def _checked(merged: Mapping[str, Any]) -> dict[str, Any]:
+    """A playbook's fields as stored (the same keys as ``_state``), or the first problem found."""
+    name, category = str(merged.get("name") or "").strip()[:200], str(merged.get("category") or "")
+    if not name:
+        raise ValidationError("Name the playbook.")
+    if category not in Category.values:
+        raise ValidationError(f"Category must be one of {', '.join(Category.values)}.")
+    return {"name": name, "category": category, "default_for_category": bool(merged.get("default_for_category")),
+            "description": str(merged.get("description") or "").strip(),
+            "source": str(merged.get("source") or "").strip(), "steps": playbook_steps_check(merged.get("steps"))}
+
+
+def _take_over_default(after: Mapping[str, Any], playbook: Playbook | None) -> Playbook | None:
+    """The category's previous default stops being one (returned, for the audit entry)."""
+    others = Playbook.objects.select_for_update().filter(category=after["category"], default_for_category=True)
+    replaced = (others.exclude(pk=playbook.pk) if playbook is not None else others).first()
+    if replaced is not None:
+        replaced.default_for_category = False
+        replaced.save(update_fields=["default_for_category", "updated_at"])
+    return replaced
+
+
+def _write_version(playbook: Playbook | None, *, slug: str, after: Mapping[str, Any], actor: Actor) -> Playbook:
+    """The playbook row (created, or moved to its next version number) and the new version's row."""
+    if playbook is None:
+        playbook = Playbook.objects.create(slug=slug, name=after["name"], category=after["category"], version=1,
+                                           default_for_category=after["default_for_category"])
+    else:
+        playbook.name, playbook.category = after["name"], after["category"]
+        playbook.default_for_category, playbook.version = after["default_for_category"], playbook.version + 1
+        playbook.save(update_fields=["name", "category", "default_for_category", "version", "updated_at"])
+    PlaybookVersion.objects.create(playbook=playbook, number=playbook.version, name=after["name"],
+                                   description=after["description"], source=after["source"], steps=after["steps"],
+                                   author=actor.user)
     return playbook
 
 

@@ -8,6 +8,7 @@ change what is the caller's check (``incidents.models.task_work_action`` / ``tas
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -66,6 +67,15 @@ def task_move(task: RequestForAction, *, status: str, note: str, now: datetime,
     task.done_at = now if status == RequestStatus.DONE else None
 
 
+@dataclass
+class _Change:
+    """What one update changed: the timeline's before and after, and the columns to save."""
+
+    before: dict[str, Any] = field(default_factory=dict)
+    after: dict[str, Any] = field(default_factory=dict)
+    fields: list[str] = field(default_factory=lambda: ["updated_at"])
+
+
 def task_update(*, task: RequestForAction, actor: Actor, changes: dict[str, Any]) -> RequestForAction:
     """Change any of status (with ``note``), ``note`` alone, ``assignee`` (a user id or None), ``due_at`` and
     ``evidence`` (ids of the incident's attachments: the task's evidence becomes exactly these).
@@ -79,45 +89,57 @@ def task_update(*, task: RequestForAction, actor: Actor, changes: dict[str, Any]
     with transaction.atomic():
         locked = RequestForAction.objects.select_for_update(of=("self",)).select_related(
             "incident__province", "province", "assignee").get(pk=task.pk)
-        now = timezone.now()
-        before: dict[str, Any] = {}
-        after: dict[str, Any] = {}
-        fields = ["updated_at"]
-        note, status = str(changes.get("note") or ""), str(changes.get("status") or "")
-        if status and (status != locked.status or status in WORK_TRANSITIONS.get(locked.status, frozenset())):
-            before["status"] = locked.status
-            task_move(locked, status=status, note=note, now=now)
-            after["status"] = locked.status
-            fields += ["status", "progress_note", "acknowledged_at", "done_at"]
-        elif note.strip():
-            locked.progress_note = note.strip()
-            fields.append("progress_note")
-        if note.strip():
-            after["note"] = note.strip()
-        assignee: AbstractBaseUser | None = None
-        if "assignee" in changes and changes["assignee"] != locked.assignee_id:
-            assignee = task_assignee(locked, changes["assignee"])
-            before["assignee"] = locked.assignee.get_username() if locked.assignee else None
-            locked.assignee = assignee  # type: ignore[assignment]
-            after["assignee"] = assignee.get_username() if assignee else None
-            fields.append("assignee")
+        change = _Change()
+        _status_or_note(locked, changes, change)
+        assignee = _assign(locked, changes["assignee"], change) if "assignee" in changes else None
         if changes.get("due_at") and changes["due_at"] != locked.due_at:
-            if changes["due_at"] <= now:
-                raise ValidationError("The due time must be in the future.")
-            before["due_at"], after["due_at"] = locked.due_at.isoformat(), changes["due_at"].isoformat()
-            locked.due_at, locked.escalated_at = changes["due_at"], None
-            fields += ["due_at", "escalated_at"]
+            _reschedule(locked, changes["due_at"], change)
         if "evidence" in changes:
-            _evidence_set(locked, changes["evidence"], before, after)
-        if len(fields) > 1:
-            locked.save(update_fields=fields)
-        if after:
-            _record(locked.incident, actor=actor, kind="task.updated", before=before,
-                    after={"task": locked.pk, "owner": locked.owner, "title": locked.label, **after})
+            _evidence_set(locked, changes["evidence"], change)
+        if len(change.fields) > 1:
+            locked.save(update_fields=change.fields)
+        if change.after:
+            _record(locked.incident, actor=actor, kind="task.updated", before=change.before,
+                    after={"task": locked.pk, "owner": locked.owner, "title": locked.label, **change.after})
             if assignee is not None:
                 task_assigned.send(sender=RequestForAction, task=locked, assignee=assignee)
             task_broadcast(locked)
     return locked
+
+
+def _status_or_note(task: RequestForAction, changes: dict[str, Any], change: _Change) -> None:
+    """A status move (an unchanged status counts only where it is a move: "in progress" again, with news)."""
+    note, status = str(changes.get("note") or "").strip(), str(changes.get("status") or "")
+    if status and (status != task.status or status in WORK_TRANSITIONS.get(task.status, frozenset())):
+        change.before["status"] = task.status
+        task_move(task, status=status, note=note, now=timezone.now())
+        change.after["status"] = task.status
+        change.fields += ["status", "progress_note", "acknowledged_at", "done_at"]
+    elif note:
+        task.progress_note = note
+        change.fields.append("progress_note")
+    if note:
+        change.after["note"] = note
+
+
+def _assign(task: RequestForAction, user_id: int | None, change: _Change) -> AbstractBaseUser | None:
+    """The new assignee, when there is one (None: unchanged or unassigned)."""
+    if user_id == task.assignee_id:
+        return None
+    assignee = task_assignee(task, user_id)
+    change.before["assignee"] = task.assignee.get_username() if task.assignee else None
+    change.after["assignee"] = assignee.get_username() if assignee else None
+    task.assignee = assignee  # type: ignore[assignment]
+    change.fields.append("assignee")
+    return assignee
+
+
+def _reschedule(task: RequestForAction, due_at: datetime, change: _Change) -> None:
+    if due_at <= timezone.now():
+        raise ValidationError("The due time must be in the future.")
+    change.before["due_at"], change.after["due_at"] = task.due_at.isoformat(), due_at.isoformat()
+    task.due_at, task.escalated_at = due_at, None
+    change.fields += ["due_at", "escalated_at"]
 
 
 def task_assignee(task: RequestForAction, user_id: int | None) -> AbstractBaseUser | None:
@@ -134,7 +156,7 @@ def task_assignee(task: RequestForAction, user_id: int | None) -> AbstractBaseUs
     return user
 
 
-def _evidence_set(task: RequestForAction, ids: Any, before: dict[str, Any], after: dict[str, Any]) -> None:
+def _evidence_set(task: RequestForAction, ids: Any, change: _Change) -> None:
     wanted = {int(i) for i in ids or []}
     found = list(Attachment.objects.filter(incident_id=task.incident_id, pk__in=wanted))
     if len(found) != len(wanted):
@@ -143,7 +165,7 @@ def _evidence_set(task: RequestForAction, ids: Any, before: dict[str, Any], afte
     task.evidence.set(found)
     now_names = sorted(a.name for a in found)
     if had != now_names:
-        before["evidence"], after["evidence"] = had, now_names
+        change.before["evidence"], change.after["evidence"] = had, now_names
 
 
 def task_broadcast(task: RequestForAction) -> None:

@@ -74,8 +74,9 @@ def report_build(*, user: AnyUser, incident: Incident, produced_at: datetime, pr
         actions=[item for item in timeline.items if item.kind not in ("event", "alert")],
         observables=observables, techniques=_techniques(incident),
         evidence=list(Attachment.objects.filter(incident=incident).select_related("uploaded_by")),
-        requests=list(RequestForAction.objects.filter(incident=incident).select_related("province", "created_by")
-                      .order_by("created_at", "id")),
+        requests=list(RequestForAction.objects.filter(incident=incident)
+                      .select_related("province", "created_by", "assignee").prefetch_related("evidence")
+                      .order_by("position", "created_at", "id")),
         truncated=timeline.truncated, events_unavailable=timeline.events_unavailable,
     )
 
@@ -104,6 +105,7 @@ def report_html(report: Report) -> str:
     with translation.override(report.language):
         return render_to_string("incidents/report.html", {
             "report": report, "incident": report.incident, "report_facts": report_facts(report),
+            "tasks": [(task, task_text(task)) for task in report.requests],
             "report_notes": report_notes(report)})
 
 
@@ -215,9 +217,9 @@ def _sections(report: Report, styles: dict[str, ParagraphStyle]) -> list[tuple[s
             [[f.name, f.size, f.sha256, f.uploaded_by.get_username() if f.uploaded_by else "—"]
              for f in report.evidence], [45, 20, 90, 25], styles)),
         (_("Requests for action and tasks"), _table(
-            [_("Number"), _("Province"), _("Status"), _("Due"), _("Instructions")],
-            [[f"#{r.pk}", r.province.name, r.get_status_display(), _when(r.due_at), r.instructions]
-             for r in report.requests], [15, 30, 25, 30, 80], styles)),
+            [_("Number"), _("Task"), _("Done by"), _("Assignee"), _("Status"), _("Due")],
+            [[f"#{r.pk}", task_text(r), r.get_owner_display(), r.assignee.get_username() if r.assignee else "—",
+              r.get_status_display(), _when(r.due_at)] for r in report.requests], [12, 78, 22, 24, 22, 22], styles)),
         (_("Actions taken"), _table(
             [_("Time"), _("By"), _("Action")],
             [[_when(i.at), i.actor, i.text()] for i in report.actions], [35, 25, 120], styles)),
@@ -226,6 +228,19 @@ def _sections(report: Report, styles: dict[str, ParagraphStyle]) -> list[tuple[s
             [[_when(i.at), i.kind_label, i.actor, i.text()] for i in report.timeline],
             [32, 25, 22, 101], styles)),
     ]
+
+
+def task_text(task: RequestForAction) -> str:
+    """A task as the report states it: what, the instructions when they say more, the last note, its evidence."""
+    lines = [task.label]
+    if task.instructions.strip() and task.instructions.strip() != task.label:
+        lines.append(task.instructions.strip())
+    if task.progress_note:
+        lines.append(f"{_('Note')}: {task.progress_note}")
+    evidence = [f"{f.name} ({f.sha256[:12]}…)" for f in task.evidence.all()]
+    if evidence:
+        lines.append(f"{_('Evidence:')} {', '.join(evidence)}")
+    return "\n".join(lines)
 
 
 def report_facts(report: Report) -> list[tuple[str, str]]:

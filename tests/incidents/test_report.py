@@ -15,11 +15,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from detection.models import Alert, DetectionRule, RuleKind
-from incidents.models import Incident, ObservableKind, Status
+from incidents.models import Incident, ObservableKind, Playbook, Status
 from incidents.services.collaboration import comment_add, observable_add
 from incidents.services.evidence import attachment_add
 from incidents.services.intake import incident_create
+from incidents.services.playbooks import playbook_apply, playbook_starter_load
 from incidents.services.requests import request_send, request_update
+from incidents.services.tasks import task_update
 from incidents.services.workflow import incident_change_status
 from organisations.actors import Actor
 from organisations.models import AuditLog
@@ -46,7 +48,13 @@ def reported(cast: Cast, media: Path) -> Incident:
     incident_change_status(incident=incident, status=Status.TRIAGED, actor=analyst)
     comment_add(incident=incident, body="Đã chặn địa chỉ 203.0.113.5 trên tường lửa", actor=analyst)
     observable_add(incident=incident, kind=ObservableKind.IP, value="203.0.113.5", actor=analyst)
-    attachment_add(incident=incident, upload=SimpleUploadedFile("auth.log", EVIDENCE), actor=analyst)
+    attachment = attachment_add(incident=incident, upload=SimpleUploadedFile("auth.log", EVIDENCE), actor=analyst)
+    playbook_starter_load(actor=Actor.system())
+    tasks = playbook_apply(incident=incident, playbook=Playbook.objects.get(slug="brute-force"), actor=analyst,
+                           reason="manual")
+    confirm = next(task for task in tasks if task.owner == "central")
+    task_update(task=confirm, actor=analyst, changes={"assignee": cast.analyst.pk, "evidence": [attachment.pk],
+                                                      "status": "done", "note": "Không có đăng nhập thành công"})
     request = request_send(incident=incident, instructions="Cách ly máy chủ web-hni-02", priority="high",
                            due_at=now + timedelta(hours=4), actor=analyst)
     request_update(request=request, status="in_progress", note="Đang cách ly", actor=responder)
@@ -71,7 +79,8 @@ def test_the_vietnamese_pdf_keeps_its_diacritics_and_says_everything(
     for words in ("Báo cáo sự cố", "Sự cố mã độc tại Hà Nội", "Tỉnh/thành", "Hà Nội", "Trạng thái",
                   "Đã chặn địa chỉ 203.0.113.5", "Cách ly máy chủ web-hni-02", "Đang xử lý",
                   "Kỹ thuật ATT&CK", "T1110, T1110.001", "portal-01.hanoi.gov.vn", "web-hni-02",
-                  "Máy chủ và tài sản bị ảnh hưởng", "Các hành động đã thực hiện"):
+                  "Máy chủ và tài sản bị ảnh hưởng", "Các hành động đã thực hiện", "Bên thực hiện",
+                  "Không có đăng nhập thành công"):
         assert words in text, words
     assert hashlib.sha256(EVIDENCE).hexdigest()[:32] in text.replace(" ", "")
     assert "<script>alert(1)</script>" in text  # printed as text, not lost and not markup
@@ -88,6 +97,11 @@ def test_the_english_html_report_is_print_ready_escaped_and_complete(
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)" not in page
     assert hashlib.sha256(EVIDENCE).hexdigest() in page
     assert "In progress" in page and "Cách ly máy chủ web-hni-02" in page  # the request's status and text
+    # Every task of the playbook, with who does it, who has it, its status, its note and its evidence.
+    assert "Confirm the attempts and whether any login succeeded" in page and "Done by" in page
+    assert "Block the source addresses at the perimeter" in page and "Central SOC" in page
+    assert "Note: Không có đăng nhập thành công" in page and "Evidence: auth.log" in page
+    assert page.count("<td>Done</td>") == 1 and page.count("<td>Open</td>") >= 4
     assert "T1110.001" in page and "203.0.113.5" in page and "web-hni-02" in page
     assert "Status New → Triaged" in page and "hni.responder" in page  # who did what
 

@@ -17,9 +17,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
+from collectors.services import backfill_upload_create, backfill_upload_read
 from detection.alerts import alert_raise
 from detection.engine import ORG, Finding
 from detection.models import DetectionRule
@@ -70,6 +72,7 @@ class World:
     incident: Incident
     request_id: int
     rule_id: int
+    backfill_upload: str = ""  # a log file uploaded for HNI: its page says what it stored and what fired
 
 
 def build_world(cast: Cast) -> World:
@@ -92,7 +95,11 @@ def build_world(cast: Cast) -> World:
     yesterday = timezone.localdate() - timedelta(days=1)
     scorecards_recompute(start=yesterday, end=yesterday)
     period_publish(actor=Actor(user=cast.lead), start=yesterday, end=yesterday)
-    return World(incident=incident, request_id=rfa.pk, rule_id=rule.pk)
+    log = SimpleUploadedFile("auth.log", b"Dec 10 06:55:46 LabSZ sshd[24200]: Invalid user admin from 192.0.2.7\n")
+    upload = backfill_upload_create(organisation=cast.hni, upload=log, file_name="auth.log", file_format="text",
+                                    host_name="", actor=Actor(user=cast.hni_responder))
+    backfill_upload_read(upload_id=upload.pk)
+    return World(incident=incident, request_id=rfa.pk, rule_id=rule.pk, backfill_upload=str(upload.uid))
 
 
 def details(world: World, role: str) -> dict[str, str]:
@@ -115,6 +122,8 @@ def details(world: World, role: str) -> dict[str, str]:
     if role == "lead":
         pages |= {"playbook-edit": "/incidents/playbooks/brute-force/edit/",
                   "playbook-new": "/incidents/playbooks/new/"}
+    if role != "auditor":  # whoever may report an incident uploads logs
+        pages["backfill-upload"] = f"/rules/backfill/{world.backfill_upload}/"
     return pages | hunting_pages(role)
 
 

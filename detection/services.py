@@ -29,7 +29,15 @@ from elasticsearch import ApiError, ConnectionTimeout, Elasticsearch, TransportE
 from detection import matching
 from detection.alerts import alert_raise
 from detection.backfill import BackfillSpan, backfill_spans, backfill_window
-from detection.engine import Finding, Window, evaluate_sequence, evaluate_threshold, exception_clauses, group_key
+from detection.engine import (
+    ORG,
+    Finding,
+    Window,
+    evaluate_sequence,
+    evaluate_threshold,
+    exception_clauses,
+    group_key,
+)
 from detection.evidence import evidence_keep
 from detection.kinds import correlation_from_compiled
 from detection.models import DetectionRule, GroupState, Indicator, RuleKind, RuleRun, RuleRunDay
@@ -48,6 +56,8 @@ BACKFILL_CAP = timedelta(hours=1)
 # Rules answered from plain event searches, batched many per _msearch.
 BATCHED_KINDS = (RuleKind.SIGMA, RuleKind.INDICATOR)
 SCHEDULE_SLACK = timedelta(seconds=1)
+# The first key of the per-province advisory locks of rule batches (``_provinces_lock``): "soc1" in ASCII.
+PROVINCE_LOCK_SPACE = 0x736F6331
 # What a run changes on its rule, with its SQL type, written for a whole batch at once (``_rules_state_save``);
 # rule edits never write these (``detection.authoring.ENGINE_STATE``).
 RUN_STATE_FIELDS = {"checkpoint": "timestamptz", "backfill_checkpoint": "timestamptz", "next_run_at": "timestamptz",
@@ -119,13 +129,28 @@ def rules_run(*, rule_ids: list[int], now: datetime | None = None) -> list[RuleR
         searched = [n for n, plan in enumerate(plans) if plan.rule.kind in BATCHED_KINDS]
         answers = _msearch_outcomes([plans[n] for n in searched])
         batched = {n: answers[i] for i, n in enumerate(searched)}
-        runs = []
+        outcomes, began = [], []
         for n, plan in enumerate(plans):
-            began = time.monotonic()
-            outcome = batched.get(n) if plan.rule.kind in BATCHED_KINDS else _evaluate_safely(plan)
-            runs.append(_finish(plan, outcome or Outcome(), now, began))
+            began.append(time.monotonic())
+            outcomes.append(batched.get(n) or Outcome() if plan.rule.kind in BATCHED_KINDS else _evaluate_safely(plan))
+        _provinces_lock(outcomes)
+        runs = [_finish(plan, outcomes[n], now, began[n]) for n, plan in enumerate(plans)]
         _record_batch(rules, runs, now)
         return runs
+
+
+def _provinces_lock(outcomes: list[Outcome]) -> None:
+    """Take, in one order, a lock per province the batch may open or touch incidents in, held until it commits.
+
+    Opening an incident locks its province's numbering and row until the batch commits; two batches finding
+    alerts in two provinces in opposite orders would wait for each other (PostgreSQL aborts one: a deadlock).
+    Taking the provinces' locks first, sorted, makes the second batch wait for the first instead.
+    """
+    codes = sorted({str(finding.group.get(ORG)) for outcome in outcomes if not outcome.error
+                    for finding in outcome.findings if finding.group.get(ORG)})
+    with connection.cursor() as cursor:
+        for code in codes:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [PROVINCE_LOCK_SPACE, code])
 
 
 def _record_batch(rules: list[DetectionRule], runs: list[RuleRun], now: datetime) -> None:

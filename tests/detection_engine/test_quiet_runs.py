@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import Model
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -21,7 +22,7 @@ from tests.detection_engine.test_scheduling import sigma_rule, whoami
 pytestmark = pytest.mark.django_db
 
 
-def statements(queries: CaptureQueriesContext, verb: str, model: type) -> int:
+def statements(queries: CaptureQueriesContext, verb: str, model: type[Model]) -> int:
     table = f'{verb} "{model._meta.db_table}"'
     return sum(1 for query in queries.captured_queries if query["sql"].lstrip().startswith(table))
 

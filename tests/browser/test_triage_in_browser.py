@@ -163,7 +163,7 @@ def test_triage_then_assign_from_the_incident_page(server: Server, cast: Cast, p
     page.select_option(f'form[action$="/{incident.key}/assign/"] select[name=assignee]', label="analyst")
     page.click(f'form[action$="/{incident.key}/assign/"] button[type=submit]')
     expect(page.locator("dl.facts")).to_contain_text("analyst")
-    expect(page.locator("ol.timeline")).to_contain_text("incident.assigned")
+    expect(page.locator('#investigation-timeline li[data-kind="change"]').first).to_contain_text("analyst")
     assert Incident.objects.get(pk=incident.pk).assignee == cast.analyst
     watch.assert_clean()
 

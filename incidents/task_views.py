@@ -29,7 +29,7 @@ from incidents.selectors import (
 )
 from incidents.services.playbooks import playbook_apply, playbook_save
 from incidents.services.tasks import task_update
-from incidents.views import _done, _errors, incident_action
+from incidents.views import _done, incident_action, valid
 from organisations.access import Action, Permissions
 from organisations.actors import Actor
 
@@ -39,10 +39,8 @@ def task_update_view(request: HttpRequest, incident: Incident, permissions: Perm
     task = task_get(incident=incident, task_id=task_id)
     permissions.require_any((task_work_action(task.owner), task_plan_action(task.owner)), incident.province,
                             incident.owner)
-    form = forms.TaskUpdateForm(request.POST, assignees=task_assignees(task=task),
-                                attachments=[(a.pk, a.name) for a in attachment_list(incident=incident)])
-    if not form.is_valid():
-        raise ValidationError(_errors(form))
+    form = valid(forms.TaskUpdateForm(request.POST, assignees=task_assignees(task=task),
+                                attachments=[(a.pk, a.name) for a in attachment_list(incident=incident)]))
     changes = form.changes(task.assignee_id)
     for action in task_actions(owner=task.owner, current=task.status, changes=changes):
         permissions.require(action, incident.province, incident.owner)
@@ -52,9 +50,7 @@ def task_update_view(request: HttpRequest, incident: Incident, permissions: Perm
 
 @incident_action(Action.EDIT)
 def playbook_apply_view(request: HttpRequest, incident: Incident, permissions: Permissions) -> HttpResponse:
-    form = forms.PlaybookApplyForm(request.POST)
-    if not form.is_valid():
-        raise ValidationError(_errors(form))
+    form = valid(forms.PlaybookApplyForm(request.POST))
     playbook = playbook_get(slug=form.cleaned_data["playbook"])
     tasks = playbook_apply(incident=incident, playbook=playbook, actor=Actor.from_request(request), reason="manual")
     if not tasks:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache, wraps
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from django.contrib import messages
@@ -58,11 +58,19 @@ from organisations.selectors import organisation_get
 
 PAGE_SIZE = 50
 DETAIL_TIMELINE = 25  # the newest items on the incident page; the timeline page (investigation_views) has all
+FormT = TypeVar("FormT", bound=forms.forms.Form)
 IncidentView = Callable[..., HttpResponse]  # (request, incident, permissions, **URL parameters after the key)
 
 
 def _errors(form: forms.forms.Form) -> str:
     return "; ".join(f"{name}: {' '.join(str(err) for err in errs)}" for name, errs in form.errors.items())
+
+
+def valid(form: FormT) -> FormT:
+    """The bound form, valid; else a ValidationError naming each field's errors (a message, see incident_action)."""
+    if not form.is_valid():
+        raise ValidationError(_errors(form))
+    return form
 
 
 def incident_action(action: Action | None) -> Callable[[IncidentView], Callable[..., HttpResponse]]:
@@ -180,9 +188,7 @@ def _done(request: HttpRequest, incident: Incident, note: str) -> HttpResponse:
 @incident_action(None)
 def incident_status_view(request: HttpRequest, incident: Incident, permissions: Permissions) -> HttpResponse:
     permissions.require_any(STATUS_ACTIONS, incident.province, incident.owner)
-    form = forms.StatusForm(request.POST)
-    if not form.is_valid():
-        raise ValidationError(_errors(form))
+    form = valid(forms.StatusForm(request.POST))
     permissions.require(status_action(form.cleaned_data["status"]), incident.province, incident.owner)
     incident_change_status(incident=incident, actor=Actor.from_request(request), **form.cleaned_data)
     return _done(request, incident, _("Status changed."))
@@ -190,9 +196,7 @@ def incident_status_view(request: HttpRequest, incident: Incident, permissions: 
 
 @incident_action(Action.ASSIGN)
 def incident_assign_view(request: HttpRequest, incident: Incident, permissions: Permissions) -> HttpResponse:
-    form = forms.AssignForm(request.POST, staff=central_staff())
-    if not form.is_valid():
-        raise ValidationError(_errors(form))
+    form = valid(forms.AssignForm(request.POST, staff=central_staff()))
     incident_assign(incident=incident, assignee_id=form.cleaned_data["assignee"],
                              actor=Actor.from_request(request))
     return _done(request, incident, _("Assigned."))
@@ -200,36 +204,28 @@ def incident_assign_view(request: HttpRequest, incident: Incident, permissions: 
 
 @incident_action(Action.HANDOVER)
 def incident_handover_view(request: HttpRequest, incident: Incident, permissions: Permissions) -> HttpResponse:
-    form = forms.HandoverForm(request.POST)
-    if not form.is_valid():
-        raise ValidationError(_errors(form))
+    form = valid(forms.HandoverForm(request.POST))
     incident_handover(incident=incident, owner=form.cleaned_data["owner"], actor=Actor.from_request(request))
     return _done(request, incident, _("Ownership handed over."))
 
 
 @incident_action(Action.EDIT)
 def incident_edit_view(request: HttpRequest, incident: Incident, permissions: Permissions) -> HttpResponse:
-    form = forms.EditForm(request.POST)
-    if not form.is_valid():
-        raise ValidationError(_errors(form))
+    form = valid(forms.EditForm(request.POST))
     incident_update(incident=incident, actor=Actor.from_request(request), changes=form.cleaned_data)
     return _done(request, incident, _("Saved."))
 
 
 @incident_action(Action.COMMENT)
 def comment_add_view(request: HttpRequest, incident: Incident, permissions: Permissions) -> HttpResponse:
-    form = forms.CommentForm(request.POST)
-    if not form.is_valid():
-        raise ValidationError(_errors(form))
+    form = valid(forms.CommentForm(request.POST))
     comment_add(incident=incident, body=form.cleaned_data["body"], actor=Actor.from_request(request))
     return _done(request, incident, _("Comment added."))
 
 
 @incident_action(Action.OBSERVE)
 def observable_add_view(request: HttpRequest, incident: Incident, permissions: Permissions) -> HttpResponse:
-    form = forms.ObservableForm(request.POST)
-    if not form.is_valid():
-        raise ValidationError(_errors(form))
+    form = valid(forms.ObservableForm(request.POST))
     _observable, created = observable_add(incident=incident, actor=Actor.from_request(request),
                                                    **form.cleaned_data)
     return _done(request, incident, _("Observable added.") if created else _("This observable was already recorded."))
@@ -237,27 +233,21 @@ def observable_add_view(request: HttpRequest, incident: Incident, permissions: P
 
 @incident_action(Action.REQUEST_SEND)
 def request_send_view(request: HttpRequest, incident: Incident, permissions: Permissions) -> HttpResponse:
-    form = forms.RequestForm(request.POST)
-    if not form.is_valid():
-        raise ValidationError(_errors(form))
+    form = valid(forms.RequestForm(request.POST))
     request_send(incident=incident, actor=Actor.from_request(request), **form.cleaned_data)
     return _done(request, incident, _("Request sent to the province."))
 
 
 @incident_action(Action.ATTACH)
 def attachment_add_view(request: HttpRequest, incident: Incident, permissions: Permissions) -> HttpResponse:
-    form = forms.AttachmentForm(request.POST, request.FILES)
-    if not form.is_valid():
-        raise ValidationError(_errors(form))
+    form = valid(forms.AttachmentForm(request.POST, request.FILES))
     attachment_add(incident=incident, upload=form.cleaned_data["file"], actor=Actor.from_request(request))
     return _done(request, incident, _("Evidence uploaded."))
 
 
 @incident_action(Action.MERGE)
 def incident_merge_view(request: HttpRequest, incident: Incident, permissions: Permissions) -> HttpResponse:
-    form = forms.MergeForm(request.POST)
-    if not form.is_valid():
-        raise ValidationError(_errors(form))
+    form = valid(forms.MergeForm(request.POST))
     survivor = incident_get(user=request.user, key=form.cleaned_data["into"])
     permissions.require(Action.MERGE, survivor.province)
     incident_merge(duplicate=incident, survivor=survivor, actor=Actor.from_request(request))

@@ -12,14 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from incidents.models import Attachment, Owner, RequestForAction, RequestStatus
-from incidents.services.workflow import central_user
+from incidents.services.workflow import active_member, central_user
 from incidents.signals import task_assigned
 from incidents.timeline import record as _record
 from organisations.access import PROVINCIAL_WORKING_ROLES
@@ -148,12 +147,8 @@ def task_assignee(task: RequestForAction, user_id: int | None) -> AbstractBaseUs
         return None
     if task.owner == Owner.CENTRAL:
         return central_user(user_id)
-    user = get_user_model().objects.filter(
-        pk=user_id, is_active=True, memberships__organisation=task.province,
-        memberships__role__in=PROVINCIAL_WORKING_ROLES).first()
-    if user is None:
-        raise ValidationError("A province's task is assigned to a responder or admin of that province.")
-    return user
+    return active_member(user_id, roles=PROVINCIAL_WORKING_ROLES, where={"organisation": task.province},
+                         refusal="A province's task is assigned to a responder or admin of that province.")
 
 
 def _evidence_set(task: RequestForAction, ids: Any, change: _Change) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -57,11 +58,17 @@ def central_user(assignee_id: int | None) -> AbstractBaseUser | None:
     """Assignees are central staff (members of the national organisation)."""
     if assignee_id is None:
         return None
-    user = get_user_model().objects.filter(
-        pk=assignee_id, is_active=True, memberships__organisation__kind=Kind.NATIONAL,
-        memberships__role__in=ASSIGNEE_ROLES).first()
+    return active_member(assignee_id, roles=ASSIGNEE_ROLES, where={"organisation__kind": Kind.NATIONAL},
+                         refusal="The assignee must be an active central lead or analyst.")
+
+
+def active_member(user_id: int, *, roles: Iterable[str], where: dict[str, Any], refusal: str) -> AbstractBaseUser:
+    """The active user holding one of ``roles`` in a membership matching ``where``; else ``refusal``."""
+    memberships = {f"memberships__{name}": value for name, value in where.items()}
+    user = get_user_model().objects.filter(pk=user_id, is_active=True, memberships__role__in=roles,
+                                           **memberships).first()
     if user is None:
-        raise ValidationError("The assignee must be an active central lead or analyst.")
+        raise ValidationError(refusal)
     return user
 
 

@@ -388,6 +388,9 @@ BACKFILL_BATCH = 1000  # events per ingest call (INGEST_MAX_EVENTS bounds it too
 BACKFILL_ATTEMPTS = 5  # an Elasticsearch that stays busy longer fails the task, which Celery retries later
 # The reading task's hard time limit: a reading started longer ago than this was killed, and may be taken over.
 BACKFILL_READ_SECONDS = 3700
+# Uploads of one province waiting or being read at once: a province (or a stolen session) cannot fill the disk
+# or the ingest queue with files; the next may be sent when one is read.
+BACKFILL_IN_FLIGHT_PER_PROVINCE = 5
 
 
 class IngestBusy(Exception):
@@ -413,6 +416,7 @@ def backfill_upload_create(*, organisation: Organisation, upload: File[Any], fil
     file for that province; its events get a collector of their own, revoked from the start (no credential)."""
     backfill_upload_check(size=upload.size or 0, file_format=file_format)
     with transaction.atomic():
+        _backfill_check_in_flight(organisation)
         collector = Collector.objects.create(
             organisation=organisation, name=f"upload-{secrets.token_hex(6)}",
             secret_hash=digest(secrets.token_urlsafe(32)), revoked_at=timezone.now(), version="console upload")
@@ -427,6 +431,17 @@ def backfill_upload_create(*, organisation: Organisation, upload: File[Any], fil
                             "host_name": record.host_name, "collector": str(collector.uid)})
         _on_commit_read(record.pk)
     return record
+
+
+def _backfill_check_in_flight(organisation: Organisation) -> None:
+    """Refuse a new upload while the province has BACKFILL_IN_FLIGHT_PER_PROVINCE waiting or being read. The
+    province row is locked for the count, so two uploads sent at once cannot both pass it."""
+    Organisation.objects.select_for_update().filter(pk=organisation.pk).first()
+    waiting = BackfillUpload.objects.filter(organisation=organisation,
+                                            status__in=(BackfillStatus.QUEUED, BackfillStatus.RUNNING)).count()
+    if waiting >= BACKFILL_IN_FLIGHT_PER_PROVINCE:
+        raise ValidationError(gettext("%(n)s files of this province are waiting or being read, the most at once: "
+                                      "send this one when one of them is done.") % {"n": waiting})
 
 
 def _on_commit_read(upload_id: int) -> None:

@@ -80,9 +80,16 @@ def _observables_add(incident: Incident, events: list[Event], actor: Actor) -> N
 
 # --- saved searches ---------------------------------------------------------------------------------------
 
+# Saved searches a user may keep: a user (or a stolen session) cannot grow the table, or everyone's list, without end.
+SAVED_SEARCHES_PER_USER = 200
+
+
 def saved_search_create(*, name: str, search: EventSearch, sharing: str, actor: Actor) -> SavedSearch:
     """A named search of ``actor``'s, saved from their own organisation; shared as ``sharing`` allows them."""
     user = _saver(actor)
+    if SavedSearch.objects.filter(owner=user).count() >= SAVED_SEARCHES_PER_USER:
+        raise ValidationError(f"You keep {SAVED_SEARCHES_PER_USER} saved searches, the most there may be: "
+                              "delete one you no longer use first.")
     home = _home_organisation(actor)
     saved = SavedSearch(owner=user, organisation=home)
     return _saved_search_write(saved, name=name, search=search, sharing=sharing, actor=actor, action="created")

@@ -115,3 +115,16 @@ def test_bad_input_is_refused_and_nothing_is_saved(cast: Cast) -> None:
 def test_an_auditor_saves_nothing(cast: Cast) -> None:
     assert save(cast.auditor, "auditor's") == 403
     assert not SavedSearch.objects.exists()
+
+
+def test_a_user_keeps_a_bounded_number_of_saved_searches(cast: Cast, monkeypatch: object) -> None:
+    import console.services
+
+    monkeypatch.setattr(console.services, "SAVED_SEARCHES_PER_USER", 3)  # type: ignore[attr-defined]
+    for n in range(3):
+        assert save(cast.hni_responder, f"search {n}") == 302
+    refused = signed_in(cast.hni_responder).post(NEW, {"name": "one more", "sharing": Sharing.PRIVATE,
+                                                       "search": "q=ssh&range=7d"}, follow=True)
+    assert "the most there may be" in refused.content.decode()
+    assert SavedSearch.objects.filter(owner=cast.hni_responder).count() == 3
+    assert save(cast.hcm_responder, "another user's") == 302  # the bound is each user's own

@@ -181,6 +181,26 @@ def test_a_file_over_the_limit_is_refused_with_the_reason_and_nothing_kept(cast:
     assert not BackfillUpload.objects.exists() and not Collector.objects.exists()
 
 
+def test_a_province_has_a_bounded_number_of_uploads_waiting_and_may_send_again_when_one_is_read(
+        es: Elasticsearch, cast: Cast, monkeypatch: pytest.MonkeyPatch) -> None:
+    import collectors.services
+
+    monkeypatch.setattr(collectors.services, "BACKFILL_IN_FLIGHT_PER_PROVINCE", 2)
+    hni, line = client_for(cast.hni_responder), b"Dec 10 06:55:46 LabSZ sshd[1]: Invalid user a from 10.0.0.1\n"
+    for n in range(2):
+        assert upload(hni, Path(f"part-{n}.log"), content=line).status_code == 302
+
+    refused = upload(hni, Path("part-2.log"), content=line)
+
+    assert refused.status_code == 400
+    assert "2 files of this province are waiting or being read" in refused.content.decode()
+    assert BackfillUpload.objects.filter(organisation=cast.hni).count() == 2
+    assert upload(client_for(cast.hcm_responder), Path("hcm.log"), province="HCM", content=line).status_code == 302
+    read_uploaded(es)  # HCM's; then one of HNI's is read and HNI may send the next
+    backfill_upload_read(upload_id=BackfillUpload.objects.filter(organisation=cast.hni).earliest("created_at").pk)
+    assert upload(hni, Path("part-2.log"), content=line).status_code == 302
+
+
 def test_a_binary_file_that_is_no_event_log_fails_with_a_clear_error(es: Elasticsearch, cast: Cast) -> None:
     upload(client_for(cast.hni_responder), Path("dump.bin"), content=b"\x00\x01binary\x00" * 100)
 

@@ -168,9 +168,12 @@ def request_get(*, user: AnyUser, request_id: int) -> RequestForAction:
 def task_list(*, incident: Incident) -> list[RequestForAction]:
     """The incident's checklist: every task, the centre's and the province's, in playbook order (a task's
     scope is its incident's: callers fetch the incident in the user's scope first)."""
-    return list(RequestForAction.objects.filter(incident=incident)
-                .select_related("assignee", "province", "incident", "playbook_version__playbook")
-                .prefetch_related("evidence").order_by("position", "due_at", "id"))
+    tasks = list(RequestForAction.objects.filter(incident=incident)
+                 .select_related("assignee", "province", "playbook_version__playbook")
+                 .prefetch_related("evidence").order_by("position", "due_at", "id"))
+    for task in tasks:
+        task.incident = incident  # the one they were read by: no join, no second copy
+    return tasks
 
 
 def task_get(*, incident: Incident, task_id: int) -> RequestForAction:

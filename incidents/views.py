@@ -123,14 +123,15 @@ def _active_view(saved_filters: list[SavedFilter], params: QueryDict) -> int | N
 def incident_detail_view(request: HttpRequest, key: str) -> HttpResponse:
     incident = incident_get(user=request.user, key=key)
     allowed = Permissions(request.user).allowed(incident.province, incident.owner)
+    attachments = attachment_list(incident=incident)
     return render(request, "incidents/detail.html", {
         "incident": incident, "allowed": {action.value for action in allowed},
         "alerts": linked_alerts(incident=incident),
         "comments": comment_list(incident=incident),
         **timeline_context(user=request.user, incident=incident, params=request.GET, size=DETAIL_TIMELINE),
         "observables": observable_list(user=request.user, incident=incident),
-        **task_context(user=request.user, incident=incident, allowed=allowed),  # tasks, requests for action
-        "attachments": attachment_list(incident=incident),
+        **task_context(user=request.user, incident=incident, allowed=allowed, attachments=attachments),
+        "attachments": attachments,
         "forms": {
             "status": blank_form(forms.StatusForm), "handover": blank_form(forms.HandoverForm),
             "assign": assign_form(staff=central_staff() if Action.ASSIGN in allowed else [],

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.test import Client
 from elasticsearch import Elasticsearch
 
 from collectors.models import Collector
@@ -108,3 +109,10 @@ def hcm_collector(cast: Cast) -> EnrolledCollector:
 def platform(transactional_db: None, es: Elasticsearch, tmp_path: Path) -> Iterator[Platform]:
     """The platform on real processes: the web app, a Celery worker and beat (tests/processes.py)."""
     yield from platform_serving(tmp_path)
+
+
+def signed_in(user: object) -> Client:
+    """A test client with ``user``'s session (no password, no second factor: what the page does is under test)."""
+    client = Client()
+    client.force_login(user)  # type: ignore[arg-type]
+    return client

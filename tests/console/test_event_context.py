@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from django.test import Client
-
 from soc import es as soc_es
-from tests.conftest import Cast
+from tests.conftest import Cast, signed_in
 from tests.console.conftest import Indexer
 
 URL = "/console/events/context"
@@ -14,12 +12,6 @@ URL = "/console/events/context"
 def event_id(message: str) -> str:
     hits = soc_es.client().search(index=soc_es.events_pattern(), query={"match_phrase": {"message": message}})
     return str(hits["hits"]["hits"][0]["_id"])
-
-
-def signed_in(user: object) -> Client:
-    client = Client()
-    client.force_login(user)  # type: ignore[arg-type]
-    return client
 
 
 def test_the_same_hosts_events_around_it_oldest_first(cast: Cast, index_events: Indexer) -> None:

@@ -4,19 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.test import Client
-
 from console.search import parse_search
-from tests.conftest import Cast
+from tests.conftest import Cast, signed_in
 from tests.console.conftest import Indexer
 
 URL = "/console/events/"
-
-
-def signed_in(user: object) -> Client:
-    client = Client()
-    client.force_login(user)  # type: ignore[arg-type]
-    return client
 
 
 def fields_of(response: Any) -> dict[str, dict[str, int]]:

@@ -9,17 +9,11 @@ from django.test import Client
 from console.search import SearchError, explicit_and, parse_search, rule_lucene
 from detection.models import DetectionRule, RuleKind
 from organisations.models import AuditLog
-from tests.conftest import Cast
+from tests.conftest import Cast, signed_in
 from tests.console.conftest import Indexer
 
 URL = "/console/events/rule"
 SEARCH = "q=event.outcome%3Afailure&range=1h&f=user.name%3Aroot&nf=host.name%3Aquiet"
-
-
-def signed_in(user: object) -> Client:
-    client = Client()
-    client.force_login(user)  # type: ignore[arg-type]
-    return client
 
 
 def draft(user: object, **fields: str) -> tuple[int, Client, str]:

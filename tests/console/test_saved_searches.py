@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import User
-from django.test import Client
 
 from console.models import SavedSearch, Sharing
 from organisations.models import AuditLog, Organisation, Role
 from organisations.services import user_with_role
-from tests.conftest import PASSWORD, Cast
+from tests.conftest import PASSWORD, Cast, signed_in
 
 NEW = "/console/events/saved/"
 EVENTS = "/console/events/"
-
-
-def signed_in(user: object) -> Client:
-    client = Client()
-    client.force_login(user)  # type: ignore[arg-type]
-    return client
 
 
 def save(user: User, name: str, sharing: str = Sharing.PRIVATE, search: str = "q=ssh&range=7d") -> int:

@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 from incidents import forms
 from incidents.models import Incident
 from incidents.services.intake import incident_create
-from incidents.views import blank_form
+from incidents.views import blank_form, edit_form
 from soc.asgi import on_event_loop, view_is_async
 from tests.conftest import Cast
 
@@ -82,6 +82,29 @@ def test_the_triage_rows_are_the_markup_the_template_loop_made(cast: Cast, can_b
 def test_a_blank_form_renders_as_it_did_in_each_language(form_class: Any, language: str) -> None:
     with translation.override(language):
         assert blank_form(form_class).as_p == form_class().as_p()
+
+
+def _old_edit_form(incident: Incident) -> str:
+    """How the incident view rendered the edit form before the cache, for comparison."""
+    return str(forms.EditForm(initial={**{f: getattr(incident, f) for f in ("title", "severity", "category", "tlp")},
+                                       "mitre_techniques": " ".join(incident.mitre_techniques)}).as_p())
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+@pytest.mark.parametrize(("title", "techniques"), [
+    ('<script>alert("x")</script> & \'quotes\' &amp;', ["T1110.001", "T1078"]),
+    ("plain", []),
+    ("", ["<b>T1</b>"]),
+    ("a title naming soc-slot-mitre_techniques and {}", ["T1059"]),
+])
+def test_the_edit_form_is_the_markup_django_renders_for_the_incident(cast: Cast, language: str, title: str,
+                                                                    techniques: list[str]) -> None:
+    incident = incident_create(province=cast.hni, title="x", severity="high")
+    incident.title, incident.mitre_techniques = title, techniques
+    with translation.override(language):
+        assert edit_form(incident=incident).as_p == _old_edit_form(incident)
+        incident.severity, incident.category, incident.tlp = "low", "fraud", "red"
+        assert edit_form(incident=incident).as_p == _old_edit_form(incident)  # another cached combination
 
 
 def test_the_queue_and_the_incident_page_still_render_for_a_responder(cast: Cast) -> None:

@@ -76,7 +76,10 @@ def _sigma(kind: str, params: dict[str, Any]) -> Compiled:
         return Compiled(kind=RuleKind.CORRELATION, compiled=compiled, meta=_meta(rule))
     if kind == RuleKind.CORRELATION:
         raise RuleInvalid([{"field": "params.yaml", "message": "the YAML holds no correlation rule"}])
-    return Compiled(kind=RuleKind.SIGMA, compiled={"query": rule.query, "lucene": rule.lucene}, meta=_meta(rule))
+    found: dict[str, Any] = {"query": rule.query, "lucene": rule.lucene}
+    if rule.source:
+        found["source"] = rule.source  # what every match carries: lets a cycle skip a silent log source
+    return Compiled(kind=RuleKind.SIGMA, compiled=found, meta=_meta(rule))
 
 
 def _meta(rule: ConvertedRule) -> dict[str, Any]:

@@ -99,6 +99,19 @@ def _hit(kind: str, value: str, indicators: Iterable[str]) -> bool:
     return any(address in ipaddress.ip_network(i, strict=False) for i in indicators)
 
 
+def presence_body(source: Query, time_field: str, start: str, end: str, timeout: str = "10s") -> dict[str, Any]:
+    """Whether any event between start and end carries ``source``: stops at the first one on each shard."""
+    return {"query": {"bool": {"filter": [{"range": {time_field: {"gte": start, "lte": end}}}, source]}},
+            "size": 0, "terminate_after": 1, "track_total_hits": 1, "timeout": timeout}
+
+
+def nothing_found(response: dict[str, Any]) -> bool:
+    """A whole answer (no error, not cut short, every shard) with no hit."""
+    shards = response.get("_shards", {})
+    return ("error" not in response and not response.get("timed_out") and not shards.get("failed")
+            and "hits" in response and total_hits(response) == 0)
+
+
 def total_hits(response: dict[str, Any]) -> int:
     total = response["hits"].get("total", 0)
     return int(total["value"] if isinstance(total, dict) else total)

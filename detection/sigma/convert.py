@@ -79,6 +79,8 @@ class ConvertedRule:
     logsource: dict[str, str] = field(default_factory=dict)
     lucene: str | None = None
     query: Query | None = None  # goes in a bool.filter; None for correlations and failures
+    # What every event the query matches also matches: its log source's selecting terms (``source_filter``).
+    source: Query | None = None
     correlation: CorrelationSpec | None = None
     modifiers: list[str] = field(default_factory=list)  # of the detection, as Sigma names them: "contains"...
     problems: list[RuleProblem] = field(default_factory=list)
@@ -153,7 +155,33 @@ def _convert_detection(rules: list[SigmaRule], yaml_text: str) -> ConvertedRule:
     if not result.problems:
         result.lucene = parts[0] if len(parts) == 1 else " OR ".join(f"({p})" for p in parts)
         result.query = lucene_filter(result.lucene)
+        result.source = source_filter([resolve_profile(rule.logsource) for rule in rules])
     return result
+
+
+def source_filter(profiles: list[Profile | str]) -> Query | None:
+    """Terms every event of these log sources carries, or None when one of them selects nothing by term.
+
+    The pipeline ANDs each profile's conditions into its rule's query (``build_pipeline``), so an event the
+    query matches always matches this filter: where no event in a window matches it, the rule cannot match
+    either and need not be searched (``detection.services``). Lowercased on the ``.lc`` sub-fields, as the
+    pipeline matches them.
+    """
+    from soc.es import caseless_field  # Django settings are needed only when a rule is converted
+
+    alternatives: list[Query] = []
+    for profile in profiles:
+        if isinstance(profile, str) or not profile.conditions:
+            return None
+        values = {name: [str(v).lower() for v in vals] for name, vals in profile.conditions.items()}
+        if any(set(v) & set("*?") for vals in values.values() for v in vals):
+            return None  # a Sigma wildcard in a condition: not a term
+        alternatives.append({"bool": {"filter": [{"terms": {caseless_field(name): vals}}
+                                                 for name, vals in sorted(values.items())]}})
+    if not alternatives:
+        return None
+    return alternatives[0] if len(alternatives) == 1 else {"bool": {"should": alternatives,
+                                                                    "minimum_should_match": 1}}
 
 
 def _convert_correlation(rule: SigmaCorrelationRule, yaml_text: str) -> ConvertedRule:

@@ -24,6 +24,8 @@ from tests.conftest import EnrolledCollector
 
 
 def case_docs(sigma_root: Path, limit: int | None) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]], list[str]]:
+    """The cases' samples as ingest items, each case's rule as its query (with its log-source filter under
+    ``source:<case>``), and the cases whose rule does not convert."""
     folders = ("rules", "rules-emerging-threats", "rules-threat-hunting")
     rule_files = rules_by_id([sigma_root / folder for folder in folders])
     items: list[dict[str, Any]] = []
@@ -36,6 +38,8 @@ def case_docs(sigma_root: Path, limit: int | None) -> tuple[list[dict[str, Any]]
             unsupported.append(case.name)
             continue
         queries[case.name] = rule.query
+        if rule.source:
+            queries[f"source:{case.name}"] = rule.source
         for n, record in enumerate(case.records):
             doc = parse_json_record(record, ParseContext(), source="windows")
             doc.setdefault("labels", {})["sigma_case"] = case.name
@@ -60,7 +64,26 @@ def run_cases(es: Elasticsearch, collector: EnrolledCollector, sigma_rules: Path
                for r in ingest_batch(collector=collector.collector, payload={"events": items[start:start + 1000]})]
     assert {r.status for r in results} == {"created"}, [r for r in results if r.status != "created"][:3]
     es.indices.refresh(index=soc_es.events_pattern())
+    sources_hold(es, queries)
+    queries = {name: query for name, query in queries.items() if not name.startswith("source:")}
     return cases_matched(es, soc_es.events_pattern(), queries), unsupported
+
+
+def sources_hold(es: Elasticsearch, queries: dict[str, dict[str, Any]]) -> None:
+    """No stored sample (of any case) matches a rule's query without its log-source filter: a cycle that skips
+    a rule whose source sent nothing (``detection.services._sources_silent``) skips nothing it would find."""
+    pairs = [(name, query, queries[f"source:{name}"]) for name, query in queries.items()
+             if f"source:{name}" in queries]
+    assert len(pairs) >= 0.9 * len([n for n in queries if not n.startswith("source:")])
+    body: list[dict[str, Any]] = []
+    for _, query, source in pairs:
+        body += [{"index": soc_es.events_pattern()},
+                 {"size": 0, "track_total_hits": True,
+                  "query": {"bool": {"filter": [query], "must_not": [source]}}}]
+    answers = es.msearch(searches=body)["responses"]
+    assert not [a for a in answers if "error" in a], [a for a in answers if "error" in a][:2]
+    outside = [name for (name, _, _), a in zip(pairs, answers, strict=True) if a["hits"]["total"]["value"]]
+    assert outside == []
 
 
 @pytest.mark.django_db

@@ -77,8 +77,9 @@ def test_a_run_after_a_gap_keeps_its_row(es: Elasticsearch, orgs: None) -> None:
 
 def test_a_failing_run_keeps_its_row_and_counts_on_the_rule(es: Elasticsearch, orgs: None) -> None:
     rule = sigma_rule()
-    # A compiled query Elasticsearch refuses: the batch answers with an error for this rule.
-    DetectionRule.objects.filter(pk=rule.pk).update(compiled={**rule.compiled, "query": "event.code:(("})
+    # A compiled query Elasticsearch refuses: the batch answers with an error for this rule. Without a log-source
+    # filter (as rules compiled before it), so it is searched even though its source sent nothing.
+    DetectionRule.objects.filter(pk=rule.pk).update(compiled={"query": "event.code:((", "lucene": ""})
     rule.refresh_from_db()
 
     [run] = rules_run(rule_ids=[rule.pk])

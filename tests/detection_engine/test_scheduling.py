@@ -100,7 +100,33 @@ def test_many_search_rules_share_one_msearch(
     monkeypatch.setattr(Elasticsearch, "msearch", counting)  # on the class: rule runs use their own client options
     runs = rules_run(rule_ids=[r.pk for r in rules])
 
-    assert calls == [5] and [r.alerts for r in runs] == [1] * 5
+    # One probe for their shared log source (Sysmon/Security process creation), then one search for all five.
+    assert calls == [1, 5] and [r.alerts for r in runs] == [1] * 5
+
+
+@pytest.mark.django_db
+def test_rules_whose_log_source_sent_nothing_are_answered_by_one_probe(
+        es: Elasticsearch, orgs: None, index: Index, monkeypatch: pytest.MonkeyPatch) -> None:
+    rules = [sigma_rule(f"whoami {n}") for n in range(5)]
+    # A Linux event in the window: the Windows rules' process-creation source sent nothing.
+    index(event(ago(20), event__dataset="sshd", message=r"C:\Windows\System32\whoami.exe"))
+    calls = []
+    real = Elasticsearch.msearch
+
+    def counting(self: Elasticsearch, **kwargs: Any) -> Any:
+        calls.append(len(kwargs["searches"]) // 2)
+        return real(self, **kwargs)
+
+    monkeypatch.setattr(Elasticsearch, "msearch", counting)
+    t0 = now()
+    runs = rules_run(rule_ids=[r.pk for r in rules], now=t0)
+
+    assert calls == [1] and not any(r.error or r.hits for r in runs)
+    assert all(r.checkpoint == t0 - timedelta(seconds=r.delay_seconds) for r in DetectionRule.objects.all())
+
+    index(whoami(1))  # now the source speaks: the same rules are searched and alert
+    later = rules_run(rule_ids=[r.pk for r in rules], now=t0 + timedelta(seconds=10))
+    assert calls == [1, 1, 5] and [r.alerts for r in later] == [1] * 5
 
 
 @pytest.mark.django_db(transaction=True)

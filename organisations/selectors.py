@@ -9,7 +9,8 @@ from typing import Any, NamedTuple, TypeAlias
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import FilteredRelation, Q, QuerySet
+from django.db import connection
+from django.db.models import QuerySet
 from django.http import Http404
 
 from organisations.models import AuditLog, AuditLogQuerySet, Kind, Membership, Organisation
@@ -92,12 +93,24 @@ def _access(user: AnyUser) -> Access:
     return memo[int(user.pk)]
 
 
+# Read on every scoped request: one statement made from the models once (the ORM's FilteredRelation query cost
+# 0.6 of its 0.7 ms of CPU to build). Organisations the user is a member of, with the role, and the tree's roots.
+_ACCESS_SQL = (  # noqa: S608 - names from the models, quoted; values as parameters
+    "SELECT o.{path}, mine.{role}, o.{parent} FROM {organisation} o LEFT OUTER JOIN {membership} mine "
+    "ON (o.{pk} = mine.{organisation_id} AND mine.{user_id} = %s) WHERE (mine.{mpk} IS NOT NULL OR o.{parent} IS NULL)"
+).format(**{name: connection.ops.quote_name(column) for name, column in {
+    "path": Organisation._meta.get_field("path").column, "parent": Organisation._meta.get_field("parent").column,
+    "organisation": Organisation._meta.db_table, "pk": Organisation._meta.pk.column,
+    "membership": Membership._meta.db_table, "role": Membership._meta.get_field("role").column,
+    "organisation_id": Membership._meta.get_field("organisation").column,
+    "user_id": Membership._meta.get_field("user").column, "mpk": Membership._meta.pk.column}.items()})
+
+
 def _access_read(user_id: int) -> Access:
     """One query: the organisations the user is a member of (with the role), and the roots of the tree."""
-    rows = (Organisation.objects.order_by()
-            .annotate(mine=FilteredRelation("memberships", condition=Q(memberships__user_id=user_id)))
-            .filter(Q(mine__isnull=False) | Q(parent__isnull=True))
-            .values_list("path", "mine__role", "parent_id"))
+    with connection.cursor() as cursor:
+        cursor.execute(_ACCESS_SQL, [user_id])
+        rows = cursor.fetchall()
     grants: list[tuple[str, str]] = []
     roots: set[str] = set()
     for path, role, parent_id in rows:

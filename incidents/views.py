@@ -30,12 +30,12 @@ from incidents.investigation_views import timeline_context
 from incidents.models import BULK_ACTIONS, STATUS_ACTIONS, Incident, SavedFilter, Severity, Status, status_action
 from incidents.selectors import (
     attachment_get,
-    attachment_list,
     central_staff,
     comment_list,
+    evidence_list,
     incident_events,
     incident_get,
-    incident_list,
+    incident_queue,
     linked_alerts,
     observable_list,
     request_get,
@@ -103,7 +103,8 @@ def incident_list_view(request: HttpRequest) -> HttpResponse:
         view = request.GET["view"]
         saved = saved_filter_get(user=request.user, filter_id=int(view) if view.isdigit() else 0)
         return HttpResponseRedirect(f"{reverse('incidents:list')}?{saved.query}")
-    page = Paginator(incident_list(user=request.user, filters=request.GET), PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = incident_queue(user=request.user, filters=request.GET)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     saved_filters = list(saved_filter_list(user=request.user))
     permissions = Permissions(request.user)
     return render(request, "incidents/list.html", {
@@ -126,7 +127,7 @@ def _active_view(saved_filters: list[SavedFilter], params: QueryDict) -> int | N
 def incident_detail_view(request: HttpRequest, key: str) -> HttpResponse:
     incident = incident_get(user=request.user, key=key)
     allowed = Permissions(request.user).allowed(incident.province, incident.owner)
-    attachments = attachment_list(incident=incident)
+    attachments = evidence_list(incident=incident)
     return render(request, "incidents/detail.html", {
         "incident": incident, "allowed": {action.value for action in allowed},
         "alerts": linked_alerts(incident=incident),

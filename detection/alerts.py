@@ -53,6 +53,17 @@ def entity_of(group: dict[str, str]) -> tuple[str, str]:
     return "", ""
 
 
+def alerts_known(*, rule: DetectionRule, findings: list[Finding]) -> set[str]:
+    """The ids among these findings' alerts that already exist, in one read.
+
+    A look-back window finds the same events run after run: a rule matching many of them would otherwise
+    ask once per finding, every cycle (hundreds of reads a rule, hundreds of thousands a cycle). A row only
+    exists once its document was written (``alert_raise``), so a known id needs nothing more.
+    """
+    uids = [alert_uid(rule, finding) for finding in findings]
+    return set(Alert.objects.filter(uid__in=uids).values_list("uid", flat=True)) if uids else set()
+
+
 def alert_raise(*, rule: DetectionRule, finding: Finding) -> bool:
     """Store the alert and attach it to an incident; False when it already existed."""
     org = Organisation.objects.filter(code=finding.group.get(ORG, "")).first()
@@ -103,13 +114,11 @@ def _incident_for(rule: DetectionRule, alert: Alert, finding: Finding) -> Incide
     incident, created = incident_open_or_touch_for_detection(
         province=alert.province, dedup_key=key, title=f"{rule.name}: {subject}"[:300],
         description=_description(rule), severity=rule.severity, category=rule.category,
-        seen_at=finding.last, playbook=rule.playbook,
+        seen_at=finding.last, playbook=rule.playbook, techniques=rule.techniques,
     )
     try:
         if not created:
             _escalate(incident, rule)
-        elif rule.techniques:
-            incident_update(incident=incident, actor=Actor.system(), changes={"mitre_techniques": rule.techniques})
     except ValidationError:
         pass  # descriptive extras only: the alert and its incident stand without them
     return incident

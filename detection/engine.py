@@ -99,18 +99,41 @@ def composite_keys(es: Elasticsearch, index: str, query: Query, fields: tuple[st
             return
 
 
+GroupEvents = list[tuple[datetime, str, str | None]]
+# Groups whose events one _msearch asks for: one request instead of one per attacker in a wave.
+GROUPS_PER_MSEARCH = 100
+
+
 def group_events(es: Elasticsearch, index: str, query: Query, group: dict[str, str], time_field: str,
-                 value_field: str | None = None) -> list[tuple[datetime, str, str | None]]:
+                 value_field: str | None = None) -> GroupEvents:
     """(time, "<index>/<id>", value) of a group's events in time order, from doc values only."""
-    clauses = [{"term": {f: v}} for f, v in group.items()]
+    return groups_events(es, index, query, [group], time_field, value_field)[0]
+
+
+def groups_events(es: Elasticsearch, index: str, query: Query, groups: list[dict[str, str]], time_field: str,
+                  value_field: str | None = None) -> list[GroupEvents]:
+    """``group_events`` of each group, ``GROUPS_PER_MSEARCH`` groups a request; a failed search raises."""
     wanted: list[Any] = [{"field": time_field, "format": "strict_date_optional_time"}]
     if value_field:
         wanted.append(value_field)
-    resp = es.search(index=index, size=MAX_EVENTS_PER_GROUP, query={"bool": {"filter": [query, *clauses]}},
-                     sort=[{time_field: {"order": "asc"}}, {"_doc": {"order": "asc"}}], source=False,
-                     fields=wanted, ignore_unavailable=True, allow_no_indices=True)
-    out = []
-    for hit in resp["hits"]["hits"]:
+    found: list[GroupEvents] = []
+    for start in range(0, len(groups), GROUPS_PER_MSEARCH):
+        body: list[dict[str, Any]] = []
+        for group in groups[start : start + GROUPS_PER_MSEARCH]:
+            clauses = [{"term": {f: v}} for f, v in group.items()]
+            body += [{"index": index, "ignore_unavailable": True, "allow_no_indices": True},
+                     {"size": MAX_EVENTS_PER_GROUP, "query": {"bool": {"filter": [query, *clauses]}},
+                      "sort": [{time_field: {"order": "asc"}}, {"_doc": {"order": "asc"}}], "_source": False,
+                      "fields": wanted}]
+        found += [_group_hits(answer, time_field, value_field) for answer in es.msearch(searches=body)["responses"]]
+    return found
+
+
+def _group_hits(answer: dict[str, Any], time_field: str, value_field: str | None) -> GroupEvents:
+    if "error" in answer:
+        raise RuntimeError(f"group search failed: {str(answer['error'].get('reason', answer['error']))[:500]}")
+    out: GroupEvents = []
+    for hit in answer["hits"]["hits"]:
         fields = hit.get("fields", {})
         value = fields.get(value_field, [None])[0] if value_field else None
         out.append((parse_time(fields[time_field][0]), f"{hit['_index']}/{hit['_id']}",
@@ -230,15 +253,17 @@ def candidate_groups(es: Elasticsearch, index: str, params: ThresholdParams,
 
 
 def evaluate_threshold(es: Elasticsearch, index: str, raw: dict[str, Any], window: Window,
-                       consumed: Callable[[str], datetime | None]) -> list[Finding]:
-    """Bursts per group; ``consumed(group_key)`` says up to when a group's events already alerted."""
+                       consumed: Callable[[list[str]], dict[str, datetime]]) -> list[Finding]:
+    """Bursts per group; ``consumed(group keys)`` says up to when each group's events already alerted (a key
+    left out: none did), asked once for all candidate groups."""
     params = ThresholdParams.from_dict(raw).with_org()
     findings: list[Finding] = []
     query = window.query(lucene(params.query))
-    for group in candidate_groups(es, index, params, window):
-        key = group_key(group)
-        events = group_events(es, index, query, group, window.time_field, params.distinct_field)
-        for burst in find_bursts(events, params, group, consumed(key)):
+    groups = list(candidate_groups(es, index, params, window))
+    until = consumed([group_key(group) for group in groups]) if groups else {}
+    for group, events in zip(groups, groups_events(es, index, query, groups, window.time_field,
+                                                   params.distinct_field), strict=True):
+        for burst in find_bursts(events, params, group, until.get(group_key(group))):
             findings.append(Finding(group=group, first=burst.first, last=burst.last, count=burst.count,
                                     event_refs=burst.event_ids, key=burst.first.isoformat(),
                                     details={"hits": len(events)}))
@@ -278,10 +303,11 @@ def evaluate_sequence(es: Elasticsearch, index: str, raw: dict[str, Any], window
     then_q = window.query(lucene(params.then), *[{"exists": {"field": f}} for f in params.by])
     first_q = window.query(lucene(params.first), start=window.start - params.window)
     findings: list[Finding] = []
-    for group, _ in composite_keys(es, index, then_q, params.by):
-        firsts = group_events(es, index, first_q, group, window.time_field)
-        thens = group_events(es, index, then_q, group, window.time_field)
-        findings += _sequence_matches(params, group, firsts, thens)
+    groups = [group for group, _ in composite_keys(es, index, then_q, params.by)]
+    firsts = groups_events(es, index, first_q, groups, window.time_field)
+    thens = groups_events(es, index, then_q, groups, window.time_field)
+    for group, first, then in zip(groups, firsts, thens, strict=True):
+        findings += _sequence_matches(params, group, first, then)
     return findings
 
 

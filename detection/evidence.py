@@ -27,6 +27,7 @@ from soc import es
 
 log = logging.getLogger(__name__)
 EVIDENCE = "evidence"
+COPY_CHUNK = 2000  # events per mget and bulk: a run's 200 alerts may refer to 20,000
 
 
 def evidence_index_name(moment: datetime) -> str:
@@ -39,17 +40,26 @@ def evidence_keep(*, rule: DetectionRule, finding: Finding) -> str:
     Returns the evidence index ("" when nothing was kept). A failure is logged, not raised: the alert and its
     incident stand, and the events stay where they are until retention.
     """
-    alert = Alert.objects.filter(uid=alert_uid(rule, finding), incident__isnull=False).first()
-    if alert is None or not alert.event_refs:
+    return evidence_keep_many(rule=rule, findings=[finding])
+
+
+def evidence_keep_many(*, rule: DetectionRule, findings: list[Finding]) -> str:
+    """``evidence_keep`` for a run's new alerts at once: one read of the alerts, one ``mget`` and one bulk
+    write for all their events (an attack wave raises hundreds of alerts a run)."""
+    uids = [alert_uid(rule, finding) for finding in findings]
+    alerts = [a for a in Alert.objects.filter(uid__in=uids, incident__isnull=False).only("pk", "uid", "event_refs")
+              if a.event_refs]
+    if not alerts:
         return ""
     index = evidence_index_name(timezone.now())
     try:
-        copied = _copy(alert.event_refs, index)
+        refs = sorted({ref for alert in alerts for ref in alert.event_refs})
+        copied = sum(_copy(refs[start:start + COPY_CHUNK], index) for start in range(0, len(refs), COPY_CHUNK))
     except Exception:  # evidence is a copy: never lose the alert over it
-        log.exception("evidence of alert %s not copied", alert.uid)
+        log.exception("evidence of alerts %s not copied", ", ".join(a.uid for a in alerts[:5]))
         return ""
     if copied:
-        Alert.objects.filter(pk=alert.pk).update(evidence_index=index)
+        Alert.objects.filter(pk__in=[a.pk for a in alerts]).update(evidence_index=index)
     return index if copied else ""
 
 

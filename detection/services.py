@@ -28,7 +28,7 @@ from django.utils import timezone as dj_timezone
 from elasticsearch import ApiError, ConnectionTimeout, Elasticsearch, TransportError
 
 from detection import matching
-from detection.alerts import alert_raise
+from detection.alerts import alert_raise, alert_uid, alerts_known
 from detection.backfill import BackfillSpan, backfill_spans, backfill_window
 from detection.engine import (
     ORG,
@@ -39,7 +39,7 @@ from detection.engine import (
     exception_clauses,
     group_key,
 )
-from detection.evidence import evidence_keep
+from detection.evidence import evidence_keep_many
 from detection.kinds import correlation_from_compiled
 from detection.models import DetectionRule, GroupState, Indicator, RuleKind, RuleRun, RuleRunDay
 from detection.sigma import evaluate_correlation
@@ -252,7 +252,7 @@ def rule_indices(rule: DetectionRule, window: Window) -> str:
 
 
 def rule_evaluate(*, rule: DetectionRule, window: Window, client: Elasticsearch | None = None,
-                  consumed: Callable[[str], datetime | None] | None = None, indices: str = "") -> Outcome:
+                  consumed: Callable[[list[str]], dict[str, datetime]] | None = None, indices: str = "") -> Outcome:
     """Findings of ``rule`` over ``window``, without writing anything (test mode calls it too)."""
     client = client or detection_client()
     index = indices or rule_indices(rule, window)
@@ -260,7 +260,7 @@ def rule_evaluate(*, rule: DetectionRule, window: Window, client: Elasticsearch 
         return _msearch_outcomes([Plan(rule=rule, window=window, indices=index)], client)[0]
     if rule.kind == RuleKind.THRESHOLD:
         findings = evaluate_threshold(client, index, rule.compiled or rule.params, window,
-                                      consumed or (lambda key: None))
+                                      consumed or (lambda keys: {}))
         return Outcome(findings, sum(f.details.get("hits", 0) for f in findings))
     evaluators = {RuleKind.SEQUENCE: evaluate_sequence, RuleKind.NEW_TERM: evaluate_new_term,
                   RuleKind.SILENCE: evaluate_silence, RuleKind.CORRELATION: _correlation}
@@ -286,7 +286,7 @@ def _evaluate_safely(plan: Plan) -> Outcome:
     rule = plan.rule
     # A back-fill pass re-reads whole spans of history: a burst is known by its first event (the alert id), not
     # by the live pass's consumed-until, which is about recent time.
-    consumed = (lambda key: None) if plan.backfill else (lambda key: _consumed_until(rule, key))
+    consumed = (lambda keys: {}) if plan.backfill else (lambda keys: _consumed_until(rule, keys))
     try:
         return rule_evaluate(rule=rule, window=plan.window, consumed=consumed, indices=plan.indices)
     except ConnectionTimeout:
@@ -300,8 +300,8 @@ def _timed_out(what: str) -> Outcome:
     return Outcome(error=f"search timed out ({what}); the window will be read again", timed_out=True)
 
 
-def _consumed_until(rule: DetectionRule, key: str) -> datetime | None:
-    return GroupState.objects.filter(rule=rule, group_key=key).values_list("consumed_until", flat=True).first()
+def _consumed_until(rule: DetectionRule, keys: list[str]) -> dict[str, datetime]:
+    return dict(GroupState.objects.filter(rule=rule, group_key__in=keys).values_list("group_key", "consumed_until"))
 
 
 # --- Sigma and indicator rules: one _msearch for many rules -----------------------------------------
@@ -491,16 +491,29 @@ def quiet_runs_count(*, runs: list[RuleRun], day: date) -> None:
 def _write_findings(rule: DetectionRule, findings: list[Finding], *, consume: bool = True) -> tuple[int, bool]:
     """Raise an alert per finding up to the rule's cap; threshold groups consume their events (live passes:
     a back-fill pass must not move a group's consumed-until back into history)."""
-    written = 0
     capped = len(findings) > rule.max_alerts_per_run
-    for finding in sorted(findings, key=lambda f: f.first)[: rule.max_alerts_per_run]:
-        if alert_raise(rule=rule, finding=finding):
-            written += 1
-            evidence_keep(rule=rule, finding=finding)
-        if consume and rule.kind == RuleKind.THRESHOLD:
-            GroupState.objects.update_or_create(rule=rule, group_key=group_key(finding.group),
-                                                defaults={"consumed_until": finding.last})
-    return written, capped
+    chosen = sorted(findings, key=lambda f: f.first)[: rule.max_alerts_per_run]
+    known = alerts_known(rule=rule, findings=chosen)
+    raised = []
+    for finding in chosen:
+        if alert_uid(rule, finding) not in known and alert_raise(rule=rule, finding=finding):
+            raised.append(finding)
+    if consume and rule.kind == RuleKind.THRESHOLD:
+        _groups_consume(rule, chosen)
+    if raised:
+        evidence_keep_many(rule=rule, findings=raised)
+    return len(raised), capped
+
+
+def _groups_consume(rule: DetectionRule, findings: list[Finding]) -> None:
+    """Each group's events up to its latest finding made an alert: one upsert for the run's groups."""
+    until: dict[str, datetime] = {}
+    for finding in findings:
+        key = group_key(finding.group)
+        until[key] = max(until.get(key, finding.last), finding.last)
+    GroupState.objects.bulk_create(
+        [GroupState(rule=rule, group_key=key, consumed_until=moment) for key, moment in sorted(until.items())],
+        update_conflicts=True, unique_fields=["rule", "group_key"], update_fields=["consumed_until"])
 
 
 def _interval_slot(rule: DetectionRule) -> timedelta:

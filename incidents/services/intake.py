@@ -13,6 +13,7 @@ from django.utils import timezone
 from incidents.models import OPEN_STATUSES, Category, Incident, IncidentSequence, Playbook, Severity
 from incidents.services.live import broadcast_updated, incident_summary
 from incidents.services.playbooks import playbook_apply, playbook_for
+from incidents.services.workflow import TECHNIQUE
 from incidents.sla import set_sla_due as _set_sla_due
 from incidents.timeline import record as _record
 from organisations.actors import Actor
@@ -54,8 +55,10 @@ def incident_create(
         )
         _set_sla_due(incident, start=now)
         incident.save()
-        _record(incident, actor=actor, kind="incident.created",
-                after={"title": title, "severity": severity, "category": category, "province": province.code})
+        opened = {"title": title, "severity": severity, "category": category, "province": province.code}
+        if intake.get("mitre_techniques"):
+            opened["mitre_techniques"] = intake["mitre_techniques"]
+        _record(incident, actor=actor, kind="incident.created", after=opened)
         broadcast_after_commit(
             organisation=province, message={"kind": "incident.created", "incident": incident_summary(incident)}
         )
@@ -76,9 +79,11 @@ def incident_open_or_touch_for_detection(
     seen_at: datetime,
     new_alerts: int = 1,
     playbook: Playbook | None = None,
+    techniques: list[str] | None = None,
 ) -> tuple[Incident, bool]:
     """One open incident per dedup key: the first alert opens it, later ones touch it. ``playbook``: the one
-    the opening rule names, if any (else the category's, see ``incident_create``).
+    the opening rule names, if any (else the category's, see ``incident_create``); ``techniques``: the opening
+    rule's ATT&CK ids, set as it opens (in its one "created" entry, not an update after it).
 
     Safe under concurrency: the partial unique constraint makes a racing twin
     fail, and the loser re-reads the winner's incident.
@@ -91,6 +96,7 @@ def incident_open_or_touch_for_detection(
                 incident = incident_create(
                     province=province, title=title, description=description, category=category,
                     severity=severity, dedup_key=dedup_key, playbook=playbook,
+                    mitre_techniques=_valid_techniques(techniques),
                 )
                 Incident.objects.filter(pk=incident.pk).update(alert_count=new_alerts)
                 incident.alert_count = new_alerts
@@ -100,6 +106,11 @@ def incident_open_or_touch_for_detection(
                                                                        status__in=OPEN_STATUSES)
     _touch(existing, seen_at=seen_at, new_alerts=new_alerts)
     return existing, False
+
+
+def _valid_techniques(techniques: list[str] | None) -> list[str]:
+    """ATT&CK ids as an analyst's edit would store them; descriptive only, so unknown spellings are left out."""
+    return sorted({t.upper() for t in techniques or [] if TECHNIQUE.match(t.upper())})
 
 
 def _touch(incident: Incident, *, seen_at: datetime, new_alerts: int) -> None:

@@ -106,7 +106,7 @@ class IncidentListApi(generics.ListCreateAPIView[Incident], IncidentScoped):
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """IncidentSerializer's JSON from plain rows (``s.incident_rows``): most of this page's CPU was the
         serializer's and the model instances'."""
-        page = self.paginate_queryset(self.get_queryset().values_list(*s.INCIDENT_COLUMNS))
+        page = self.paginate_queryset(s.incident_values(self.get_queryset()))
         assert page is not None  # PAGE_SIZE is set: the list is always paginated
         return self.get_paginated_response(s.incident_rows(page))
 

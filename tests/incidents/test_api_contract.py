@@ -151,3 +151,19 @@ def test_the_list_writes_each_incident_exactly_as_the_incident_serializer_does(
 
     assert listed == expected and [row["key"] for row in listed] == [full.key, bare.key]
     assert [list(row) for row in listed] == [list(IncidentSerializer.Meta.fields)] * 2
+
+
+@pytest.mark.parametrize("micro", [0, 1, 100000, 999999])
+def test_the_times_postgresql_writes_for_the_list_are_the_serializers(
+        cast: Cast, make_incidents: Callable[..., list[Incident]], micro: int) -> None:
+    from datetime import UTC, datetime
+
+    from django.utils import timezone
+
+    from incidents.api.serializers import IncidentSerializer, incident_rows, incident_values
+
+    incident = make_incidents(1)[0]
+    Incident.objects.filter(pk=incident.pk).update(closed_at=datetime(1999, 12, 31, 23, 59, 59, micro, UTC))
+    with timezone.override(UTC):
+        rows = incident_rows(incident_values(Incident.objects.filter(pk=incident.pk)))
+        assert rows == [dict(IncidentSerializer(Incident.objects.get(pk=incident.pk)).data)]

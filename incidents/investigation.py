@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.db.models import F
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -51,6 +52,9 @@ ENTRY_KINDS = {
 # Requests for action, the tasks they grew into and the playbooks that make tasks (incidents.services.tasks).
 TASK_ENTRIES = ("request.", "task.", "playbook.")
 SOURCE_CAP = 5000  # newest rows read per source
+# What is read of each alert: the timeline's items and the incident page's alert lists (one read for both).
+ALERT_COLUMNS = ("pk", "first_seen", "last_seen", "severity", "entity_kind", "entity_value", "count", "techniques",
+                 "event_refs", "group", "evidence_index")
 EVENT_LIMIT = 100  # events read per timeline (one search): the alerts keep at most 100 references each
 
 
@@ -82,6 +86,9 @@ class Timeline:
     items: list[Item]
     truncated: bool = False  # a source had more than SOURCE_CAP rows: the oldest are left out
     events_unavailable: bool = False  # the event search failed: the rest is shown without events
+    # Every alert of the incident (ALERT_COLUMNS and ``rule_name``, newest first seen first) when the chosen kinds
+    # needed them and none was left out; else None. The incident page lists its alerts from these.
+    alerts: list[dict[str, Any]] | None = None
 
 
 def kinds_from(raw: Iterable[str]) -> set[str]:
@@ -99,9 +106,9 @@ def investigation_timeline(*, user: AnyUser, incident: Incident, kinds: Collecti
         timeline.items += _entry_items(incident, wanted, timeline)
     if wanted & {"event", "alert"}:
         alerts = [dict(row) for row in incident.detection_alerts.order_by("-first_seen", "-id").values(
-            "pk", "first_seen", "last_seen", "rule__name", "severity", "entity_kind", "entity_value", "count",
-            "techniques", "event_refs")[:SOURCE_CAP + 1]]
+            *ALERT_COLUMNS, rule_name=F("rule__name"))[:SOURCE_CAP + 1]]
         timeline.truncated |= len(alerts) > SOURCE_CAP
+        timeline.alerts = alerts if len(alerts) <= SOURCE_CAP else None
         if "alert" in wanted:
             timeline.items += [_alert_item(alert) for alert in alerts[:SOURCE_CAP]]
         if "event" in wanted:
@@ -156,7 +163,7 @@ def _task_id(item: Item) -> Any:
 
 def _alert_item(alert: dict[str, Any]) -> Item:
     return Item(at=alert["first_seen"], kind="alert", action="alert", ref=f"alert-{alert['pk']}",
-                values={"rule": alert["rule__name"], "severity": alert["severity"],
+                values={"rule": alert["rule_name"], "severity": alert["severity"],
                         "entity_kind": alert["entity_kind"], "entity_value": alert["entity_value"],
                         "count": alert["count"], "techniques": alert["techniques"],
                         "last_seen": alert["last_seen"].isoformat()})

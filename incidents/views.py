@@ -29,6 +29,7 @@ from incidents.evidence import evidence_check
 from incidents.investigation_views import timeline_context
 from incidents.models import BULK_ACTIONS, STATUS_ACTIONS, Incident, SavedFilter, Severity, Status, status_action
 from incidents.selectors import (
+    LINKED_ALERTS,
     attachment_get,
     central_staff,
     comment_list,
@@ -128,11 +129,12 @@ def incident_detail_view(request: HttpRequest, key: str) -> HttpResponse:
     incident = incident_get(user=request.user, key=key)
     allowed = Permissions(request.user).allowed(incident.province, incident.owner)
     attachments = evidence_list(incident=incident)
+    timeline = timeline_context(user=request.user, incident=incident, params=request.GET, size=DETAIL_TIMELINE)
     return render(request, "incidents/detail.html", {
         "incident": incident, "allowed": {action.value for action in allowed},
-        "alerts": linked_alerts(incident=incident),
+        "alerts": _page_alerts(incident, timeline["timeline"].alerts),
         "comments": comment_list(incident=incident),
-        **timeline_context(user=request.user, incident=incident, params=request.GET, size=DETAIL_TIMELINE),
+        **timeline,
         "observables": observable_list(user=request.user, incident=incident),
         **task_context(user=request.user, incident=incident, allowed=allowed, attachments=attachments),
         "attachments": attachments,
@@ -146,6 +148,14 @@ def incident_detail_view(request: HttpRequest, key: str) -> HttpResponse:
             "merge": blank_form(forms.MergeForm),
         },
     })
+
+
+def _page_alerts(incident: Incident, read: list[dict[str, Any]] | None) -> list[Any]:
+    """The newest 100 alerts by last seen (``linked_alerts``): from the timeline's read of every alert when it
+    made one, so the page reads them once; else (a kind filter left alerts out, or there are too many) alone."""
+    if read is None:
+        return linked_alerts(incident=incident)
+    return sorted(read, key=lambda alert: alert["last_seen"], reverse=True)[:LINKED_ALERTS]
 
 
 @dataclass(frozen=True)

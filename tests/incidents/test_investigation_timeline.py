@@ -258,3 +258,27 @@ def test_items_made_at_the_same_moment_keep_the_order_they_were_made_in(
     items = investigation_timeline(user=cast.analyst, incident=incident, kinds={"change"}, newest_first=False).items
 
     assert [item.ref for item in items][-12:] == [f"entry-{entry.pk}" for entry in made]
+
+
+
+@pytest.mark.parametrize("query", ["", "?kind=comment"])
+def test_the_incident_page_lists_the_alerts_linked_alerts_reads_whether_the_timeline_read_them_or_not(
+        cast: Cast, api: Callable[..., Api], es: Elasticsearch, make_incidents: Callable[..., list[Incident]],
+        query: str) -> None:
+    """By default the page's alert lists come from the timeline's read of the alerts (one query fewer); with a
+    filter that leaves alerts out of the timeline they are read alone. Either way the same alerts, newest first."""
+    from incidents.selectors import linked_alerts
+
+    incident = make_incidents(1)[0]
+    _thousand_items(cast, incident, 150)  # 50 alerts, all last seen at the same moment
+    Alert.objects.filter(incident=incident, uid="bulk-150-7").update(
+        last_seen=timezone.now() + timedelta(hours=1), group={"source.ip": "<b>x</b>"})
+    page = api(cast.hni_responder).client.get(f"/incidents/{incident.key}/{query}").content.decode()
+
+    detected = page.split('<ul class="detected">')[1].split("</ul>")[0].split("<li>")[1:]
+    listed = page.split(f'/incidents/{incident.key}/events/"')[1].split("</ul>")[0].split("<li>")[1:]
+    expected = [alert.entity_value for alert in linked_alerts(incident=incident)]
+    assert len(detected) == len(listed) == len(expected) == 50
+    assert "source.ip=<code>&lt;b&gt;x&lt;/b&gt;</code>" in detected[0]  # the newest first, its group escaped
+    shown = [line.split("<code>")[1].split("</code>")[0] for line in listed]
+    assert shown[0] == expected[0] == "198.51.100.7" and sorted(shown) == sorted(expected)

@@ -182,3 +182,35 @@ def test_a_rule_is_due_again_at_the_next_tick_of_its_interval_even_if_its_run_st
     rules_run(rule_ids=[rule.pk], now=tick + timedelta(milliseconds=700))  # queued 0.7 s after its tick
 
     assert rule.pk in due_rule_ids(now=tick + timedelta(seconds=5))
+
+
+@pytest.mark.parametrize(("cost_ms", "seconds"), [(0, 4), (300, 4), (2_000, 20), (100_000, 48)])
+def test_a_rule_whose_search_costs_more_than_its_share_runs_less_often(cost_ms: int, seconds: int) -> None:
+    from detection.services import _run_slot
+
+    # 5 s interval (less the 1 s slack for a late tick); a tenth of its time searching at most; 12 slots apart at most.
+    assert _run_slot(DetectionRule(interval_seconds=5), cost_ms) == timedelta(seconds=seconds)
+
+
+@pytest.mark.django_db
+def test_an_expensive_search_pushes_back_only_its_own_rule(es: Elasticsearch, orgs: None, index: Index) -> None:
+    cheap, costly = sigma_rule("cheap"), sigma_rule("costly")
+    index(whoami(20))
+    t0 = now()
+    from detection import services
+
+    real = services._read_responses
+
+    def slower(client: Elasticsearch, searches: Any, outcomes: Any, time_fields: Any) -> None:
+        real(client, searches, outcomes, time_fields)
+        for n, _, _ in searches:
+            if n == 1:
+                outcomes[n].cost_ms = 3_000  # as Elasticsearch's "took" of a ~1,000-wildcard search
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(services, "_read_responses", slower)
+        rules_run(rule_ids=[cheap.pk, costly.pk], now=t0)
+
+    cheap.refresh_from_db()
+    costly.refresh_from_db()
+    assert cheap.next_run_at == t0 + timedelta(seconds=4) and costly.next_run_at == t0 + timedelta(seconds=30)
+    assert costly.last_duration_ms >= 3_000 and cheap.last_duration_ms < 3_000

@@ -5,8 +5,10 @@ Every view leaves authentication and the default IsAuthenticated to the settings
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -96,6 +98,28 @@ LIST_PARAMETERS = [
 ]
 
 
+@dataclass(frozen=True)
+class CountedApart:
+    """Rows to page through (``rows``), whose total is the count of the same query without their columns.
+
+    Counted through the rows' own query, PostgreSQL joined the province and the assignee and Django compiled the
+    eleven time formats into the count: 1.6 ms of CPU and 19 ms of waiting a list, against 0.4 and 4.
+    """
+
+    rows: QuerySet[Any]
+    plain: QuerySet[Any]
+
+    @property
+    def ordered(self) -> bool:
+        return self.rows.ordered
+
+    def count(self) -> int:
+        return self.plain.count()
+
+    def __getitem__(self, index: slice) -> Any:
+        return self.rows[index]
+
+
 @extend_schema(parameters=LIST_PARAMETERS)
 class IncidentListApi(generics.ListCreateAPIView[Incident], IncidentScoped):
     serializer_class = s.IncidentSerializer
@@ -106,7 +130,8 @@ class IncidentListApi(generics.ListCreateAPIView[Incident], IncidentScoped):
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """IncidentSerializer's JSON from plain rows (``s.incident_rows``): most of this page's CPU was the
         serializer's and the model instances'."""
-        page = self.paginate_queryset(s.incident_values(self.get_queryset()))
+        incidents = self.get_queryset()
+        page = self.paginate_queryset(CountedApart(s.incident_values(incidents), incidents))  # type: ignore[arg-type]
         assert page is not None  # PAGE_SIZE is set: the list is always paginated
         return self.get_paginated_response(s.incident_rows(page))
 

@@ -26,7 +26,7 @@ from elasticsearch import ApiError, TransportError
 
 from accounts.times import local_stamp
 from incidents.models import Comment, Incident, ObservableKind, RequestForAction, Status, TimelineEntry
-from incidents.selectors import event_hits
+from incidents.selectors import event_hits, incident_children
 from organisations.access import Owner
 from organisations.selectors import AnyUser
 
@@ -124,7 +124,7 @@ def _tie(ref: str) -> tuple[str, int, str]:
 
 
 def _entry_items(incident: Incident, wanted: set[str], timeline: Timeline) -> list[Item]:
-    entries = list(TimelineEntry.objects.filter(incident=incident).order_by("-created_at", "-id")[:SOURCE_CAP + 1])
+    entries = incident_children(TimelineEntry, incident=incident, order=("-created_at", "-id"), limit=SOURCE_CAP + 1)
     timeline.truncated |= len(entries) > SOURCE_CAP
     items = [entry_item(entry) for entry in entries[:SOURCE_CAP]]
     items = [item for item in items if item.kind in wanted]

@@ -38,13 +38,25 @@ class Window:
     time_field: str = "@timestamp"
     scope: tuple[Query, ...] = ()
     exceptions: tuple[Query, ...] = ()
+    # Single-event rules only: of the window's events, those that arrived at or after ``arrived_after`` or are
+    # dated after ``fresh_after`` (the previous run's end): the others were read by an earlier run.
+    arrived_after: datetime | None = None
+    fresh_after: datetime | None = None
 
     def query(self, *clauses: Query, start: datetime | None = None, end: datetime | None = None) -> Query:
         rng = {"gte": (start or self.start).isoformat(), "lte": (end or self.end).isoformat()}
-        body: dict[str, Any] = {"filter": [{"range": {self.time_field: rng}}, *self.scope, *clauses]}
+        body: dict[str, Any] = {"filter": [{"range": {self.time_field: rng}}, *self.unread(), *self.scope,
+                                           *clauses]}
         if self.exceptions:
             body["must_not"] = list(self.exceptions)
         return {"bool": body}
+
+    def unread(self) -> list[Query]:
+        if self.arrived_after is None or self.fresh_after is None:
+            return []
+        return [{"bool": {"should": [{"range": {"event.ingested": {"gte": self.arrived_after.isoformat()}}},
+                                     {"range": {self.time_field: {"gt": self.fresh_after.isoformat()}}}],
+                          "minimum_should_match": 1}}]
 
 
 @dataclass

@@ -99,10 +99,10 @@ def _hit(kind: str, value: str, indicators: Iterable[str]) -> bool:
     return any(address in ipaddress.ip_network(i, strict=False) for i in indicators)
 
 
-def presence_body(source: Query, time_field: str, start: str, end: str, timeout: str = "10s") -> dict[str, Any]:
-    """Whether any event between start and end carries ``source``: stops at the first one on each shard."""
-    return {"query": {"bool": {"filter": [{"range": {time_field: {"gte": start, "lte": end}}}, source]}},
-            "size": 0, "terminate_after": 1, "track_total_hits": 1, "timeout": timeout}
+def presence_body(source: Query, window: Window, timeout: str = "10s") -> dict[str, Any]:
+    """Whether any event of ``window`` carries ``source``: stops at the first one on each shard."""
+    return {"query": window.query(source), "size": 0, "terminate_after": 1, "track_total_hits": 1,
+            "timeout": timeout}
 
 
 def nothing_found(response: dict[str, Any]) -> bool:

@@ -12,6 +12,7 @@ Rule authoring lives in ``detection.authoring``; alerts → incidents in ``detec
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -203,7 +204,14 @@ def rule_plan(*, rule: DetectionRule, now: datetime) -> Plan:
     if capped:
         end = checkpoint + BACKFILL_CAP
     start = checkpoint - timedelta(seconds=rule.lookback_seconds) - _kind_span(rule)
-    return Plan(rule=rule, window=rule_window(rule, start, end), gap_seconds=gap, backfill_capped=capped)
+    window = rule_window(rule, start, end)
+    if rule.kind == RuleKind.SIGMA and rule.checkpoint is not None and not rule.use_ingest_time:
+        # The look-back exists for late arrivals; what arrived before the last run and was already dated inside
+        # its window was read then. Arrival is stamped before the write: the slack covers the write and refresh.
+        # (Indicator rules keep the whole look-back: an indicator added now still finds the last minutes' events.)
+        slack = timedelta(seconds=settings.DETECTION_ARRIVAL_SLACK_SECONDS)
+        window = dataclasses.replace(window, arrived_after=rule.checkpoint - slack, fresh_after=rule.checkpoint)
+    return Plan(rule=rule, window=window, gap_seconds=gap, backfill_capped=capped)
 
 
 def rule_window(rule: DetectionRule, start: datetime, end: datetime) -> Window:
@@ -365,11 +373,10 @@ def _sources_silent(client: Elasticsearch, plans: list[Plan], indices: dict[int,
     if not groups:
         return set()
     body: list[dict[str, Any]] = []
-    for (index, time_field, source), members in groups.items():
-        start = min(plans[n].window.start for n in members).isoformat()
-        end = max(plans[n].window.end for n in members).isoformat()
+    for (index, _, source), members in groups.items():
         body += [{"index": index, "ignore_unavailable": True, "allow_no_indices": True},
-                 matching.presence_body(json.loads(source), time_field, start, end, search_timeout())]
+                 matching.presence_body(json.loads(source), _windows_union([plans[n].window for n in members]),
+                                        search_timeout())]
     try:
         responses = client.msearch(searches=body)["responses"]
     except (ApiError, TransportError) as exc:
@@ -377,6 +384,17 @@ def _sources_silent(client: Elasticsearch, plans: list[Plan], indices: dict[int,
         return set()
     return {n for members, response in zip(groups.values(), responses, strict=True)
             if matching.nothing_found(response) for n in members}
+
+
+def _windows_union(windows: list[Window]) -> Window:
+    """A window holding every event of these (of one time field): their scopes and exceptions left out."""
+    arrived = [w.arrived_after for w in windows]
+    fresh = [w.fresh_after for w in windows]
+    unread = None not in arrived and None not in fresh
+    return Window(start=min(w.start for w in windows), end=max(w.end for w in windows),
+                  time_field=windows[0].time_field,
+                  arrived_after=min(a for a in arrived if a) if unread else None,
+                  fresh_after=min(f for f in fresh if f) if unread else None)
 
 
 def _search_plans(plan: Plan) -> list[matching.SearchPlan]:

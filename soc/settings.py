@@ -268,6 +268,9 @@ DETECTION_SEARCH_TIMEOUT_SECONDS = env_int("SOC_DETECTION_SEARCH_TIMEOUT_SECONDS
 DETECTION_REQUEST_TIMEOUT_SECONDS = env_int("SOC_DETECTION_REQUEST_TIMEOUT_SECONDS", 60)
 # Back-filled events are read by arrival this long after it: the ingest stamps event.ingested before it writes.
 DETECTION_BACKFILL_SETTLE_SECONDS = env_int("SOC_DETECTION_BACKFILL_SETTLE_SECONDS", 30)
+# Sigma and indicator runs re-read their look-back only for events that arrived this recently (or are dated after
+# the last run): longer than an event takes from its arrival stamp to being searchable (write + refresh).
+DETECTION_ARRIVAL_SLACK_SECONDS = env_int("SOC_DETECTION_ARRIVAL_SLACK_SECONDS", 60)
 # Rule runs are kept one row each this long; older ones are folded into one row per rule and day.
 DETECTION_RUN_KEEP_DAYS = env_int("SOC_DETECTION_RUN_KEEP_DAYS", 7)
 

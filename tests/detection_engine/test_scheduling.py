@@ -214,3 +214,38 @@ def test_an_expensive_search_pushes_back_only_its_own_rule(es: Elasticsearch, or
     costly.refresh_from_db()
     assert cheap.next_run_at == t0 + timedelta(seconds=4) and costly.next_run_at == t0 + timedelta(seconds=30)
     assert costly.last_duration_ms >= 3_000 and cheap.last_duration_ms < 3_000
+
+
+def arrived(doc: dict[str, Any], moment_ago: float) -> dict[str, Any]:
+    doc["event"]["ingested"] = ago(moment_ago).isoformat()
+    return doc
+
+
+@pytest.mark.django_db
+def test_the_look_back_re_reads_only_what_arrived_since_the_last_run(
+        es: Elasticsearch, orgs: None, index: Index) -> None:
+    rule = sigma_rule()
+    index(arrived(whoami(110), 100))
+    t0 = now()
+    [first] = rules_run(rule_ids=[rule.pk], now=t0)
+    # The same event is still inside the next window's look-back, but it arrived more than the slack (60 s)
+    # before the last run's end, and is dated before it: that run read it.
+    [second] = rules_run(rule_ids=[rule.pk], now=t0 + timedelta(seconds=5))
+    index(arrived(whoami(60, host="ws2"), 1))  # an agent that was offline: dated a minute ago, arrived now
+    [third] = rules_run(rule_ids=[rule.pk], now=t0 + timedelta(seconds=10))
+
+    assert (first.hits, first.alerts) == (1, 1) and second.hits == 0 and (third.hits, third.alerts) == (1, 1)
+
+
+@pytest.mark.django_db
+def test_an_event_dated_after_the_last_run_is_read_when_its_time_comes_however_long_ago_it_arrived(
+        es: Elasticsearch, orgs: None, index: Index) -> None:
+    rule = sigma_rule()
+    t0 = now()
+    rules_run(rule_ids=[rule.pk], now=t0 - timedelta(seconds=600))
+    # Arrived ten minutes ago (long before the slack) but dated within the last minute: after the last run's end.
+    index(arrived(whoami(50), 600))
+
+    [run] = rules_run(rule_ids=[rule.pk], now=t0)
+
+    assert (run.hits, run.alerts) == (1, 1)

@@ -557,9 +557,13 @@ def _run_slot(rule: DetectionRule, cost_ms: int) -> timedelta:
     One pathological rule (SigmaHQ's emoji rules search ~1,000 ``*x*`` wildcards, 0.5-8 s a run) must not
     hold 3,000 others' cycle: a rule may spend at most 1/COST_SHARE of its time searching, up to MAX_STRETCH
     intervals apart. Its window starts at its checkpoint, so it reads everything, later; the rules page shows
-    its run time and cycle. Writing alerts is not counted: a rule that fires in an attack keeps its pace.
+    its run time and cycle. Writing alerts is not counted: a rule that fires in an attack keeps its pace. Only
+    Sigma rules: the cost of an aggregation rule (a threshold over every source address) grows with an attack,
+    when it must keep its pace most; a Sigma search's cost is its query's, whatever the events.
     """
     slot = _interval_slot(rule)
+    if rule.kind != RuleKind.SIGMA:
+        return slot
     return min(max(slot, timedelta(milliseconds=cost_ms * COST_SHARE)), slot * MAX_STRETCH)
 
 

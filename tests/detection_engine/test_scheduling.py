@@ -189,7 +189,9 @@ def test_a_rule_whose_search_costs_more_than_its_share_runs_less_often(cost_ms: 
     from detection.services import _run_slot
 
     # 5 s interval (less the 1 s slack for a late tick); a tenth of its time searching at most; 12 slots apart at most.
-    assert _run_slot(DetectionRule(interval_seconds=5), cost_ms) == timedelta(seconds=seconds)
+    assert _run_slot(DetectionRule(interval_seconds=5, kind="sigma"), cost_ms) == timedelta(seconds=seconds)
+    # A threshold over every source address costs more during an attack, when it must keep its pace.
+    assert _run_slot(DetectionRule(interval_seconds=5, kind="threshold"), cost_ms) == timedelta(seconds=4)
 
 
 @pytest.mark.django_db

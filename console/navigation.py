@@ -8,9 +8,12 @@ link; the others stay lists even when a role has one page in them, so the menu k
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
+from django.conf import settings
 from django.http import HttpRequest
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -106,9 +109,21 @@ def menu_for(request: HttpRequest) -> list[Section]:
     here = _here(request)
     sections = []
     for group in MENU:
-        links = tuple(Link(label=item.label, url=reverse(item.url_name), current=_is_current(item, here),
+        links = tuple(Link(label=item.label, url=page_url(item.url_name), current=_is_current(item, here),
                            area=item.area.value) for item in group.items if item.area in areas)
         if links:
             sections.append(Section(group.key, group.label, links, single=len(group.items) == 1))
     return sections
 
+
+
+def page_url(name: str) -> str:
+    """``reverse(name)`` for a page that takes no arguments, reversed once per process, URLconf, script prefix
+    and language: the menu and the top bar reverse a dozen such names on every page, 0.3-0.5 ms of its CPU, and
+    their URLs change only with these. Not for anything that depends on the user: the key holds none of it."""
+    return _page_url(name, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix(), translation.get_language())
+
+
+@lru_cache(maxsize=512)
+def _page_url(name: str, urlconf: str, prefix: str, language: str | None) -> str:
+    return reverse(name, urlconf=urlconf)

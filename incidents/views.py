@@ -32,7 +32,7 @@ from incidents.selectors import (
     LINKED_ALERTS,
     attachment_get,
     central_staff,
-    comment_list,
+    comment_thread,
     evidence_list,
     incident_events,
     incident_get,
@@ -133,7 +133,7 @@ def incident_detail_view(request: HttpRequest, key: str) -> HttpResponse:
     return render(request, "incidents/detail.html", {
         "incident": incident, "allowed": {action.value for action in allowed},
         "alerts": _page_alerts(incident, timeline["timeline"].alerts),
-        "comments": comment_list(incident=incident),
+        "comments": comment_thread(incident=incident),
         **timeline,
         "observables": observable_list(user=request.user, incident=incident),
         **task_context(user=request.user, incident=incident, allowed=allowed, attachments=attachments),

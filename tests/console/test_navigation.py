@@ -96,3 +96,17 @@ def test_a_signed_out_visitor_gets_no_menu(cast: Cast) -> None:
 def test_favicon_ico_leads_to_the_icon(cast: Cast) -> None:
     response = Client().get("/favicon.ico")
     assert response.status_code == 301 and response["Location"].endswith("favicon.svg")
+
+
+def test_a_page_url_is_the_reversed_one_under_each_script_prefix() -> None:
+    from django.urls import reverse, set_script_prefix
+
+    from console.navigation import page_url
+
+    assert page_url("incidents:list") == reverse("incidents:list") == "/incidents/"
+    set_script_prefix("/soc/")
+    try:
+        assert page_url("incidents:list") == reverse("incidents:list") == "/soc/incidents/"
+    finally:
+        set_script_prefix("/")
+    assert page_url("incidents:list") == "/incidents/"

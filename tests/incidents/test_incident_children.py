@@ -10,8 +10,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Model
 
-from incidents.models import Attachment, Incident, Observable, ObservableKind, Status, TimelineEntry
-from incidents.selectors import incident_children
+from incidents.models import Attachment, Comment, Incident, Observable, ObservableKind, Status, TimelineEntry
+from incidents.selectors import comment_thread, incident_children
 from incidents.services.collaboration import comment_add, observable_add
 from incidents.services.evidence import attachment_add
 from incidents.services.workflow import incident_change_status
@@ -55,3 +55,17 @@ def test_the_rows_of_an_incident_are_the_orms_in_its_order(cast: Cast, media: Pa
                                        .order_by("-created_at", "-id")[:3]))
     assert any(isinstance(entry.after, dict) and entry.after for entry in entries)  # JSON decoded, not text
     assert incident_children(Observable, incident=make_incidents(1)[0]) == []
+
+
+def test_the_pages_comments_come_with_their_authors_names(cast: Cast,
+                                                          make_incidents: Callable[..., list[Incident]]) -> None:
+    incident = make_incidents(1)[0]
+    comment_add(incident=incident, body="first <b>", actor=Actor(user=cast.analyst))
+    comment_add(incident=incident, body="second", actor=Actor(user=cast.hni_responder))
+    Comment.objects.filter(body="second").update(author=None)  # an author since deleted
+
+    got = comment_thread(incident=incident)
+
+    _same(Comment, got, list(Comment.objects.filter(incident=incident)))
+    assert [(c.body, c.author and c.author.username) for c in got] == [("first <b>", cast.analyst.username),
+                                                                       ("second", None)]

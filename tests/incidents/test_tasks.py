@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -13,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from incidents.models import Category, Incident, Owner, RequestForAction, RequestStatus
+from incidents.selectors import task_list
 from incidents.services.evidence import attachment_add
 from incidents.services.intake import incident_create
 from incidents.services.playbooks import playbook_starter_load
@@ -283,3 +285,31 @@ def test_readiness_counts_the_provinces_own_tasks_due_so_far(cast: Cast, inciden
 
     # Only the province's task that was due by now: not the centre's, not a skipped step, not one due tonight.
     assert (due, overdue) == (1, 1)
+
+
+def test_the_checklist_reads_the_tasks_their_people_playbooks_and_evidence_as_the_orm_does(
+        cast: Cast, incident: Incident, media: Path, django_assert_num_queries: Any) -> None:
+    province = first(incident, Owner.PROVINCE)
+    evidence = attachment_add(incident=incident, upload=SimpleUploadedFile("fw.txt", b"deny"),
+                              actor=Actor(user=cast.hni_responder))
+    task_update(task=province, actor=Actor(user=cast.lead), changes={"assignee": cast.hni_responder.pk,
+                                                                     "evidence": [evidence.pk]})
+    RequestForAction.objects.create(incident=incident, province=cast.hni, owner=Owner.CENTRAL,
+                                    instructions="by hand", due_at=timezone.now())  # no playbook, no assignee
+    expected = list(RequestForAction.objects.filter(incident=incident).order_by("position", "due_at", "id")
+                    .select_related("assignee", "province", "playbook_version__playbook").prefetch_related("evidence"))
+
+    with django_assert_num_queries(2):  # the tasks with their related rows; the evidence
+        got = _shown(task_list(incident=incident))
+
+    assert got == _shown(expected)
+    assert any(task[2] == cast.hni_responder.username and task[5] == [evidence.pk] for task in got)
+    assert any(task[2] is None and task[4] is None for task in got)
+    assert task_list(incident=incident_create(province=cast.hni, title="no tasks")) == []
+
+
+def _shown(tasks: list[RequestForAction]) -> list[tuple[Any, ...]]:
+    return [(task.pk, task.status, task.assignee and task.assignee.username, task.province.code,
+             task.playbook_version and (task.playbook_version.playbook.slug, task.playbook_version.number,
+                                        task.playbook_version.name),
+             [a.pk for a in task.evidence.all()], task.label, task.due_at) for task in tasks]

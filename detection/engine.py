@@ -15,6 +15,7 @@ ever makes two alerts for the same rule.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -42,6 +43,9 @@ class Window:
     # dated after ``fresh_after`` (the previous run's end): the others were read by an earlier run.
     arrived_after: datetime | None = None
     fresh_after: datetime | None = None
+    # Aggregation rules: (arrived after, dated after) of the previous run; a group none of whose events is newer
+    # than that was evaluated then, on the same events, and is not evaluated again (``is_new``).
+    recheck: tuple[datetime, datetime] | None = None
 
     def query(self, *clauses: Query, start: datetime | None = None, end: datetime | None = None) -> Query:
         rng = {"gte": (start or self.start).isoformat(), "lte": (end or self.end).isoformat()}
@@ -50,6 +54,27 @@ class Window:
         if self.exceptions:
             body["must_not"] = list(self.exceptions)
         return {"bool": body}
+
+    def newness_aggs(self) -> Query:
+        """Sub-aggregations of a group bucket that ``is_new`` reads."""
+        if self.recheck is None:
+            return {}
+        return {"arrived": {"max": {"field": "event.ingested"}}, "latest": {"max": {"field": self.time_field}}}
+
+    def is_new(self, bucket: dict[str, Any]) -> bool:
+        """Whether a group's bucket (with ``newness_aggs``) holds an event the previous run could not see."""
+        if self.recheck is None:
+            return True
+        arrived, latest = (bucket.get(name, {}).get("value") for name in ("arrived", "latest"))
+        return ((arrived is not None and arrived >= self.recheck[0].timestamp() * 1000)
+                or (latest is not None and latest > self.recheck[1].timestamp() * 1000))
+
+    def arrivals(self, *clauses: Query, start: datetime | None = None) -> Query:
+        """``query`` of only the events the previous run could not see (all of them without ``recheck``)."""
+        if self.recheck is None:
+            return self.query(*clauses, start=start)
+        return dataclasses.replace(self, recheck=None, arrived_after=self.recheck[0],
+                                   fresh_after=self.recheck[1]).query(*clauses, start=start)
 
     def unread(self) -> list[Query]:
         if self.arrived_after is None or self.fresh_after is None:
@@ -257,10 +282,10 @@ def candidate_groups(es: Elasticsearch, index: str, params: ThresholdParams,
                      window: Window) -> Iterator[dict[str, str]]:
     """Groups with at least ``count`` matches in the whole range: only they can hold a burst."""
     query = window.query(lucene(params.query), *[{"exists": {"field": f}} for f in params.group_by])
-    sub = {"d": {"cardinality": {"field": params.distinct_field}}} if params.distinct_field else None
-    for group, bucket in composite_keys(es, index, query, params.group_by, sub):
+    sub = {"d": {"cardinality": {"field": params.distinct_field}}} if params.distinct_field else {}
+    for group, bucket in composite_keys(es, index, query, params.group_by, sub | window.newness_aggs() or None):
         measure = bucket["d"]["value"] if params.distinct_field else bucket["doc_count"]
-        if measure >= params.count:
+        if measure >= params.count and window.is_new(bucket):
             yield group
 
 
@@ -315,7 +340,13 @@ def evaluate_sequence(es: Elasticsearch, index: str, raw: dict[str, Any], window
     then_q = window.query(lucene(params.then), *[{"exists": {"field": f}} for f in params.by])
     first_q = window.query(lucene(params.first), start=window.start - params.window)
     findings: list[Finding] = []
-    groups = [group for group, _ in composite_keys(es, index, then_q, params.by)]
+    with_then = {group_key(group): (group, window.is_new(bucket))
+                 for group, bucket in composite_keys(es, index, then_q, params.by, window.newness_aggs() or None)}
+    # A late A event can complete an older B: its group is evaluated again too.
+    late_first = {group_key(group) for group, _ in composite_keys(
+        es, index, window.arrivals(lucene(params.first), start=window.start - params.window), params.by)
+    } if window.recheck else set()
+    groups = [group for key, (group, new) in with_then.items() if new or key in late_first]
     firsts = groups_events(es, index, first_q, groups, window.time_field)
     thens = groups_events(es, index, then_q, groups, window.time_field)
     for group, first, then in zip(groups, firsts, thens, strict=True):

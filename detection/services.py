@@ -211,6 +211,10 @@ def rule_plan(*, rule: DetectionRule, now: datetime) -> Plan:
         # (Indicator rules keep the whole look-back: an indicator added now still finds the last minutes' events.)
         slack = timedelta(seconds=settings.DETECTION_ARRIVAL_SLACK_SECONDS)
         window = dataclasses.replace(window, arrived_after=rule.checkpoint - slack, fresh_after=rule.checkpoint)
+    elif rule.kind in (RuleKind.THRESHOLD, RuleKind.SEQUENCE) and rule.checkpoint is not None:
+        # Groups with nothing new since the last run were evaluated then on the same events (``Window.recheck``).
+        slack = timedelta(seconds=settings.DETECTION_ARRIVAL_SLACK_SECONDS)
+        window = dataclasses.replace(window, recheck=(rule.checkpoint - slack, rule.checkpoint))
     return Plan(rule=rule, window=window, gap_seconds=gap, backfill_capped=capped)
 
 

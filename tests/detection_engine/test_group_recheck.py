@@ -1,0 +1,91 @@
+"""Aggregation rules evaluate again only the groups with something new since their last run, and miss nothing:
+a late event still completes a burst or a sequence (``detection.engine.Window.recheck``)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from detection.models import Alert
+from detection.services import rules_run
+from tests.detection_engine.conftest import Index, ago, event, make_rule, now
+
+pytestmark = pytest.mark.django_db
+
+
+def ssh(moment_ago: float, outcome: str, ip: str, arrived_ago: float = 5) -> dict[str, Any]:
+    doc = event(ago(moment_ago), event__dataset="system.auth", event__action="ssh_login", event__outcome=outcome,
+                source__ip=ip, user__name="root")
+    doc["event"]["ingested"] = ago(arrived_ago).isoformat()
+    return doc
+
+
+def group_searches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many per-group event searches each _msearch of the engine asks (the real client answers)."""
+    from detection import engine
+
+    asked: list[int] = []
+    real = engine.groups_events
+
+    def counting(es: Elasticsearch, index: str, query: Any, groups: list[Any], *args: Any) -> Any:
+        asked.append(len(groups))
+        return real(es, index, query, groups, *args)
+
+    monkeypatch.setattr(engine, "groups_events", counting)
+    return asked
+
+
+def test_a_threshold_reads_again_only_the_groups_with_new_events(
+        es: Elasticsearch, orgs: None, index: Index, monkeypatch: pytest.MonkeyPatch) -> None:
+    rule = make_rule(name="brute force", kind="threshold", params={
+        "query": "event.outcome:failure", "group_by": ["source.ip"], "count": 5, "window_seconds": 120})
+    # Five failures from each of two addresses, arrived long before the first run: two bursts.
+    index(*[ssh(100 - i, "failure", ip, arrived_ago=90) for i in range(5) for ip in ("198.51.100.1", "198.51.100.2")])
+    asked = group_searches(monkeypatch)
+    t0 = now()
+    [first] = rules_run(rule_ids=[rule.pk], now=t0)
+    index(*[ssh(3 - i / 10, "failure", "198.51.100.2", arrived_ago=1) for i in range(5)])  # a second burst
+
+    [second] = rules_run(rule_ids=[rule.pk], now=t0 + timedelta(seconds=5))
+
+    # The second run reads only the address with new failures, and finds its second burst.
+    assert first.alerts == 2 and asked == [2, 1] and second.alerts == 1
+    assert sorted(a.group["source.ip"] for a in Alert.objects.all()) == ["198.51.100.1", "198.51.100.2",
+                                                                        "198.51.100.2"]
+
+
+def test_a_late_failure_still_completes_a_success_evaluated_before_it(
+        es: Elasticsearch, orgs: None, index: Index) -> None:
+    rule = make_rule(name="success after failures", kind="sequence", params={
+        "first": "event.outcome:failure", "then": "event.outcome:success", "by": ["source.ip"],
+        "window_seconds": 300, "first_count": 3})
+    ip = "203.0.113.9"
+    index(ssh(60, "failure", ip, arrived_ago=90), ssh(50, "failure", ip, arrived_ago=90),
+          ssh(40, "success", ip, arrived_ago=90))
+    t0 = now()
+    [first] = rules_run(rule_ids=[rule.pk], now=t0)
+    # The third failure was written before the success but arrives only now (its agent was offline).
+    index(ssh(45, "failure", ip, arrived_ago=1))
+
+    [second] = rules_run(rule_ids=[rule.pk], now=t0 + timedelta(seconds=5))
+
+    assert first.alerts == 0 and second.alerts == 1
+
+
+def test_a_sequence_with_nothing_new_reads_no_group_again(
+        es: Elasticsearch, orgs: None, index: Index, monkeypatch: pytest.MonkeyPatch) -> None:
+    rule = make_rule(name="success after failures", kind="sequence", params={
+        "first": "event.outcome:failure", "then": "event.outcome:success", "by": ["source.ip"],
+        "window_seconds": 300, "first_count": 3})
+    index(*[ssh(60 - i, "failure", "203.0.113.7", arrived_ago=90) for i in range(3)],
+          ssh(40, "success", "203.0.113.7", arrived_ago=90))
+    asked = group_searches(monkeypatch)
+    t0 = now()
+    [first] = rules_run(rule_ids=[rule.pk], now=t0)
+    [second] = rules_run(rule_ids=[rule.pk], now=t0 + timedelta(seconds=5))
+
+    assert first.alerts == 1 and asked[:2] == [1, 1]  # the group's failures and successes, once
+    assert second.error == "" and asked[2:] == [0, 0]

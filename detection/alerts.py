@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -32,6 +33,7 @@ from organisations.actors import Actor
 from organisations.models import Organisation
 from soc import es
 
+log = logging.getLogger(__name__)
 # Which group field names the entity an incident is about, in order of preference.
 ENTITY_FIELDS = (("source.ip", "ip"), ("client.ip", "ip"), ("user.name", "user"), ("user.target.name", "user"),
                  ("host.name", "host"), ("agent.name", "host"))
@@ -66,15 +68,27 @@ def alerts_known(*, rule: DetectionRule, findings: list[Finding]) -> set[str]:
 
 def alert_raise(*, rule: DetectionRule, finding: Finding) -> bool:
     """Store the alert and attach it to an incident; False when it already existed."""
-    org = Organisation.objects.filter(code=finding.group.get(ORG, "")).first()
-    if org is None:
-        return False  # events of an organisation this platform does not know cannot be routed
-    uid = alert_uid(rule, finding)
-    # A row is only ever made after its document was written (below), so an existing row means both exist: a
-    # look-back that finds the same events again costs one indexed read, not an Elasticsearch write each time.
-    if Alert.objects.filter(uid=uid).exists():
-        return False
-    _write_document(uid, _document(rule, finding, org))
+    return bool(alerts_raise(rule=rule, findings=[finding]))
+
+
+def alerts_raise(*, rule: DetectionRule, findings: list[Finding]) -> list[Finding]:
+    """``alert_raise`` for a run's findings: those that made a new alert.
+
+    The provinces are read once, the alerts already known are skipped with one read, and the new alerts'
+    documents go to Elasticsearch in one bulk before any row is made (a row exists only once its document
+    does: a document refused now is retried by the next run, whose row check does not know it).
+    """
+    orgs = {o.code: o for o in Organisation.objects.filter(code__in={f.group.get(ORG, "") for f in findings})}
+    known = alerts_known(rule=rule, findings=findings)
+    # Events of an organisation this platform does not know cannot be routed.
+    fresh = [(alert_uid(rule, f), f, orgs[f.group[ORG]]) for f in findings
+             if f.group.get(ORG) in orgs and alert_uid(rule, f) not in known]
+    written = _write_documents([(uid, _document(rule, f, org)) for uid, f, org in fresh])
+    return [f for uid, f, org in fresh if uid in written and _alert_store(rule, f, org, uid)]
+
+
+def _alert_store(rule: DetectionRule, finding: Finding, org: Organisation, uid: str) -> bool:
+    """The alert's row, and its incident; False when another transaction stored it first."""
     kind, value = entity_of(finding.group)
     try:
         with transaction.atomic():
@@ -173,9 +187,19 @@ def _document(rule: DetectionRule, finding: Finding, org: Organisation) -> dict[
     }
 
 
-def _write_document(uid: str, doc: dict[str, Any]) -> None:
-    """Idempotent: the index comes from the alert's own time (history: the month it was raised in), so a rerun
-    lands on the same document."""
-    moment = doc["alert"]["first"]
-    es.client().options(ignore_status=409).index(
-        index=es.alerts_index_name(parse_time(moment), timezone.now()), id=uid, document=doc, op_type="create")
+def _write_documents(documents: list[tuple[str, dict[str, Any]]]) -> set[str]:
+    """The ids whose document is now stored (written, or already there). Idempotent: the index comes from the
+    alert's own time (history: the month it was raised in), so a rerun lands on the same document."""
+    if not documents:
+        return set()
+    now, operations = timezone.now(), []
+    for uid, doc in documents:
+        index = es.alerts_index_name(parse_time(doc["alert"]["first"]), now)
+        operations += [{"create": {"_index": index, "_id": uid}}, doc]
+    items = es.client().bulk(operations=operations, refresh=False)["items"]
+    stored = {item["create"]["_id"] for item in items if item["create"].get("status") in (200, 201, 409)}
+    if len(stored) < len(documents):
+        refused = next(item["create"] for item in items if item["create"]["_id"] not in stored)
+        log.warning("%d of %d alert documents refused (%s); their runs retry them", len(documents) - len(stored),
+                    len(documents), refused.get("error"))
+    return stored

@@ -29,7 +29,7 @@ from django.utils import timezone as dj_timezone
 from elasticsearch import ApiError, ConnectionTimeout, Elasticsearch, TransportError
 
 from detection import matching
-from detection.alerts import alert_raise, alert_uid, alerts_known
+from detection.alerts import alerts_raise
 from detection.backfill import BackfillSpan, backfill_spans, backfill_window
 from detection.engine import (
     ORG,
@@ -522,11 +522,7 @@ def _write_findings(rule: DetectionRule, findings: list[Finding], *, consume: bo
     a back-fill pass must not move a group's consumed-until back into history)."""
     capped = len(findings) > rule.max_alerts_per_run
     chosen = sorted(findings, key=lambda f: f.first)[: rule.max_alerts_per_run]
-    known = alerts_known(rule=rule, findings=chosen)
-    raised = []
-    for finding in chosen:
-        if alert_uid(rule, finding) not in known and alert_raise(rule=rule, finding=finding):
-            raised.append(finding)
+    raised = alerts_raise(rule=rule, findings=chosen)
     if consume and rule.kind == RuleKind.THRESHOLD:
         _groups_consume(rule, chosen)
     if raised:

@@ -209,8 +209,11 @@ def rule_plan(*, rule: DetectionRule, now: datetime) -> Plan:
         # The look-back exists for late arrivals; what arrived before the last run and was already dated inside
         # its window was read then. Arrival is stamped before the write: the slack covers the write and refresh.
         # (Indicator rules keep the whole look-back: an indicator added now still finds the last minutes' events.)
+        # Read by arrival, the window can reach back a day at little cost: an agent back after hours offline is
+        # detected as its events arrive (events older than the live days are back-fill, read by that pass).
         slack = timedelta(seconds=settings.DETECTION_ARRIVAL_SLACK_SECONDS)
-        window = dataclasses.replace(window, arrived_after=rule.checkpoint - slack, fresh_after=rule.checkpoint)
+        window = dataclasses.replace(window, start=min(window.start, now - MAX_LOOKBACK),
+                                     arrived_after=rule.checkpoint - slack, fresh_after=rule.checkpoint)
     elif rule.kind in (RuleKind.THRESHOLD, RuleKind.SEQUENCE) and rule.checkpoint is not None:
         # Groups with nothing new since the last run were evaluated then on the same events (``Window.recheck``).
         slack = timedelta(seconds=settings.DETECTION_ARRIVAL_SLACK_SECONDS)

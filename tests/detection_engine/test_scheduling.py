@@ -251,3 +251,16 @@ def test_an_event_dated_after_the_last_run_is_read_when_its_time_comes_however_l
     [run] = rules_run(rule_ids=[rule.pk], now=t0)
 
     assert (run.hits, run.alerts) == (1, 1)
+
+
+@pytest.mark.django_db
+def test_an_agent_back_after_hours_offline_is_detected_as_its_events_arrive(
+        es: Elasticsearch, orgs: None, index: Index) -> None:
+    rule = sigma_rule()
+    t0 = now()
+    rules_run(rule_ids=[rule.pk], now=t0)
+    index(arrived(whoami(5 * 3600, host="laptop-7"), 1))  # written five hours ago, shipped on reconnecting
+
+    [run] = rules_run(rule_ids=[rule.pk], now=t0 + timedelta(seconds=5))
+
+    assert (run.hits, run.alerts) == (1, 1) and Alert.objects.get().group["host.name"] == "laptop-7"

@@ -209,10 +209,12 @@ def rule_plan(*, rule: DetectionRule, now: datetime) -> Plan:
         # The look-back exists for late arrivals; what arrived before the last run and was already dated inside
         # its window was read then. Arrival is stamped before the write: the slack covers the write and refresh.
         # (Indicator rules keep the whole look-back: an indicator added now still finds the last minutes' events.)
-        # Read by arrival, the window can reach back a day at little cost: an agent back after hours offline is
-        # detected as its events arrive (events older than the live days are back-fill, read by that pass).
+        # Read by arrival, the window can reach back over the live days at little cost: an agent back after hours
+        # offline is detected as its events arrive, and a sender cannot hide an event by dating it a day back
+        # (older events are back-fill, read by that pass; the minute keeps the back-fill indices out).
         slack = timedelta(seconds=settings.DETECTION_ARRIVAL_SLACK_SECONDS)
-        window = dataclasses.replace(window, start=min(window.start, now - MAX_LOOKBACK),
+        live = timedelta(days=settings.INGEST_BACKFILL_AFTER_DAYS) - timedelta(minutes=1)
+        window = dataclasses.replace(window, start=min(window.start, now - live),
                                      arrived_after=rule.checkpoint - slack, fresh_after=rule.checkpoint)
     elif rule.kind in (RuleKind.THRESHOLD, RuleKind.SEQUENCE) and rule.checkpoint is not None:
         # Groups with nothing new since the last run were evaluated then on the same events (``Window.recheck``).

@@ -259,8 +259,10 @@ def test_an_agent_back_after_hours_offline_is_detected_as_its_events_arrive(
     rule = sigma_rule()
     t0 = now()
     rules_run(rule_ids=[rule.pk], now=t0)
-    index(arrived(whoami(5 * 3600, host="laptop-7"), 1))  # written five hours ago, shipped on reconnecting
+    index(arrived(whoami(5 * 3600, host="laptop-7"), 1),  # written five hours ago, shipped on reconnecting
+          arrived(whoami(2 * 86400, host="backdated-1"), 1))  # or dated two days back by a hostile sender
 
     [run] = rules_run(rule_ids=[rule.pk], now=t0 + timedelta(seconds=5))
 
-    assert (run.hits, run.alerts) == (1, 1) and Alert.objects.get().group["host.name"] == "laptop-7"
+    assert (run.hits, run.alerts) == (2, 2)
+    assert sorted(a.group["host.name"] for a in Alert.objects.all()) == ["backdated-1", "laptop-7"]

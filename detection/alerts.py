@@ -55,17 +55,6 @@ def entity_of(group: dict[str, str]) -> tuple[str, str]:
     return "", ""
 
 
-def alerts_known(*, rule: DetectionRule, findings: list[Finding]) -> set[str]:
-    """The ids among these findings' alerts that already exist, in one read.
-
-    A look-back window finds the same events run after run: a rule matching many of them would otherwise
-    ask once per finding, every cycle (hundreds of reads a rule, hundreds of thousands a cycle). A row only
-    exists once its document was written (``alert_raise``), so a known id needs nothing more.
-    """
-    uids = [alert_uid(rule, finding) for finding in findings]
-    return set(Alert.objects.filter(uid__in=uids).values_list("uid", flat=True)) if uids else set()
-
-
 def alert_raise(*, rule: DetectionRule, finding: Finding) -> bool:
     """Store the alert and attach it to an incident; False when it already existed."""
     return bool(alerts_raise(rule=rule, findings=[finding]))
@@ -79,12 +68,14 @@ def alerts_raise(*, rule: DetectionRule, findings: list[Finding]) -> list[Findin
     does: a document refused now is retried by the next run, whose row check does not know it).
     """
     orgs = {o.code: o for o in Organisation.objects.filter(code__in={f.group.get(ORG, "") for f in findings})}
-    known = alerts_known(rule=rule, findings=findings)
     # Events of an organisation this platform does not know cannot be routed.
-    fresh = [(alert_uid(rule, f), f, orgs[f.group[ORG]]) for f in findings
-             if f.group.get(ORG) in orgs and alert_uid(rule, f) not in known]
-    written = _write_documents([(uid, _document(rule, f, org)) for uid, f, org in fresh])
-    return [f for uid, f, org in fresh if uid in written and _alert_store(rule, f, org, uid)]
+    routed = {alert_uid(rule, f): (f, orgs[f.group[ORG]]) for f in findings if f.group.get(ORG) in orgs}
+    # A look-back finds the same events run after run: the known alerts are skipped with one read, not one
+    # each (a row exists only once its document does, so a known id needs nothing more).
+    for uid in Alert.objects.filter(uid__in=list(routed)).values_list("uid", flat=True):
+        del routed[uid]
+    written = _write_documents([(uid, _document(rule, f, org)) for uid, (f, org) in routed.items()])
+    return [f for uid, (f, org) in routed.items() if uid in written and _alert_store(rule, f, org, uid)]
 
 
 def _alert_store(rule: DetectionRule, finding: Finding, org: Organisation, uid: str) -> bool:

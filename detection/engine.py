@@ -15,10 +15,9 @@ ever makes two alerts for the same rule.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -73,7 +72,7 @@ class Window:
         """``query`` of only the events the previous run could not see (all of them without ``recheck``)."""
         if self.recheck is None:
             return self.query(*clauses, start=start)
-        return dataclasses.replace(self, recheck=None, arrived_after=self.recheck[0],
+        return replace(self, recheck=None, arrived_after=self.recheck[0],
                                    fresh_after=self.recheck[1]).query(*clauses, start=start)
 
     def unread(self) -> list[Query]:

@@ -34,18 +34,13 @@ def evidence_index_name(moment: datetime) -> str:
     return f"{es.index_pattern(EVIDENCE)[:-1]}{moment:%Y.%m}"
 
 
-def evidence_keep(*, rule: DetectionRule, finding: Finding) -> str:
-    """Copy the events of the alert ``rule`` raised for ``finding`` to evidence, if it joined an incident.
+def evidence_keep(*, rule: DetectionRule, findings: list[Finding]) -> str:
+    """Copy the events of the alerts ``rule`` raised for ``findings`` to evidence, those that joined an incident.
 
-    Returns the evidence index ("" when nothing was kept). A failure is logged, not raised: the alert and its
-    incident stand, and the events stay where they are until retention.
+    One read of the alerts, one ``mget`` and one bulk write for all their events (an attack wave raises hundreds
+    of alerts a run). Returns the evidence index ("" when nothing was kept). A failure is logged, not raised: the
+    alerts and their incidents stand, and the events stay where they are until retention.
     """
-    return evidence_keep_many(rule=rule, findings=[finding])
-
-
-def evidence_keep_many(*, rule: DetectionRule, findings: list[Finding]) -> str:
-    """``evidence_keep`` for a run's new alerts at once: one read of the alerts, one ``mget`` and one bulk
-    write for all their events (an attack wave raises hundreds of alerts a run)."""
     uids = [alert_uid(rule, finding) for finding in findings]
     alerts = [a for a in Alert.objects.filter(uid__in=uids, incident__isnull=False).only("pk", "uid", "event_refs")
               if a.event_refs]

@@ -40,7 +40,7 @@ from detection.engine import (
     exception_clauses,
     group_key,
 )
-from detection.evidence import evidence_keep_many
+from detection.evidence import evidence_keep
 from detection.kinds import correlation_from_compiled
 from detection.models import DetectionRule, GroupState, Indicator, RuleKind, RuleRun, RuleRunDay
 from detection.sigma import evaluate_correlation
@@ -531,7 +531,7 @@ def _write_findings(rule: DetectionRule, findings: list[Finding], *, consume: bo
     if consume and rule.kind == RuleKind.THRESHOLD:
         _groups_consume(rule, chosen)
     if raised:
-        evidence_keep_many(rule=rule, findings=raised)
+        evidence_keep(rule=rule, findings=raised)
     return len(raised), capped
 
 

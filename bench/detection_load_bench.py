@@ -9,8 +9,9 @@ On its own database (``soc_bench_detload``) and indices (``bench-detload-*``):
 3. starts the real ingest (uvicorn, ``--workers``) and, in a separate process, ``bench/load_bench.py``'s
    simulated collectors (the agent's wire behaviour: gzip batches every second, heartbeats every 5 s) at
    ``--collectors`` of the 680 of its baseline (34 provinces x 20), for ``--seconds``;
-4. meanwhile runs detection cycles exactly as the workers do (due rules, batches of 50, one ``_msearch`` each,
-   ``--threads`` batches at once as that many worker processes would), on beat's tick: every 5 s, or at once
+4. meanwhile runs detection cycles exactly as the workers do (the due rules as ``due_batches`` splits them: each
+   aggregation rule alone, Sigma and indicator rules 50 to one ``_msearch``; ``--threads`` batches at once as
+   that many worker processes would), on beat's tick: every 5 s, or at once
    when the previous cycle overran; a tick with no rule due is not a cycle.
 
 ``--windows-share 0.2`` makes a fifth of what the collectors ship Sysmon process events (the throughput bench's
@@ -51,7 +52,6 @@ from bench.run_history_bench import _store_events  # noqa: E402  (it names its o
 harness.DATABASE = "soc_bench_detload"
 CORPUS = Path(os.environ.get("SOC_CORPUS") or ROOT.parent / "shared" / "corpus")
 RULE_FOLDERS = ["rules/windows", "rules-threat-hunting/windows", "rules-emerging-threats"]
-BATCH = 50
 TARGET_S = 10.0
 TICK_S = 5.0  # beat's detection tick (SOC_DETECTION_INTERVAL_SECONDS)
 STEADY_AFTER_S = 60.0  # the stored 20,000 events are read (every rule's first runs) by then
@@ -177,7 +177,7 @@ def _cycles_for(seconds: float, threads: int) -> tuple[list[tuple[float, float]]
     from django.utils import timezone
 
     from detection.models import DetectionRule
-    from detection.services import due_rule_ids, rules_run
+    from detection.services import due_batches, rules_run
 
     def run(batch: list[int]) -> list[Any]:
         try:
@@ -195,19 +195,29 @@ def _cycles_for(seconds: float, threads: int) -> tuple[list[tuple[float, float]]
             time.sleep(max(0.0, tick - time.monotonic()))
             began, since = time.monotonic(), timezone.now()
             tick = began + TICK_S
-            ids = due_rule_ids(now=since)
-            if not ids:
+            batches = due_batches(now=since)
+            if not batches:
                 continue
-            done = [r for result in pool.map(run, [ids[i:i + BATCH] for i in range(0, len(ids), BATCH)])
-                    for r in result]
+            done = [r for result in pool.map(run, batches) for r in result]
             cycles.append((began - first, time.monotonic() - began))
             runs, errors = runs + len(done), errors + sum(bool(r.error) for r in done)
             timeouts += sum(r.timed_out for r in done)
-            rule_cycles += [ms / 1000 for ms in DetectionRule.objects.filter(last_run_at__gte=since)
-                            .values_list("last_cycle_ms", flat=True) if ms is not None]
-            print(f"cycle {len(cycles)} at {began - first:.0f} s: {len(done)} runs in {cycles[-1][1]:.1f} s",
-                  flush=True)
+            ran = list(DetectionRule.objects.filter(last_run_at__gte=since)
+                       .values_list("kind", "name", "last_duration_ms", "last_cycle_ms"))
+            rule_cycles += [ms / 1000 for *_, ms in ran if ms is not None]
+            print(f"cycle {len(cycles)} at {began - first:.0f} s: {len(done)} runs in {cycles[-1][1]:.1f} s; "
+                  f"{_where_it_went(ran)}", flush=True)
     return cycles, runs, errors, timeouts, rule_cycles
+
+
+def _where_it_went(ran: list[tuple[str, str, int, int | None]]) -> str:
+    """The cycle's run time by rule kind and its three dearest rules: what to look at when cycles grow."""
+    kinds: dict[str, int] = {}
+    for kind, _, ms, _ in ran:
+        kinds[kind] = kinds.get(kind, 0) + ms
+    dearest = sorted(ran, key=lambda row: -row[2])[:3]
+    return (" ".join(f"{kind} {ms / 1000:.1f} s" for kind, ms in sorted(kinds.items(), key=lambda kv: -kv[1]))
+            + "; dearest: " + ", ".join(f"{name[:40]} {ms} ms" for _, name, ms, _ in dearest))
 
 
 if __name__ == "__main__":

@@ -140,29 +140,36 @@ GroupEvents = list[tuple[datetime, str, str | None]]
 GROUPS_PER_MSEARCH = 100
 
 
-def group_events(es: Elasticsearch, index: str, query: Query, group: dict[str, str], time_field: str,
-                 value_field: str | None = None) -> GroupEvents:
-    """(time, "<index>/<id>", value) of a group's events in time order, from doc values only."""
-    return groups_events(es, index, query, [group], time_field, value_field)[0]
+# A group's time bounds for ``groups_events``: (after, exclusive; until, inclusive), either open.
+Bounds = tuple[datetime | None, datetime | None]
 
 
 def groups_events(es: Elasticsearch, index: str, query: Query, groups: list[dict[str, str]], time_field: str,
-                  value_field: str | None = None) -> list[GroupEvents]:
-    """``group_events`` of each group, ``GROUPS_PER_MSEARCH`` groups a request; a failed search raises."""
+                  value_field: str | None = None, bounds: list[Bounds] | None = None) -> list[GroupEvents]:
+    """(time, "<index>/<id>", value) of each group's events in time order, from doc values only, within the
+    group's ``bounds`` if given (an attack's address has thousands of events: only those that can still count
+    are read), ``GROUPS_PER_MSEARCH`` groups a request; a failed search raises."""
     wanted: list[Any] = [{"field": time_field, "format": "strict_date_optional_time"}]
     if value_field:
         wanted.append(value_field)
     found: list[GroupEvents] = []
     for start in range(0, len(groups), GROUPS_PER_MSEARCH):
         body: list[dict[str, Any]] = []
-        for group in groups[start : start + GROUPS_PER_MSEARCH]:
-            clauses = [{"term": {f: v}} for f, v in group.items()]
+        for n in range(start, min(start + GROUPS_PER_MSEARCH, len(groups))):
+            clauses = [{"term": {f: v}} for f, v in groups[n].items()]
+            clauses += _bounded(time_field, bounds[n]) if bounds else []
             body += [{"index": index, "ignore_unavailable": True, "allow_no_indices": True},
                      {"size": MAX_EVENTS_PER_GROUP, "query": {"bool": {"filter": [query, *clauses]}},
                       "sort": [{time_field: {"order": "asc"}}, {"_doc": {"order": "asc"}}], "_source": False,
                       "fields": wanted}]
         found += [_group_hits(answer, time_field, value_field) for answer in es.msearch(searches=body)["responses"]]
     return found
+
+
+def _bounded(time_field: str, bounds: Bounds) -> list[Query]:
+    after, until = bounds
+    rng = ({"gt": after.isoformat()} if after else {}) | ({"lte": until.isoformat()} if until else {})
+    return [{"range": {time_field: rng}}] if rng else []
 
 
 def _group_hits(answer: dict[str, Any], time_field: str, value_field: str | None) -> GroupEvents:
@@ -297,8 +304,10 @@ def evaluate_threshold(es: Elasticsearch, index: str, raw: dict[str, Any], windo
     query = window.query(lucene(params.query))
     groups = list(candidate_groups(es, index, params, window))
     until = consumed([group_key(group) for group in groups]) if groups else {}
+    # Events up to a group's consumed-until are in an alert already and belong to no other burst.
+    bounds: list[Bounds] = [(until.get(group_key(group)), None) for group in groups]
     for group, events in zip(groups, groups_events(es, index, query, groups, window.time_field,
-                                                   params.distinct_field), strict=True):
+                                                   params.distinct_field, bounds), strict=True):
         for burst in find_bursts(events, params, group, until.get(group_key(group))):
             findings.append(Finding(group=group, first=burst.first, last=burst.last, count=burst.count,
                                     event_refs=burst.event_ids, key=burst.first.isoformat(),
@@ -346,8 +355,12 @@ def evaluate_sequence(es: Elasticsearch, index: str, raw: dict[str, Any], window
         es, index, window.arrivals(lucene(params.first), start=window.start - params.window), params.by)
     } if window.recheck else set()
     groups = [group for key, (group, new) in with_then.items() if new or key in late_first]
-    firsts = groups_events(es, index, first_q, groups, window.time_field)
     thens = groups_events(es, index, then_q, groups, window.time_field)
+    # Only A events within the window before one of its group's B events can count (a success is rare, an
+    # attacking address's failures are thousands).
+    bounds: list[Bounds] = [(then[0][0] - params.window - timedelta(microseconds=1), then[-1][0]) if then
+                            else (None, None) for then in thens]
+    firsts = groups_events(es, index, first_q, groups, window.time_field, bounds=bounds)
     for group, first, then in zip(groups, firsts, thens, strict=True):
         findings += _sequence_matches(params, group, first, then)
     return findings

@@ -114,6 +114,23 @@ def due_rule_ids(*, now: datetime) -> list[int]:
     )
 
 
+# Sigma and indicator rules per batch: one _msearch for many rules.
+BATCH = 50
+
+
+def due_batches(*, now: datetime) -> list[list[int]]:
+    """The due rules as the workers take them: each aggregation rule alone, first, then Sigma and indicator
+    rules 50 to a batch. An aggregation rule runs its own searches one after another; batched with others (the
+    starter pack's are created together, so their ids are neighbours) they would make one worker's task the
+    sum of the dearest rules while the other workers sit idle. Alone first, none waits on another, and a cycle's
+    large batches never delay them."""
+    ids = due_rule_ids(now=now)
+    kinds = dict(DetectionRule.objects.filter(pk__in=ids).values_list("pk", "kind"))
+    batched = [i for i in ids if kinds.get(i) in BATCHED_KINDS]
+    singles = [[i] for i in ids if i in kinds and kinds[i] not in BATCHED_KINDS]
+    return singles + [batched[start : start + BATCH] for start in range(0, len(batched), BATCH)]
+
+
 def rule_run(*, rule_id: int, now: datetime | None = None) -> RuleRun | None:
     """Evaluate one rule from its checkpoint to now; None when another run holds it."""
     runs = rules_run(rule_ids=[rule_id], now=now)

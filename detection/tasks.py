@@ -6,27 +6,17 @@ from celery import shared_task
 from django.utils import timezone
 
 from detection.evidence import evidence_indices_delete_unreferenced
-from detection.models import DetectionRule
-from detection.services import BATCHED_KINDS, due_rule_ids, rule_runs_fold, rules_run
+from detection.services import due_batches, rule_runs_fold, rules_run
 from soc.queues import Queue
-
-# Sigma and indicator rules per _msearch task: one search request for many rules.
-BATCH = 50
 
 
 @shared_task(queue=Queue.DETECTION, acks_late=True, ignore_result=True)
 def run_due_rules() -> int:
-    """Fan out: batches of search rules, and one task per aggregation rule, so none waits on another."""
-    ids = due_rule_ids(now=timezone.now())
-    kinds = dict(DetectionRule.objects.filter(pk__in=ids).values_list("pk", "kind"))
-    batched = [i for i in ids if kinds.get(i) in BATCHED_KINDS]
-    # Single rules first: each is one short task, so a cycle's large batches never delay them.
-    for rule_id in ids:
-        if rule_id not in batched:
-            run_rules.apply_async(args=([rule_id],), queue=Queue.DETECTION, expires=60)
-    for start in range(0, len(batched), BATCH):
-        run_rules.apply_async(args=(batched[start : start + BATCH],), queue=Queue.DETECTION, expires=60)
-    return len(ids)
+    """Fan out the due rules as ``due_batches`` groups them: a task each."""
+    batches = due_batches(now=timezone.now())
+    for rule_ids in batches:
+        run_rules.apply_async(args=(rule_ids,), queue=Queue.DETECTION, expires=60)
+    return sum(len(rule_ids) for rule_ids in batches)
 
 
 @shared_task(queue=Queue.DETECTION, acks_late=True, ignore_result=True, soft_time_limit=120, time_limit=150,

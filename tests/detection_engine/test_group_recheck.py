@@ -30,9 +30,9 @@ def group_searches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     asked: list[int] = []
     real = engine.groups_events
 
-    def counting(es: Elasticsearch, index: str, query: Any, groups: list[Any], *args: Any) -> Any:
+    def counting(es: Elasticsearch, index: str, query: Any, groups: list[Any], *args: Any, **kwargs: Any) -> Any:
         asked.append(len(groups))
-        return real(es, index, query, groups, *args)
+        return real(es, index, query, groups, *args, **kwargs)
 
     monkeypatch.setattr(engine, "groups_events", counting)
     return asked
@@ -89,3 +89,57 @@ def test_a_sequence_with_nothing_new_reads_no_group_again(
 
     assert first.alerts == 1 and asked[:2] == [1, 1]  # the group's failures and successes, once
     assert second.error == "" and asked[2:] == [0, 0]
+
+
+def group_events_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many events each of the engine's per-group searches brought back."""
+    from detection import engine
+
+    read: list[int] = []
+    real = engine.groups_events
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        found = real(*args, **kwargs)
+        read.extend(len(events) for events in found)
+        return found
+
+    monkeypatch.setattr(engine, "groups_events", counting)
+    return read
+
+
+def test_a_threshold_group_reads_only_the_events_no_alert_holds_yet(
+        es: Elasticsearch, orgs: None, index: Index, monkeypatch: pytest.MonkeyPatch) -> None:
+    rule = make_rule(name="brute force", kind="threshold", params={
+        "query": "event.outcome:failure", "group_by": ["source.ip"], "count": 5, "window_seconds": 120})
+    ip = "198.51.100.7"
+    index(*[ssh(100 - i, "failure", ip, arrived_ago=90) for i in range(8)])  # one burst of eight
+    read = group_events_read(monkeypatch)
+    t0 = now()
+    [first] = rules_run(rule_ids=[rule.pk], now=t0)
+    index(*[ssh(3 - i / 10, "failure", ip, arrived_ago=1) for i in range(4)])  # four more: not yet a burst
+    [second] = rules_run(rule_ids=[rule.pk], now=t0 + timedelta(seconds=5))
+    index(ssh(1, "failure", ip, arrived_ago=1))  # the fifth
+    [third] = rules_run(rule_ids=[rule.pk], now=t0 + timedelta(seconds=10))
+
+    # The eight in the first alert are not read again; the later five make the second alert.
+    assert read == [8, 4, 5]
+    assert (first.alerts, second.alerts, third.alerts) == (1, 0, 1)
+
+
+def test_a_sequence_reads_only_the_failures_that_can_precede_its_successes(
+        es: Elasticsearch, orgs: None, index: Index, monkeypatch: pytest.MonkeyPatch) -> None:
+    rule = make_rule(name="success after failures", kind="sequence", params={
+        "first": "event.outcome:failure", "then": "event.outcome:success", "by": ["source.ip"],
+        "window_seconds": 60, "first_count": 3})
+    ip = "203.0.113.11"
+    # Failures all along the look-back, one success at 100 s ago: only the failures of the minute before it count.
+    index(*[ssh(400 - 10 * i, "failure", ip, arrived_ago=90) for i in range(40)],
+          ssh(100, "success", ip, arrived_ago=90))
+    read = group_events_read(monkeypatch)
+
+    [run] = rules_run(rule_ids=[rule.pk], now=now())
+
+    assert run.alerts == 1
+    assert read == [1, 7]  # the success; the failures from 160 s (its window's first moment) to 100 s ago
+    [alert] = Alert.objects.all()
+    assert alert.count == 8

@@ -184,6 +184,27 @@ def test_a_rule_is_due_again_at_the_next_tick_of_its_interval_even_if_its_run_st
     assert rule.pk in due_rule_ids(now=tick + timedelta(seconds=5))
 
 
+@pytest.mark.django_db
+def test_aggregation_rules_run_alone_and_first_and_search_rules_fifty_to_a_batch(orgs: None) -> None:
+    from detection.services import due_batches
+
+    sigmas = [sigma_rule(f"whoami {n}") for n in range(51)]
+    # Neighbouring ids, as the starter pack's are: batched together, one worker would run them one after another.
+    brute = make_rule(name="brute", kind="threshold", params={"query": "event.outcome:failure",
+                                                                 "group_by": ["source.ip"], "count": 5,
+                                                                 "window_seconds": 60})
+    late = make_rule(name="late", kind="threshold", params={"query": "event.outcome:failure",
+                                                               "group_by": ["user.name"], "count": 5,
+                                                               "window_seconds": 60})
+    DetectionRule.objects.filter(pk=late.pk).update(enabled=False)
+
+    batches = due_batches(now=now())
+
+    assert batches[0] == [brute.pk]
+    assert sorted(len(batch) for batch in batches[1:]) == [1, 50]
+    assert sorted(i for batch in batches[1:] for i in batch) == [rule.pk for rule in sigmas]
+
+
 @pytest.mark.parametrize(("cost_ms", "seconds"), [(0, 4), (300, 4), (2_000, 20), (100_000, 48)])
 def test_a_rule_whose_search_costs_more_than_its_share_runs_less_often(cost_ms: int, seconds: int) -> None:
     from detection.services import _run_slot

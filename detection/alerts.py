@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -65,7 +65,9 @@ def alerts_raise(*, rule: DetectionRule, findings: list[Finding]) -> list[Findin
 
     The provinces are read once, the alerts already known are skipped with one read, and the new alerts'
     documents go to Elasticsearch in one bulk before any row is made (a row exists only once its document
-    does: a document refused now is retried by the next run, whose row check does not know it).
+    does: a document refused now is retried by the next run, whose row check does not know it). The rows are
+    made in one statement, and each incident the run touches is opened or touched once, whatever the number of
+    its new alerts: an attack wave costs a statement per incident, not a dozen per alert.
     """
     orgs = {o.code: o for o in Organisation.objects.filter(code__in={f.group.get(ORG, "") for f in findings})}
     # Events of an organisation this platform does not know cannot be routed.
@@ -75,34 +77,70 @@ def alerts_raise(*, rule: DetectionRule, findings: list[Finding]) -> list[Findin
     for uid in Alert.objects.filter(uid__in=list(routed)).values_list("uid", flat=True):
         del routed[uid]
     written = _write_documents([(uid, _document(rule, f, org)) for uid, (f, org) in routed.items()])
-    return [f for uid, (f, org) in routed.items() if uid in written and _alert_store(rule, f, org, uid)]
+    # In time order: an alert is suppressed by an earlier one on its entity, made in this run or before.
+    fresh = sorted(((uid, f, org) for uid, (f, org) in routed.items() if uid in written), key=lambda x: x[1].first)
+    if not fresh:
+        return []
+    try:
+        with transaction.atomic():  # a savepoint: the rows all made, or none
+            made = _alerts_create(rule, fresh)
+    except IntegrityError:
+        # Another transaction stored one of them first (a rule's runs are kept apart by its row lock, a direct
+        # ``alert_raise`` is not): one at a time, each knowing whether it won.
+        made = [pair for pair in (_alert_create(rule, f, org, uid) for uid, f, org in fresh) if pair]
+    _incidents_attach(rule, made)
+    return [finding for _, finding in made]
 
 
-def _alert_store(rule: DetectionRule, finding: Finding, org: Organisation, uid: str) -> bool:
-    """The alert's row, and its incident; False when another transaction stored it first."""
-    kind, value = entity_of(finding.group)
+def _alerts_create(rule: DetectionRule, fresh: list[tuple[str, Finding, Organisation]]) -> list[tuple[Alert, Finding]]:
+    flags = _suppressed_flags(rule, [finding for _, finding, _ in fresh])
+    alerts = [_alert_row(rule, finding, org, uid, suppressed)
+              for (uid, finding, org), suppressed in zip(fresh, flags, strict=True)]
+    Alert.objects.bulk_create(alerts)
+    return [(alert, finding) for alert, (_, finding, _) in zip(alerts, fresh, strict=True)]
+
+
+def _alert_create(rule: DetectionRule, finding: Finding, org: Organisation, uid: str) -> tuple[Alert, Finding] | None:
+    """The alert's row; None when another transaction stored it first."""
+    [suppressed] = _suppressed_flags(rule, [finding])
+    alert = _alert_row(rule, finding, org, uid, suppressed)
     try:
         with transaction.atomic():
-            alert = Alert.objects.create(
-                uid=uid, rule=rule, rule_version=rule.version, province=org, entity_kind=kind, entity_value=value,
-                group=finding.group, severity=rule.severity, tactics=rule.tactics, techniques=rule.techniques,
-                event_refs=finding.event_refs[:100], first_seen=finding.first, last_seen=finding.last,
-                count=finding.count, suppressed=_suppressed(rule, kind, value, finding),
-            )
+            alert.save(force_insert=True)
     except IntegrityError:
-        return False  # another transaction stored it first
-    if not alert.suppressed:
-        alert.incident = _incident_for(rule, alert, finding)
-        alert.save(update_fields=["incident"])
-    return True
+        return None
+    return alert, finding
 
 
-def _suppressed(rule: DetectionRule, kind: str, value: str, finding: Finding) -> bool:
+def _alert_row(rule: DetectionRule, finding: Finding, org: Organisation, uid: str, suppressed: bool) -> Alert:
+    kind, value = entity_of(finding.group)
+    return Alert(uid=uid, rule=rule, rule_version=rule.version, province=org, entity_kind=kind, entity_value=value,
+                 group=finding.group, severity=rule.severity, tactics=rule.tactics, techniques=rule.techniques,
+                 event_refs=finding.event_refs[:100], first_seen=finding.first, last_seen=finding.last,
+                 count=finding.count, suppressed=suppressed)
+
+
+def _suppressed_flags(rule: DetectionRule, findings: list[Finding]) -> list[bool]:
+    """Per finding (in time order): whether an alert of the rule on its entity began within the suppression
+    window before it, stored or earlier in ``findings``; one read for all of them."""
     if not rule.suppress_seconds:
-        return False
-    since = finding.first - timedelta(seconds=rule.suppress_seconds)
-    return Alert.objects.filter(rule=rule, entity_kind=kind, entity_value=value, suppressed=False,
-                                first_seen__gte=since, first_seen__lte=finding.first).exists()
+        return [False] * len(findings)
+    window = timedelta(seconds=rule.suppress_seconds)
+    entities = {entity_of(finding.group) for finding in findings}
+    began: dict[tuple[str, str], list[datetime]] = {}
+    stored = Alert.objects.filter(rule=rule, suppressed=False, entity_value__in={value for _, value in entities},
+                                  first_seen__gte=min(f.first for f in findings) - window,
+                                  first_seen__lte=max(f.first for f in findings))
+    for kind, value, first in stored.values_list("entity_kind", "entity_value", "first_seen"):
+        if (kind, value) in entities:
+            began.setdefault((kind, value), []).append(first)
+    flags = []
+    for finding in findings:
+        entity = entity_of(finding.group)
+        flags.append(any(finding.first - window <= first <= finding.first for first in began.get(entity, [])))
+        if not flags[-1]:
+            began.setdefault(entity, []).append(finding.first)
+    return flags
 
 
 def dedup_key(rule: DetectionRule, org: Organisation, kind: str, value: str) -> str:
@@ -112,14 +150,29 @@ def dedup_key(rule: DetectionRule, org: Organisation, kind: str, value: str) -> 
     return f"rule:{rule.pk}:{org.code}"
 
 
-def _incident_for(rule: DetectionRule, alert: Alert, finding: Finding) -> Incident:
-    key = dedup_key(rule, alert.province, alert.entity_kind, alert.entity_value)
-    _reopen_recent(key, finding)
+def _incidents_attach(rule: DetectionRule, made: list[tuple[Alert, Finding]]) -> None:
+    """Each unsuppressed alert joins its province + entity's incident; the run's alerts of one incident open or
+    touch it once, and are linked to it in one statement."""
+    by_key: dict[str, list[tuple[Alert, Finding]]] = {}
+    for alert, finding in made:
+        if not alert.suppressed:
+            key = dedup_key(rule, alert.province, alert.entity_kind, alert.entity_value)
+            by_key.setdefault(key, []).append((alert, finding))
+    for key, members in by_key.items():
+        incident = _incident_for(rule, key, members)
+        Alert.objects.filter(pk__in=[alert.pk for alert, _ in members]).update(incident=incident)
+        for alert, _ in members:
+            alert.incident = incident
+
+
+def _incident_for(rule: DetectionRule, key: str, members: list[tuple[Alert, Finding]]) -> Incident:
+    alert, latest = members[0][0], max((finding for _, finding in members), key=lambda f: f.last)
+    _reopen_recent(key, latest)
     subject = f"{alert.entity_kind} {alert.entity_value}" if alert.entity_kind else alert.province.code
     incident, created = incident_open_or_touch_for_detection(
         province=alert.province, dedup_key=key, title=f"{rule.name}: {subject}"[:300],
         description=_description(rule), severity=rule.severity, category=rule.category,
-        seen_at=finding.last, playbook=rule.playbook, techniques=rule.techniques,
+        seen_at=latest.last, new_alerts=len(members), playbook=rule.playbook, techniques=rule.techniques,
     )
     try:
         if not created:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -67,13 +67,6 @@ class Window:
         arrived, latest = (bucket.get(name, {}).get("value") for name in ("arrived", "latest"))
         return ((arrived is not None and arrived >= self.recheck[0].timestamp() * 1000)
                 or (latest is not None and latest > self.recheck[1].timestamp() * 1000))
-
-    def arrivals(self, *clauses: Query, start: datetime | None = None) -> Query:
-        """``query`` of only the events the previous run could not see (all of them without ``recheck``)."""
-        if self.recheck is None:
-            return self.query(*clauses, start=start)
-        return replace(self, recheck=None, arrived_after=self.recheck[0],
-                                   fresh_after=self.recheck[1]).query(*clauses, start=start)
 
     def unread(self) -> list[Query]:
         if self.arrived_after is None or self.fresh_after is None:
@@ -348,13 +341,7 @@ def evaluate_sequence(es: Elasticsearch, index: str, raw: dict[str, Any], window
     then_q = window.query(lucene(params.then), *[{"exists": {"field": f}} for f in params.by])
     first_q = window.query(lucene(params.first), start=window.start - params.window)
     findings: list[Finding] = []
-    with_then = {group_key(group): (group, window.is_new(bucket))
-                 for group, bucket in composite_keys(es, index, then_q, params.by, window.newness_aggs() or None)}
-    # A late A event can complete an older B: its group is evaluated again too.
-    late_first = {group_key(group) for group, _ in composite_keys(
-        es, index, window.arrivals(lucene(params.first), start=window.start - params.window), params.by)
-    } if window.recheck else set()
-    groups = [group for key, (group, new) in with_then.items() if new or key in late_first]
+    groups = list(_sequence_candidates(es, index, params, window))
     thens = groups_events(es, index, then_q, groups, window.time_field)
     # Only A events within the window before one of its group's B events can count (a success is rare, an
     # attacking address's failures are thousands).
@@ -364,6 +351,21 @@ def evaluate_sequence(es: Elasticsearch, index: str, raw: dict[str, Any], window
     for group, first, then in zip(groups, firsts, thens, strict=True):
         findings += _sequence_matches(params, group, first, then)
     return findings
+
+
+def _sequence_candidates(es: Elasticsearch, index: str, params: SequenceParams,
+                         window: Window) -> Iterator[dict[str, str]]:
+    """Groups with a B event in the window and at least ``first_count`` A events before its end, and with an
+    event the previous run could not see (a late A can complete an older B), from one aggregation over both:
+    the addresses that only fail (an attack) and those that only succeed (the users) are never read."""
+    either = {"bool": {"should": [lucene(params.first), lucene(params.then)], "minimum_should_match": 1}}
+    query = window.query(either, *[{"exists": {"field": f}} for f in params.by], start=window.start - params.window)
+    counts = {"a": {"filter": lucene(params.first)},
+              "b": {"filter": {"bool": {"filter": [lucene(params.then), {"range": {
+                  window.time_field: {"gte": window.start.isoformat()}}}]}}}}
+    for group, bucket in composite_keys(es, index, query, params.by, counts | window.newness_aggs()):
+        if bucket["b"]["doc_count"] and bucket["a"]["doc_count"] >= params.first_count and window.is_new(bucket):
+            yield group
 
 
 def _sequence_matches(params: SequenceParams, group: dict[str, str], firsts: list[tuple[datetime, str, Any]],

@@ -143,3 +143,18 @@ def test_a_sequence_reads_only_the_failures_that_can_precede_its_successes(
     assert read == [1, 7]  # the success; the failures from 160 s (its window's first moment) to 100 s ago
     [alert] = Alert.objects.all()
     assert alert.count == 8
+
+
+def test_a_sequence_reads_no_address_that_only_fails_or_only_succeeds(
+        es: Elasticsearch, orgs: None, index: Index, monkeypatch: pytest.MonkeyPatch) -> None:
+    rule = make_rule(name="success after failures", kind="sequence", params={
+        "first": "event.outcome:failure", "then": "event.outcome:success", "by": ["source.ip"],
+        "window_seconds": 300, "first_count": 3})
+    index(*[ssh(60 - i, "failure", "203.0.113.20") for i in range(10)],  # an attacker that never gets in
+          *[ssh(60 - i, "success", "10.20.0.5") for i in range(10)],  # a user who never fails
+          *[ssh(50 - i, "failure", "10.20.0.6") for i in range(2)], ssh(40, "success", "10.20.0.6"))  # too few
+    asked = group_searches(monkeypatch)
+
+    [run] = rules_run(rule_ids=[rule.pk], now=now())
+
+    assert run.error == "" and run.alerts == 0 and asked == [0, 0]

@@ -589,6 +589,21 @@ def _run_slot(rule: DetectionRule, cost_ms: int) -> timedelta:
     return min(max(slot, timedelta(milliseconds=cost_ms * COST_SHARE)), slot * MAX_STRETCH)
 
 
+def _next_run(rule: DetectionRule, now: datetime, cost_ms: int) -> datetime:
+    """When the rule is due again: on its own grid when its run started late, else a slot from now.
+
+    A cycle's batches start one after another on a few workers, so the last ones start seconds after their
+    tick; due again a slot after they *started*, they would miss the next tick and run every other one (their
+    events waiting 10 s, not 5). Due an interval after they were *due*, they are due at the next tick. A rule
+    that ran more than an interval late (a cycle that overran) starts a new grid from now.
+    """
+    slot, due = _run_slot(rule, cost_ms), rule.next_run_at
+    interval = timedelta(seconds=rule.interval_seconds)
+    if slot == _interval_slot(rule) and due is not None and due <= now < due + interval:
+        return due + interval
+    return now + slot
+
+
 def _advance(rule: DetectionRule, run: RuleRun, plan: Plan, now: datetime, *, failed: bool,
              cost_ms: int = 0) -> None:
     """Move the checkpoint only past a window read without error; back off a rule that keeps failing.
@@ -605,7 +620,7 @@ def _advance(rule: DetectionRule, run: RuleRun, plan: Plan, now: datetime, *, fa
     else:
         rule.checkpoint = plan.window.end
         rule.consecutive_errors, rule.last_error = 0, ""
-        rule.next_run_at = now if plan.backfill_capped else now + _run_slot(rule, cost_ms)
+        rule.next_run_at = now if plan.backfill_capped else _next_run(rule, now, cost_ms)
 
 
 def _advance_backfill(rule: DetectionRule, run: RuleRun, span: BackfillSpan, now: datetime, *,

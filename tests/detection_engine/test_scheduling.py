@@ -185,6 +185,23 @@ def test_a_rule_is_due_again_at_the_next_tick_of_its_interval_even_if_its_run_st
 
 
 @pytest.mark.django_db
+def test_a_run_that_started_seconds_after_its_tick_is_due_again_at_the_next_tick(orgs: None) -> None:
+    from detection.services import due_rule_ids
+
+    rule = sigma_rule(interval_seconds=5)
+    tick = now()
+    DetectionRule.objects.filter(pk=rule.pk).update(next_run_at=tick)
+    rules_run(rule_ids=[rule.pk], now=tick + timedelta(seconds=3))  # its batch waited 3 s behind others
+
+    assert rule.pk in due_rule_ids(now=tick + timedelta(seconds=5))
+
+    rules_run(rule_ids=[rule.pk], now=tick + timedelta(seconds=12))  # more than an interval late: a new grid
+
+    assert rule.pk not in due_rule_ids(now=tick + timedelta(seconds=15))
+    assert rule.pk in due_rule_ids(now=tick + timedelta(seconds=16))
+
+
+@pytest.mark.django_db
 def test_aggregation_rules_run_alone_and_first_and_search_rules_fifty_to_a_batch(orgs: None) -> None:
     from detection.services import due_batches
 

@@ -137,13 +137,15 @@ def rule_run(*, rule_id: int, now: datetime | None = None) -> RuleRun | None:
     return runs[0] if runs else None
 
 
-def rules_run(*, rule_ids: list[int], now: datetime | None = None) -> list[RuleRun]:
+def rules_run(*, rule_ids: list[int], now: datetime | None = None, tick: datetime | None = None) -> list[RuleRun]:
     """Evaluate these rules; Sigma and indicator rules share one ``_msearch``. Locked rules are skipped.
+    ``tick``: when the scheduler found them due (``due_batches``), if this run started later (``_next_run``).
 
     Each run is returned; a quiet one (``run_is_quiet``) is not saved (its pk is None) but counted in its rule's
     day (``RuleRunDay``). The batch's rules, kept runs and day counts are written once each (``_record_batch``).
     """
     now = now or dj_timezone.now()
+    tick = tick or now
     with transaction.atomic():
         rules = list(DetectionRule.objects.select_for_update(skip_locked=True, of=("self",))
                      .filter(pk__in=rule_ids, enabled=True).order_by("pk")
@@ -155,7 +157,7 @@ def rules_run(*, rule_ids: list[int], now: datetime | None = None) -> list[RuleR
         outcomes = [batched.get(n) or Outcome() if plan.rule.kind in BATCHED_KINDS else _evaluate_safely(plan)
                     for n, plan in enumerate(plans)]
         _provinces_lock(outcomes)
-        runs = [_finish(plan, outcomes[n], now) for n, plan in enumerate(plans)]
+        runs = [_finish(plan, outcomes[n], now, tick) for n, plan in enumerate(plans)]
         _record_batch(rules, runs, now)
         return runs
 
@@ -460,7 +462,7 @@ def indicators_active(*, types: list[str]) -> dict[str, list[str]]:
 
 # --- recording a run ----------------------------------------------------------------------------------
 
-def _finish(plan: Plan, outcome: Outcome, now: datetime) -> RuleRun:
+def _finish(plan: Plan, outcome: Outcome, now: datetime, tick: datetime) -> RuleRun:
     """The run's row (not yet saved), its alerts written; its duration is what finding cost plus the writing."""
     began, rule = time.monotonic(), plan.rule
     run = RuleRun(rule=rule, started_at=now, range_start=plan.window.start, range_end=plan.window.end,
@@ -481,7 +483,7 @@ def _finish(plan: Plan, outcome: Outcome, now: datetime) -> RuleRun:
         run.error = f"alert cap of {rule.max_alerts_per_run} per run reached; {extra} more not alerted"
     run.duration_ms = outcome.cost_ms + int((time.monotonic() - began) * 1000)
     if plan.backfill is None:
-        _advance(rule, run, plan, now, failed=failed, cost_ms=outcome.cost_ms)
+        _advance(rule, run, plan, now, tick, failed=failed, cost_ms=outcome.cost_ms)
     else:
         _advance_backfill(rule, run, plan.backfill, now, failed=failed)
     return run
@@ -589,22 +591,21 @@ def _run_slot(rule: DetectionRule, cost_ms: int) -> timedelta:
     return min(max(slot, timedelta(milliseconds=cost_ms * COST_SHARE)), slot * MAX_STRETCH)
 
 
-def _next_run(rule: DetectionRule, now: datetime, cost_ms: int) -> datetime:
-    """When the rule is due again: on its own grid when its run started late, else a slot from now.
+def _next_run(rule: DetectionRule, now: datetime, tick: datetime, cost_ms: int) -> datetime:
+    """When the rule is due again: a slot after the tick that found it due, or after it started if later.
 
     A cycle's batches start one after another on a few workers, so the last ones start seconds after their
     tick; due again a slot after they *started*, they would miss the next tick and run every other one (their
-    events waiting 10 s, not 5). Due an interval after they were *due*, they are due at the next tick. A rule
-    that ran more than an interval late (a cycle that overran) starts a new grid from now.
+    events waiting 10 s, not 5). A slot after their tick, they are due at the next one. A run that started more
+    than an interval after its tick (a cycle that overran) counts from its start.
     """
-    slot, due = _run_slot(rule, cost_ms), rule.next_run_at
-    interval = timedelta(seconds=rule.interval_seconds)
-    if slot == _interval_slot(rule) and due is not None and due <= now < due + interval:
-        return due + interval
+    slot = _run_slot(rule, cost_ms)
+    if tick <= now < tick + timedelta(seconds=rule.interval_seconds):
+        return tick + slot
     return now + slot
 
 
-def _advance(rule: DetectionRule, run: RuleRun, plan: Plan, now: datetime, *, failed: bool,
+def _advance(rule: DetectionRule, run: RuleRun, plan: Plan, now: datetime, tick: datetime, *, failed: bool,
              cost_ms: int = 0) -> None:
     """Move the checkpoint only past a window read without error; back off a rule that keeps failing.
     The rule keeps its latest live run's time, duration and cycle (quiet runs have no row to read them from).
@@ -620,7 +621,7 @@ def _advance(rule: DetectionRule, run: RuleRun, plan: Plan, now: datetime, *, fa
     else:
         rule.checkpoint = plan.window.end
         rule.consecutive_errors, rule.last_error = 0, ""
-        rule.next_run_at = now if plan.backfill_capped else _next_run(rule, now, cost_ms)
+        rule.next_run_at = now if plan.backfill_capped else _next_run(rule, now, tick, cost_ms)
 
 
 def _advance_backfill(rule: DetectionRule, run: RuleRun, span: BackfillSpan, now: datetime, *,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from celery import shared_task
 from django.utils import timezone
 
@@ -13,16 +15,17 @@ from soc.queues import Queue
 @shared_task(queue=Queue.DETECTION, acks_late=True, ignore_result=True)
 def run_due_rules() -> int:
     """Fan out the due rules as ``due_batches`` groups them: a task each."""
-    batches = due_batches(now=timezone.now())
+    tick = timezone.now()
+    batches = due_batches(now=tick)
     for rule_ids in batches:
-        run_rules.apply_async(args=(rule_ids,), queue=Queue.DETECTION, expires=60)
+        run_rules.apply_async(args=(rule_ids, tick.isoformat()), queue=Queue.DETECTION, expires=60)
     return sum(len(rule_ids) for rule_ids in batches)
 
 
 @shared_task(queue=Queue.DETECTION, acks_late=True, ignore_result=True, soft_time_limit=120, time_limit=150,
              autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
-def run_rules(rule_ids: list[int]) -> None:
-    rules_run(rule_ids=rule_ids)
+def run_rules(rule_ids: list[int], tick: str | None = None) -> None:
+    rules_run(rule_ids=rule_ids, tick=datetime.fromisoformat(tick) if tick else None)
 
 
 @shared_task(queue=Queue.DEFAULT, acks_late=True, ignore_result=True, soft_time_limit=1800, time_limit=1900)

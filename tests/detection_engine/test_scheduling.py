@@ -190,15 +190,15 @@ def test_a_run_that_started_seconds_after_its_tick_is_due_again_at_the_next_tick
 
     rule = sigma_rule(interval_seconds=5)
     tick = now()
-    DetectionRule.objects.filter(pk=rule.pk).update(next_run_at=tick)
-    rules_run(rule_ids=[rule.pk], now=tick + timedelta(seconds=3))  # its batch waited 3 s behind others
+    rules_run(rule_ids=[rule.pk], now=tick + timedelta(seconds=3), tick=tick)  # its batch waited 3 s behind others
 
     assert rule.pk in due_rule_ids(now=tick + timedelta(seconds=5))
 
-    rules_run(rule_ids=[rule.pk], now=tick + timedelta(seconds=12))  # more than an interval late: a new grid
+    # Found due at 5 s, it started at 11 s, after a cycle that overran: due again a slot after it started.
+    rules_run(rule_ids=[rule.pk], now=tick + timedelta(seconds=11), tick=tick + timedelta(seconds=5))
 
-    assert rule.pk not in due_rule_ids(now=tick + timedelta(seconds=15))
-    assert rule.pk in due_rule_ids(now=tick + timedelta(seconds=16))
+    assert rule.pk not in due_rule_ids(now=tick + timedelta(seconds=14))
+    assert rule.pk in due_rule_ids(now=tick + timedelta(seconds=15))
 
 
 @pytest.mark.django_db

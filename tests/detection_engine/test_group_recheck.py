@@ -158,3 +158,24 @@ def test_a_sequence_reads_no_address_that_only_fails_or_only_succeeds(
     [run] = rules_run(rule_ids=[rule.pk], now=now())
 
     assert run.error == "" and run.alerts == 0 and asked == [0, 0]
+
+
+def test_over_its_cap_a_run_alerts_on_a_new_address_first_and_the_known_one_next_run(
+        es: Elasticsearch, orgs: None, index: Index) -> None:
+    rule = make_rule(name="brute force", kind="threshold", max_alerts_per_run=2, params={
+        "query": "event.outcome:failure", "group_by": ["source.ip"], "count": 2, "window_seconds": 60})
+    known, new = "198.51.100.30", "198.51.100.31"
+    index(*[ssh(200 - i, "failure", known, arrived_ago=190) for i in range(2)])
+    t0 = now()
+    rules_run(rule_ids=[rule.pk], now=t0)  # the known address has its alert and incident
+    # Three more bursts of the known address, then the new address's first: the newest finding, but news.
+    index(*[ssh(ago_s - i, "failure", known, arrived_ago=1) for ago_s in (170, 100, 30) for i in range(2)],
+          *[ssh(10 - i, "failure", new, arrived_ago=1) for i in range(2)])
+
+    [capped] = rules_run(rule_ids=[rule.pk], now=t0 + timedelta(seconds=5))
+    alerted = sorted(Alert.objects.values_list("entity_value", flat=True))
+    [after] = rules_run(rule_ids=[rule.pk], now=t0 + timedelta(seconds=10))
+
+    assert capped.alerts == 2 and capped.alert_cap_hit and alerted == [known, known, new]
+    # The known address's bursts left out were not consumed: the next run alerts on them.
+    assert after.alerts == 2 and Alert.objects.filter(entity_value=known).count() == 4

@@ -13,6 +13,7 @@ commit leaves neither the row nor the incident, and the re-run makes both once.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -27,7 +28,7 @@ from collectors.agent.parsers.base import isoformat_utc
 from detection.engine import ORG, Finding, parse_time
 from detection.models import Alert, DetectionRule
 from incidents.models import Incident, Severity, Status
-from incidents.services.intake import incident_open_or_touch_for_detection
+from incidents.services.intake import incident_open_or_touch_for_detection, incidents_touch_for_detection
 from incidents.services.workflow import incident_change_status, incident_update
 from organisations.actors import Actor
 from organisations.models import Organisation
@@ -151,18 +152,27 @@ def dedup_key(rule: DetectionRule, org: Organisation, kind: str, value: str) -> 
 
 
 def _incidents_attach(rule: DetectionRule, made: list[tuple[Alert, Finding]]) -> None:
-    """Each unsuppressed alert joins its province + entity's incident; the run's alerts of one incident open or
-    touch it once, and are linked to it in one statement."""
+    """Each unsuppressed alert joins its province + entity's incident. The incidents already open are read at
+    once and touched in one statement (a storm's addresses have theirs); the others are reopened or opened one
+    by one; the alerts are linked in one statement."""
     by_key: dict[str, list[tuple[Alert, Finding]]] = {}
     for alert, finding in made:
         if not alert.suppressed:
             key = dedup_key(rule, alert.province, alert.entity_kind, alert.entity_value)
             by_key.setdefault(key, []).append((alert, finding))
+    if not by_key:
+        return
+    found = {incident.dedup_key: incident for incident in Incident.objects.open().select_related("province")
+             .filter(dedup_key__in=list(by_key))}
+    incidents_touch_for_detection(touches=[(found[key], len(members), max(f.last for _, f in members))
+                                           for key, members in by_key.items() if key in found])
     for key, members in by_key.items():
-        incident = _incident_for(rule, key, members)
-        Alert.objects.filter(pk__in=[alert.pk for alert, _ in members]).update(incident=incident)
+        incident = found.get(key) or _incident_for(rule, key, members)
+        if key in found:
+            _escalate(incident, rule)
         for alert, _ in members:
             alert.incident = incident
+    Alert.objects.bulk_update([alert for members in by_key.values() for alert, _ in members], ["incident"])
 
 
 def _incident_for(rule: DetectionRule, key: str, members: list[tuple[Alert, Finding]]) -> Incident:
@@ -174,11 +184,8 @@ def _incident_for(rule: DetectionRule, key: str, members: list[tuple[Alert, Find
         description=_description(rule), severity=rule.severity, category=rule.category,
         seen_at=latest.last, new_alerts=len(members), playbook=rule.playbook, techniques=rule.techniques,
     )
-    try:
-        if not created:
-            _escalate(incident, rule)
-    except ValidationError:
-        pass  # descriptive extras only: the alert and its incident stand without them
+    if not created:
+        _escalate(incident, rule)
     return incident
 
 
@@ -206,7 +213,9 @@ def _escalate(incident: Incident, rule: DetectionRule) -> None:
     if techniques != sorted(incident.mitre_techniques or []):
         changes["mitre_techniques"] = techniques
     if changes:
-        incident_update(incident=incident, actor=Actor.system(), changes=changes)
+        # Descriptive extras only: the alert and its incident stand without them.
+        with contextlib.suppress(ValidationError):
+            incident_update(incident=incident, actor=Actor.system(), changes=changes)
 
 
 def _description(rule: DetectionRule) -> str:

@@ -625,7 +625,8 @@ def _advance(rule: DetectionRule, run: RuleRun, plan: Plan, now: datetime, tick:
     The rule keeps its latest live run's time, duration and cycle (quiet runs have no row to read them from).
     Saved with the batch (``_record_batch``)."""
     if rule.last_run_at is not None:
-        rule.last_cycle_ms = min(int((now - rule.last_run_at).total_seconds() * 1000), 2**31 - 1)
+        # Never negative: the last run may have been on a worker whose clock runs ahead of this one's.
+        rule.last_cycle_ms = max(0, min(int((now - rule.last_run_at).total_seconds() * 1000), 2**31 - 1))
     rule.last_run_at, rule.last_duration_ms = now, run.duration_ms
     if failed:
         rule.consecutive_errors += 1

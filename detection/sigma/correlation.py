@@ -118,7 +118,8 @@ def _group_counts(es: Any, index: str, rule: CorrelatedRule, base: list[Query]) 
         if after:
             composite["after"] = after
         resp = es.search(index=index, size=0, query=query, aggs={"groups": {"composite": composite}}, **MISSING_OK)
-        agg = resp["aggregations"]["groups"]
+        # No aggregations at all when none of the window's indices exists yet (the first minutes of a UTC day).
+        agg = resp.get("aggregations", {}).get("groups") or {"buckets": []}
         for bucket in agg["buckets"]:
             counts[tuple(bucket["key"][f"g{i}"] for i in range(len(sources)))] = bucket["doc_count"]
         after = agg.get("after_key")

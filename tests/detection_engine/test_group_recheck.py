@@ -179,3 +179,28 @@ def test_over_its_cap_a_run_alerts_on_a_new_address_first_and_the_known_one_next
     assert capped.alerts == 2 and capped.alert_cap_hit and alerted == [known, known, new]
     # The known address's bursts left out were not consumed: the next run alerts on them.
     assert after.alerts == 2 and Alert.objects.filter(entity_value=known).count() == 4
+
+
+def test_a_wave_on_addresses_with_open_incidents_touches_them_in_one_statement(
+        es: Elasticsearch, orgs: None, index: Index) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from incidents.models import Incident
+
+    rule = make_rule(name="brute force", kind="threshold", params={
+        "query": "event.outcome:failure", "group_by": ["source.ip"], "count": 2, "window_seconds": 60})
+    addresses = [f"198.51.100.{n}" for n in range(40, 45)]
+    index(*[ssh(200 - i, "failure", ip, arrived_ago=190) for ip in addresses for i in range(2)])
+    t0 = now()
+    rules_run(rule_ids=[rule.pk], now=t0)  # an incident each
+    index(*[ssh(20 - i, "failure", ip, arrived_ago=1) for ip in addresses for i in range(2)])
+
+    with CaptureQueriesContext(connection) as queries:
+        [run] = rules_run(rule_ids=[rule.pk], now=t0 + timedelta(seconds=5))
+
+    touches = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('UPDATE "incidents_incident"')
+               or q["sql"].startswith("UPDATE incidents_incident")]
+    assert run.alerts == 5 and len(touches) == 1
+    assert sorted(Incident.objects.values_list("alert_count", flat=True)) == [2] * 5
+    assert all(alert.incident_id for alert in Alert.objects.all())

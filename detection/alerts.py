@@ -144,11 +144,19 @@ def _suppressed_flags(rule: DetectionRule, findings: list[Finding]) -> list[bool
     return flags
 
 
-def dedup_key(rule: DetectionRule, org: Organisation, kind: str, value: str) -> str:
-    """Province + entity, across rules; without an entity, province + rule."""
+def dedup_key(rule: DetectionRule, code: str, kind: str, value: str) -> str:
+    """Province (its code) + entity, across rules; without an entity, province + rule."""
     if kind:
-        return f"entity:{org.code}:{kind}:{value}"[:255]
-    return f"rule:{rule.pk}:{org.code}"
+        return f"entity:{code}:{kind}:{value}"[:255]
+    return f"rule:{rule.pk}:{code}"
+
+
+def in_open_incidents(rule: DetectionRule, findings: list[Finding]) -> list[bool]:
+    """Per finding: whether its province + entity already has an open incident (one read, on the open incidents'
+    unique key): what is already being handled, as opposed to news."""
+    keys = [dedup_key(rule, str(f.group.get(ORG)), *entity_of(f.group)) for f in findings]
+    handled = set(Incident.objects.open().filter(dedup_key__in=set(keys)).values_list("dedup_key", flat=True))
+    return [key in handled for key in keys]
 
 
 def _incidents_attach(rule: DetectionRule, made: list[tuple[Alert, Finding]]) -> None:
@@ -158,7 +166,7 @@ def _incidents_attach(rule: DetectionRule, made: list[tuple[Alert, Finding]]) ->
     by_key: dict[str, list[tuple[Alert, Finding]]] = {}
     for alert, finding in made:
         if not alert.suppressed:
-            key = dedup_key(rule, alert.province, alert.entity_kind, alert.entity_value)
+            key = dedup_key(rule, alert.province.code, alert.entity_kind, alert.entity_value)
             by_key.setdefault(key, []).append((alert, finding))
     if not by_key:
         return

@@ -29,7 +29,7 @@ from django.utils import timezone as dj_timezone
 from elasticsearch import ApiError, ConnectionTimeout, Elasticsearch, TransportError
 
 from detection import matching
-from detection.alerts import alerts_raise, entity_of
+from detection.alerts import alerts_raise, in_open_incidents
 from detection.backfill import BackfillSpan, backfill_spans, backfill_window
 from detection.engine import (
     ORG,
@@ -42,7 +42,7 @@ from detection.engine import (
 )
 from detection.evidence import evidence_keep
 from detection.kinds import correlation_from_compiled
-from detection.models import Alert, DetectionRule, GroupState, Indicator, RuleKind, RuleRun, RuleRunDay
+from detection.models import DetectionRule, GroupState, Indicator, RuleKind, RuleRun, RuleRunDay
 from detection.sigma import evaluate_correlation
 from detection.terms import evaluate_new_term, evaluate_silence
 from organisations.models import Organisation
@@ -555,17 +555,15 @@ def _write_findings(rule: DetectionRule, findings: list[Finding], *, consume: bo
 
 
 def _first_served(rule: DetectionRule, findings: list[Finding]) -> list[Finding]:
-    """The findings in time order; over the rule's cap, those on an entity the rule never alerted on in its
+    """The findings in time order; over the rule's cap, those on an entity without an open incident in its
     province first. In a storm, a new attacking address is news; the next burst of one already in an incident
     can wait a run (a threshold or sequence group not alerted is not consumed: the next run finds it again)."""
     ordered = sorted(findings, key=lambda f: f.first)
     if len(ordered) <= rule.max_alerts_per_run:
         return ordered
-    values = {entity_of(f.group)[1] for f in ordered}
-    known = set(Alert.objects.filter(rule=rule, entity_value__in=values)
-                .values_list("province__code", "entity_kind", "entity_value").distinct())
+    handled = in_open_incidents(rule, ordered)
     # A stable sort: each entity's findings keep their time order.
-    return sorted(ordered, key=lambda f: (str(f.group.get(ORG)), *entity_of(f.group)) in known)
+    return [f for _, f in sorted(zip(handled, ordered, strict=True), key=lambda pair: pair[0])]
 
 
 def _groups_consume(rule: DetectionRule, findings: list[Finding]) -> None:

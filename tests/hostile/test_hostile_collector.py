@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
@@ -26,6 +27,7 @@ from hypothesis import strategies as st
 
 from collectors import ingest
 from collectors.agent import jsonfast
+from collectors.agent.parsers.base import DEFAULT_TZ
 from collectors.boundary import ShapeError, normalised
 from detection.services import rules_run
 from incidents.models import Incident
@@ -253,7 +255,9 @@ def hostile_items(data: st.DataObject, count: int) -> list[str]:
             eve = body[:-1] + f', "event_type": "alert", "timestamp": "{now.isoformat()}", "src_ip": "203.0.113.9"}}'
             items.append(json.dumps({"id": f"r:{n}", "raw": eve}))
         else:  # a text line whose message is such a document
-            items.append(json.dumps({"id": f"t:{n}", "raw": f"<38>{now:%b %d %H:%M:%S} hni-web-01 app: {body}"}))
+            # A syslog stamp has no zone: the collector's host writes its local time, which the parser assumes.
+            local = now.astimezone(ZoneInfo(DEFAULT_TZ))
+            items.append(json.dumps({"id": f"t:{n}", "raw": f"<38>{local:%b %d %H:%M:%S} hni-web-01 app: {body}"}))
     return items
 
 

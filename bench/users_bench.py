@@ -1,6 +1,6 @@
 """Console and API under 50 and 200 concurrent users: p95 per page as the users see it.
 
-An asyncio/httpx load generator (not locust: one process, no gevent, and a third of the CPU of the
+An asyncio/aiohttp load generator (not locust: one process, no gevent, and a third of the CPU of the
 same load on this 2-core box, where the generator shares the cores with the server). Each virtual
 user holds its own signed-in session (central analysts and provincial responders of every province)
 and loops: a page chosen from the mix below, then 1-3 s of think time. The server is the web tier as
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import random
 import sys
@@ -34,10 +33,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import procstat
 from bench.common import p, report
 from bench.console_bench import PASSWORD, seed_events, seed_incidents
 from bench.harness import DATABASE, ROOT, django_setup
@@ -88,32 +88,48 @@ def accounts() -> list[Account]:
     return out
 
 
-async def user(base: str, account: Account, stop_at: float, timings: Timings, rng: random.Random) -> None:
+def client_for(base: str, connections: int) -> aiohttp.ClientSession:
+    """One session for every virtual user, each request carrying its user's cookie. aiohttp rather than httpx:
+    httpx's client cost the generator 0.9 of a core at 200 users (40 requests/s), on the two cores the server
+    needs; no cookie jar, so one user's cookies never reach another's requests."""
+    connector = aiohttp.TCPConnector(limit=connections, limit_per_host=0)
+    return aiohttp.ClientSession(base_url=base, connector=connector, headers=HEADERS,
+                                 cookie_jar=aiohttp.DummyCookieJar(), timeout=aiohttp.ClientTimeout(total=120))
+
+
+async def get(client: aiohttp.ClientSession, path: str, account: Account, name: str, timings: Timings) -> None:
+    started = time.monotonic()
+    try:
+        async with client.get(path, headers={"Cookie": f"sessionid={account.session}"},
+                              allow_redirects=False) as resp:
+            await resp.read()
+            outcome = str(resp.status)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        outcome = type(exc).__name__
+    if outcome == "200":
+        timings.seconds.setdefault(name, []).append(time.monotonic() - started)
+    else:
+        timings.failures[outcome] += 1
+
+
+async def user(client: aiohttp.ClientSession, account: Account, stop_at: float, timings: Timings,
+               rng: random.Random) -> None:
     names = list(PAGES)
     weights = [PAGES[n][1] for n in names]
-    async with httpx.AsyncClient(base_url=base, headers=HEADERS, cookies={"sessionid": account.session},
-                                 timeout=120) as client:
+    await asyncio.sleep(rng.uniform(*THINK))
+    while time.monotonic() < stop_at:
+        name = rng.choices(names, weights)[0]
+        await get(client, PAGES[name][0].format(key=account.incident_key), account, name, timings)
         await asyncio.sleep(rng.uniform(*THINK))
-        while time.monotonic() < stop_at:
-            name = rng.choices(names, weights)[0]
-            started = time.monotonic()
-            try:
-                resp = await client.get(PAGES[name][0].format(key=account.incident_key))
-                outcome = str(resp.status_code)
-            except httpx.HTTPError as exc:
-                outcome = type(exc).__name__
-            if outcome == "200":
-                timings.seconds.setdefault(name, []).append(time.monotonic() - started)
-            else:
-                timings.failures[outcome] += 1
-            await asyncio.sleep(rng.uniform(*THINK))
 
 
 async def level(base: str, users: int, pool: list[Account], seconds: float) -> tuple[Timings, float]:
     timings = Timings()
     rng = random.Random(users)
     started = time.monotonic()
-    await asyncio.gather(*(user(base, pool[n % len(pool)], started + seconds, timings, rng) for n in range(users)))
+    async with client_for(base, users) as client:
+        await asyncio.gather(*(user(client, pool[n % len(pool)], started + seconds, timings, rng)
+                               for n in range(users)))
     return timings, time.monotonic() - started
 
 
@@ -123,25 +139,16 @@ async def closed_loop(base: str, clients: int, pool: list[Account], seconds: flo
     timings = Timings()
     stop_at = time.monotonic() + seconds
 
-    async def client_loop(account: Account) -> None:
-        async with httpx.AsyncClient(base_url=base, headers=HEADERS, cookies={"sessionid": account.session},
-                                     timeout=120) as client:
-            n = 0
-            while time.monotonic() < stop_at:
-                name = ("triage_queue", "api_incident_list")[n % 2]
-                n += 1
-                started = time.monotonic()
-                try:
-                    outcome = str((await client.get(PAGES[name][0])).status_code)
-                except httpx.HTTPError as exc:
-                    outcome = type(exc).__name__
-                if outcome == "200":
-                    timings.seconds.setdefault(name, []).append(time.monotonic() - started)
-                else:
-                    timings.failures[outcome] += 1
+    async def client_loop(client: aiohttp.ClientSession, account: Account) -> None:
+        n = 0
+        while time.monotonic() < stop_at:
+            name = ("triage_queue", "api_incident_list")[n % 2]
+            n += 1
+            await get(client, PAGES[name][0], account, name, timings)
 
     started = time.monotonic()
-    await asyncio.gather(*(client_loop(pool[n % len(pool)]) for n in range(clients)))
+    async with client_for(base, clients) as client:
+        await asyncio.gather(*(client_loop(client, pool[n % len(pool)]) for n in range(clients)))
     return timings, time.monotonic() - started
 
 
@@ -177,6 +184,33 @@ class ConnectionCount:
         return self.most
 
 
+class CpuSplit:
+    """Share of one core each part of the machine used over a level: the web tree, PostgreSQL, Elasticsearch,
+    Redis and this load generator (which shares the two cores with the server here, as no real user does)."""
+
+    def __init__(self, web_pid: int) -> None:
+        from urllib.parse import urlsplit
+
+        from django.conf import settings
+
+        ports = {"pg": int(str(settings.DATABASES["default"]["PORT"])),
+                 "es": urlsplit(settings.ELASTICSEARCH_URL).port or 9200,
+                 "redis": urlsplit(settings.REDIS_URL).port or 6379}
+        pids = {name: procstat.listening_pid(port) for name, port in ports.items()}
+        self.groups = {"web": web_pid, **{k: v for k, v in pids.items() if v}}
+        self.began = time.monotonic()
+        self.start = self._cpu()
+
+    def _cpu(self) -> dict[str, float]:
+        """Each service with its children; the generator alone (the web server is its child)."""
+        cpu = {name: procstat.sample(procstat.tree(pid)).cpu_seconds for name, pid in self.groups.items()}
+        return {**cpu, "loadgen": procstat.sample([os.getpid()]).cpu_seconds}
+
+    def figures(self) -> dict[str, int]:
+        wall, now = time.monotonic() - self.began, self._cpu()
+        return {f"{name}_cpu_pct": round(100 * (now[name] - self.start[name]) / wall) for name in now}
+
+
 def figures(timings: Timings, wall: float) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in PAGES:
@@ -196,11 +230,13 @@ def main() -> None:
                         help="20 s per user level, 10 s per closed-loop level")
     parser.add_argument("--seconds", type=float, default=float(os.environ.get("SOC_USERS_SECONDS", "0")),
                         help="per user level (default 60, short 20)")
+    parser.add_argument("--levels", default=",".join(map(str, LEVELS)),
+                        help="concurrent users per level, comma-separated (default %(default)s)")
+    parser.add_argument("--no-closed-loop", action="store_true", help="the user levels only")
     parser.add_argument("--baseline", help="another checkout (a git worktree) to serve and measure the same way")
     args = parser.parse_args()
     seconds = args.seconds or (20 if args.short else 60)
     loop_seconds = 10 if args.short else 30
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
     django_setup()
     seed_incidents(INCIDENTS, reseed=False)
     seed_events(EVENTS)
@@ -211,23 +247,27 @@ def main() -> None:
             server = WebServer(root, production_env(root, Path(tmp) / f"static-{name}"), Path(tmp) / f"{name}.log",
                                workers=WEB_WORKERS)
             try:
-                run_levels(name, server.base, pool, seconds, loop_seconds)
+                levels = [int(n) for n in args.levels.split(",")]
+                run_levels(name, server, pool, levels, seconds, 0 if args.no_closed_loop else loop_seconds)
             finally:
                 server.stop()
                 explain_errors(server.log)
 
 
-def run_levels(name: str, base: str, pool: list[Account], seconds: float, loop_seconds: float) -> None:
+def run_levels(name: str, server: WebServer, pool: list[Account], levels: list[int], seconds: float,
+               loop_seconds: float) -> None:
     common = {"web_workers": WEB_WORKERS, "incidents": INCIDENTS, "events": EVENTS}
+    base = server.base
     connections = ConnectionCount()
-    for users in LEVELS:
+    for users in levels:
+        cpu = CpuSplit(server.proc.pid)
         timings, wall = asyncio.run(level(base, users, pool, seconds))
         report(f"users ({name}): {users} concurrent (console + API)", {
             **figures(timings, wall), "seconds": seconds, "think_s": "1-3", **common,
-            "pg_connections_max": connections.most},
+            "pg_connections_max": connections.most, **cpu.figures()},
             target="0 errors; pages p95 <= 300 ms at 50 users, <= 1 s at 200")
     throughput = {}
-    for clients in CLOSED_LOOP:
+    for clients in CLOSED_LOOP if loop_seconds else ():
         timings, wall = asyncio.run(closed_loop(base, clients, pool, loop_seconds))
         done = [s * 1000 for v in timings.seconds.values() for s in v]
         throughput[clients] = len(done) / wall
@@ -235,6 +275,8 @@ def run_levels(name: str, base: str, pool: list[Account], seconds: float, loop_s
             "requests_per_s": round(throughput[clients], 1), "p50_ms": round(p(done, 50)),
             "p95_ms": round(p(done, 95)), "failures": sum(timings.failures.values()), "seconds": loop_seconds,
             **common, "pg_connections_max": connections.most})
+    if not throughput:
+        return
     report(f"users ({name}): closed loop scaling", {
         "ratio_32_over_1": round(throughput[32] / throughput[1], 2), "pg_connections_max": connections.stop()},
         target="ratio >= 1.6; connections bounded by the pool")

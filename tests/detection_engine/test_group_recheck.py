@@ -3,6 +3,7 @@ a late event still completes a burst or a sequence (``detection.engine.Window.re
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -23,19 +24,29 @@ def ssh(moment_ago: float, outcome: str, ip: str, arrived_ago: float = 5) -> dic
     return doc
 
 
-def group_searches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many per-group event searches each _msearch of the engine asks (the real client answers)."""
+@dataclass
+class GroupReads:
+    """The engine's per-group event searches, through the real client: the groups each asked, the events each
+    group's search brought back."""
+
+    asked: list[int] = field(default_factory=list)
+    read: list[int] = field(default_factory=list)
+
+
+def group_reads(monkeypatch: pytest.MonkeyPatch) -> GroupReads:
     from detection import engine
 
-    asked: list[int] = []
+    reads = GroupReads()
     real = engine.groups_events
 
     def counting(es: Elasticsearch, index: str, query: Any, groups: list[Any], *args: Any, **kwargs: Any) -> Any:
-        asked.append(len(groups))
-        return real(es, index, query, groups, *args, **kwargs)
+        reads.asked.append(len(groups))
+        found = real(es, index, query, groups, *args, **kwargs)
+        reads.read.extend(len(events) for events in found)
+        return found
 
     monkeypatch.setattr(engine, "groups_events", counting)
-    return asked
+    return reads
 
 
 def test_a_threshold_reads_again_only_the_groups_with_new_events(
@@ -44,7 +55,7 @@ def test_a_threshold_reads_again_only_the_groups_with_new_events(
         "query": "event.outcome:failure", "group_by": ["source.ip"], "count": 5, "window_seconds": 120})
     # Five failures from each of two addresses, arrived long before the first run: two bursts.
     index(*[ssh(100 - i, "failure", ip, arrived_ago=90) for i in range(5) for ip in ("198.51.100.1", "198.51.100.2")])
-    asked = group_searches(monkeypatch)
+    asked = group_reads(monkeypatch).asked
     t0 = now()
     [first] = rules_run(rule_ids=[rule.pk], now=t0)
     index(*[ssh(3 - i / 10, "failure", "198.51.100.2", arrived_ago=1) for i in range(5)])  # a second burst
@@ -82,7 +93,7 @@ def test_a_sequence_with_nothing_new_reads_no_group_again(
         "window_seconds": 300, "first_count": 3})
     index(*[ssh(60 - i, "failure", "203.0.113.7", arrived_ago=90) for i in range(3)],
           ssh(40, "success", "203.0.113.7", arrived_ago=90))
-    asked = group_searches(monkeypatch)
+    asked = group_reads(monkeypatch).asked
     t0 = now()
     [first] = rules_run(rule_ids=[rule.pk], now=t0)
     [second] = rules_run(rule_ids=[rule.pk], now=t0 + timedelta(seconds=5))
@@ -91,29 +102,13 @@ def test_a_sequence_with_nothing_new_reads_no_group_again(
     assert second.error == "" and asked[2:] == [0, 0]
 
 
-def group_events_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many events each of the engine's per-group searches brought back."""
-    from detection import engine
-
-    read: list[int] = []
-    real = engine.groups_events
-
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        found = real(*args, **kwargs)
-        read.extend(len(events) for events in found)
-        return found
-
-    monkeypatch.setattr(engine, "groups_events", counting)
-    return read
-
-
 def test_a_threshold_group_reads_only_the_events_no_alert_holds_yet(
         es: Elasticsearch, orgs: None, index: Index, monkeypatch: pytest.MonkeyPatch) -> None:
     rule = make_rule(name="brute force", kind="threshold", params={
         "query": "event.outcome:failure", "group_by": ["source.ip"], "count": 5, "window_seconds": 120})
     ip = "198.51.100.7"
     index(*[ssh(100 - i, "failure", ip, arrived_ago=90) for i in range(8)])  # one burst of eight
-    read = group_events_read(monkeypatch)
+    read = group_reads(monkeypatch).read
     t0 = now()
     [first] = rules_run(rule_ids=[rule.pk], now=t0)
     index(*[ssh(3 - i / 10, "failure", ip, arrived_ago=1) for i in range(4)])  # four more: not yet a burst
@@ -135,7 +130,7 @@ def test_a_sequence_reads_only_the_failures_that_can_precede_its_successes(
     # Failures all along the look-back, one success at 100 s ago: only the failures of the minute before it count.
     index(*[ssh(400 - 10 * i, "failure", ip, arrived_ago=90) for i in range(40)],
           ssh(100, "success", ip, arrived_ago=90))
-    read = group_events_read(monkeypatch)
+    read = group_reads(monkeypatch).read
 
     [run] = rules_run(rule_ids=[rule.pk], now=now())
 
@@ -153,7 +148,7 @@ def test_a_sequence_reads_no_address_that_only_fails_or_only_succeeds(
     index(*[ssh(60 - i, "failure", "203.0.113.20") for i in range(10)],  # an attacker that never gets in
           *[ssh(60 - i, "success", "10.20.0.5") for i in range(10)],  # a user who never fails
           *[ssh(50 - i, "failure", "10.20.0.6") for i in range(2)], ssh(40, "success", "10.20.0.6"))  # too few
-    asked = group_searches(monkeypatch)
+    asked = group_reads(monkeypatch).asked
 
     [run] = rules_run(rule_ids=[rule.pk], now=now())
 

@@ -60,13 +60,23 @@ def normalised(doc: dict[str, Any], *, max_fields: int, max_depth: int) -> dict[
     Any other is walked in Python: its leaves counted exactly, its nesting bounded by ``max_depth`` before the
     walk recurses, its dotted keys merged.
     """
-    probe = jsonfast.dumps(doc)
-    # Every key ends in ``":`` (so do escaped quotes inside values: an upper bound), and takes at least four
-    # bytes: a document that passes either cheap test cannot hold too many fields, and is not counted again.
-    crowded = len(probe) > 4 * max_fields and probe.count(_KEY) > max_fields
-    if not crowded and _DOTTED_KEY.search(probe) is None:
+    if is_plain(jsonfast.dumps(doc), max_fields=max_fields):
         return doc
     return _object(doc, 1, _Walk(max_fields, max_depth))
+
+
+def is_plain(serialised: bytes, *, max_fields: int, length: int = 0) -> bool:
+    """Whether a document, as ``jsonfast`` serialised it, is one ``normalised`` returns as it is: no dotted key and
+    too few keys to hold more than ``max_fields`` fields.
+
+    It also holds for any document whose keys and values all appear in these bytes and whose own serialised length
+    is at most ``length`` (0: these bytes' length): the ingest checks what it would store, the sender's document
+    with the server's fields added, for the sender's document.
+    """
+    # Every key ends in ``":`` (so do escaped quotes inside values: an upper bound), and takes at least four
+    # bytes: a document that passes either cheap test cannot hold too many fields, and is not counted again.
+    crowded = max(length, len(serialised)) > 4 * max_fields and serialised.count(_KEY) > max_fields
+    return not crowded and _DOTTED_KEY.search(serialised) is None
 
 
 def _object(obj: dict[str, Any], depth: int, walk: _Walk) -> dict[str, Any]:

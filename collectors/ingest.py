@@ -14,7 +14,9 @@ from the host's clock (its log lines), so they are wrong by the same amount.
 
 Trust boundary (``collectors.boundary``): a document is first rewritten into one spelling per field (dotted
 keys merged into objects, size bounded), then the server-owned fields (``organization``, ``agent``, ``soc``,
-``event.ingested``) are written from the credential over whatever the sender put there.
+``event.ingested``) are written from the credential over whatever the sender put there. What the agent sends (a
+document in one spelling, without server-owned fields) is stored with one serialisation that checks the same
+(``_stored_as_sent``); anything else goes the way just described.
 
 Time bounds: an event dated more than ``INGEST_FUTURE_TOLERANCE_SECONDS`` ahead of our clock (after the clock
 correction) is refused and dead-lettered with the reason: the agent already corrects a host's measured clock
@@ -26,10 +28,10 @@ searchable like any other, but is stored in the back-fill index of the month it 
 (``events-backfill-YYYY.MM``) and marked ``soc.backfill``, so whatever dates a sender writes, the ingest
 creates at most a few daily indices and one monthly index; retention deletes back-fill by arrival.
 
-Two entries, the same answers: ``ingest_batch`` (sync: tests, commands) and ``aingest_batch`` (the async ingest
-view), whose Elasticsearch calls are awaited and whose bulks are shared by a worker's concurrent requests
-(``_Coalescer``): hundreds of small batches a second become a few bulks, and each request still gets its own
-items' answers.
+Two entries, the same answers: ``ingest_batch`` (sync: tests, commands) and ``aingest_batch`` (async), in two
+halves for the async ingest view: ``batch_prepare`` (CPU, on the loop) and ``abatch_store``, whose Elasticsearch
+calls are awaited and whose bulks are shared by a worker's concurrent requests (``_Coalescer``): hundreds of small
+batches a second become a few bulks, and each request still gets its own items' answers.
 
 Every item gets an answer: ``created``, ``duplicate`` (already stored),
 ``rejected`` (invalid or refused by the mapping; kept in the dead-letter
@@ -39,10 +41,13 @@ index with the reason) or ``retry`` (not stored; the collector must resend).
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -53,7 +58,7 @@ from django.conf import settings
 from collectors.agent import jsonfast
 from collectors.agent.parsers import parse_line
 from collectors.agent.parsers.base import ECS_VERSION, ParseContext, isoformat_utc
-from collectors.boundary import SERVER_OWNED_EVENT_FIELD, ShapeError, normalised
+from collectors.boundary import SERVER_OWNED, SERVER_OWNED_EVENT_FIELD, ShapeError, is_plain, normalised
 from collectors.models import Collector
 from soc import es
 from soc.aio import loop_client
@@ -88,6 +93,7 @@ class Prepared:
     item_id: str
     action: bytes  # the bulk line before the document: its daily index and ``_id``
     source: bytes  # the document serialised once, for the bulk body
+    item: Any = None  # the item, for its dead letter if the index refuses it; None: ``{"id": item_id, "doc": source}``
 
 
 class BatchError(ValueError):
@@ -114,6 +120,8 @@ class _Batch:
     collector: Collector
     shift: float
     max_bytes: int
+    max_fields: int
+    max_depth: int
     too_large: str
     id_prefix: str  # ``<collector uid>:``
     organization: dict[str, str]  # shared by the batch's documents, which are only serialised after this
@@ -129,6 +137,7 @@ class _Batch:
     def of(cls, collector: Collector, now: datetime, shift: float) -> _Batch:
         org, uid = collector.organisation, str(collector.uid)
         return cls(collector=collector, shift=shift, max_bytes=settings.INGEST_MAX_EVENT_BYTES,
+                   max_fields=settings.INGEST_MAX_EVENT_FIELDS, max_depth=settings.INGEST_MAX_EVENT_DEPTH,
                    too_large=f"event larger than {settings.INGEST_MAX_EVENT_BYTES} bytes", id_prefix=f"{uid}:",
                    organization={"id": org.code, "name": org.name},
                    agent={"id": uid, "name": collector.name, "type": "soc-collector"},
@@ -172,57 +181,98 @@ class _Batch:
 
 def ingest_batch(*, collector: Collector, payload: Any, clock_offset: float = 0.0) -> list[ItemResult]:
     """``clock_offset``: our clock minus the collector host's, in seconds, as the agent measured it."""
-    work = _Work.of(collector, payload, clock_offset)
-    work.results.update(_store(work.prepared))
-    _dead_letter(work)
-    _report_duplicates(work)
-    return work.answers()
+    batch = batch_prepare(collector=collector, payload=payload, clock_offset=clock_offset)
+    batch.results.update(_store(batch.prepared))
+    _dead_letter(batch)
+    _report_duplicates(batch)
+    return batch.answers()
 
 
 async def aingest_batch(*, collector: Collector, payload: Any, clock_offset: float = 0.0) -> list[ItemResult]:
-    """``ingest_batch`` for async views: the same answers, with Elasticsearch awaited rather than waited for.
-    Preparing the documents is CPU work and runs on the loop, between the waits."""
-    work = _Work.of(collector, payload, clock_offset)
-    work.results.update(await _astore(work.prepared))
-    await _adead_letter(work)
-    await _areport_duplicates(work)
-    return work.answers()
+    """``ingest_batch`` for async callers: ``batch_prepare`` then ``abatch_store``."""
+    return await abatch_store(batch=batch_prepare(collector=collector, payload=payload, clock_offset=clock_offset))
+
+
+def batch_prepare(*, collector: Collector, payload: Any, clock_offset: float = 0.0) -> PreparedBatch:
+    """Each item of a request's decoded ``payload`` serialised for the bulk, or answered (rejected). CPU work, run
+    on the loop by the async view. Raises BatchError for a malformed request.
+
+    The batch keeps bytes, not the decoded documents (save the rejected items, for their dead letters): a caller
+    that drops ``payload`` before it waits for Elasticsearch holds no containers for the garbage collector to walk
+    while it waits. A worker has up to ``INGEST_BATCHES_IN_FLIGHT`` batches waiting; holding their documents,
+    collections triggered by the other requests' decoding walked them all, again and again (a third of the CPU
+    per event at 32 batches in flight)."""
+    items = _items(payload)
+    now = datetime.now(UTC)
+    shift = clock_offset if CLOCK_TOLERANCE <= abs(clock_offset) <= MAX_CLOCK_OFFSET else 0.0
+    shared = _Batch.of(collector, now, shift)
+    batch = PreparedBatch(collector, len(items), now, {}, {}, {})
+    with collection_paused():
+        for pos, item in enumerate(items):
+            outcome = _prepare(shared, item)
+            if isinstance(outcome, Prepared):
+                batch.prepared[pos] = outcome
+            else:
+                batch.results[pos] = outcome
+                if outcome.status == "rejected" and outcome.id:
+                    batch.rejected_items[pos] = item
+    return batch
+
+
+async def abatch_store(*, batch: PreparedBatch) -> list[ItemResult]:
+    """Store a prepared batch, Elasticsearch awaited rather than waited for; every item's answer, in order."""
+    batch.results.update(await _astore(batch.prepared))
+    await _adead_letter(batch)
+    await _areport_duplicates(batch)
+    return batch.answers()
+
+
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """No cyclic garbage collection during a batch's preparation (synchronous: nothing else runs on the loop).
+
+    Preparing allocates a few containers per event that live until the item is serialised (a copy of the document
+    with the server's fields), while the decoded documents are all alive: each collection this triggers would walk
+    them, though JSON documents hold no cycles and are freed by reference counting. Collections resume after, at
+    the next allocation, over whatever is still alive then (the batch's bytes are not containers)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 @dataclass(slots=True)
-class _Work:
+class PreparedBatch:
     """One request's items, each either prepared for the bulk or already answered."""
 
     collector: Collector
-    items: list[Any]
+    size: int
     now: datetime
     results: dict[int, ItemResult]
     prepared: dict[int, Prepared]
-
-    @classmethod
-    def of(cls, collector: Collector, payload: Any, clock_offset: float) -> _Work:
-        items = _items(payload)
-        now = datetime.now(UTC)
-        shift = clock_offset if CLOCK_TOLERANCE <= abs(clock_offset) <= MAX_CLOCK_OFFSET else 0.0
-        batch = _Batch.of(collector, now, shift)
-        work = cls(collector, items, now, {}, {})
-        for pos, item in enumerate(items):
-            outcome = _prepare(batch, item)
-            if isinstance(outcome, Prepared):
-                work.prepared[pos] = outcome
-            else:
-                work.results[pos] = outcome
-        return work
+    rejected_items: dict[int, Any]  # the items refused here with an id, for their dead letters
 
     def rejected(self) -> dict[int, ItemResult]:
         """What was refused with an id to keep it under: the dead letters."""
         return {pos: r for pos, r in self.results.items() if r.status == "rejected" and r.id}
 
+    def original(self, pos: int) -> Any:
+        """Item ``pos`` for its dead letter: as sent, with the server's fields written into its document once it was
+        prepared (``_enrich`` writes them there; ``_stored_as_sent`` into a copy, whose bytes are ``source``)."""
+        if pos in self.rejected_items:
+            return self.rejected_items[pos]
+        prep = self.prepared[pos]
+        return prep.item if prep.item is not None else {"id": prep.item_id, "doc": json.loads(prep.source)}
+
     def duplicates(self) -> int:
         return sum(1 for r in self.results.values() if r.status == "duplicate")
 
     def answers(self) -> list[ItemResult]:
-        return [self.results[pos] for pos in range(len(self.items))]
+        return [self.results[pos] for pos in range(self.size)]
 
 
 def _items(payload: Any) -> list[Any]:
@@ -243,6 +293,9 @@ def _prepare(batch: _Batch, item: Any) -> Prepared | ItemResult:
     if not isinstance(item_id, str) or not _ID.match(item_id):
         return ItemResult(item_id if isinstance(item_id, str) else "", "rejected",
                           "id must be 1-200 characters of A-Z a-z 0-9 . _ : -")
+    stored = _stored_as_sent(batch, item, item_id)
+    if stored is not None:
+        return stored
     raw = item.get("raw")
     if isinstance(raw, str) and len(raw) > batch.max_bytes:  # not worth parsing
         return ItemResult(item_id, "rejected", batch.too_large)
@@ -256,6 +309,45 @@ def _prepare(batch: _Batch, item: Any) -> Prepared | ItemResult:
     source = jsonfast.dumps(doc)  # the limit applies to what would be stored; the bulk reuses these bytes
     if len(source) > batch.max_bytes:
         return ItemResult(item_id, "rejected", batch.too_large)
+    return Prepared(item_id, batch.action(stamp, item_id), source, item)
+
+
+def _stored_as_sent(batch: _Batch, item: dict[str, Any], item_id: str) -> Prepared | None:
+    """An item ``{"id": ..., "doc": {...}}`` (what the agent sends) prepared with one serialisation, when that gives
+    what ``_to_ecs`` and ``_enrich`` would: the sender wrote none of the server-owned fields, the time is storable,
+    and the bytes to store (the sender's document with the server's fields added, nothing of it removed) show
+    nothing to normalise, which then holds for the sender's own. None for anything else, any refusal included:
+    the exact path decides, from the item as sent (this one leaves it untouched, and keeps nothing of it).
+    """
+    if len(item) != 2 or next(iter(item)) != "id":
+        return None
+    doc = item.get("doc")
+    if type(doc) is not dict or not doc.keys().isdisjoint(SERVER_OWNED):
+        return None
+    stamp = batch.stamp(doc.get("@timestamp"))
+    if stamp is None or stamp.moment is None or stamp.refusal:
+        return None
+    event = doc.get("event")
+    if event is None:
+        event = {}
+    elif type(event) is not dict or SERVER_OWNED_EVENT_FIELD in event:
+        return None
+    stored = dict(doc)  # the same fields, in the same order, as ``_enrich`` writes them into the document
+    stored["event"] = {**event, SERVER_OWNED_EVENT_FIELD: batch.ingested}
+    stored["organization"] = batch.organization
+    stored["agent"] = batch.agent
+    if stamp.corrected or stamp.backfill:
+        stored["soc"] = _server_soc(stamp, batch.shift)
+    if stamp.corrected:
+        stored["@timestamp"] = stamp.corrected
+    if "ecs" not in stored:
+        stored["ecs"] = {"version": ECS_VERSION}
+    source = jsonfast.dumps(stored)
+    # The sender's document is these bytes less the server's fields, save a corrected @timestamp: the one it sent,
+    # swapped for ours, may have been longer (at most six bytes a character, escaped).
+    sent = len(source) + 6 * len(doc["@timestamp"]) if stamp.corrected else 0
+    if len(source) > batch.max_bytes or not is_plain(source, max_fields=batch.max_fields, length=sent):
+        return None
     return Prepared(item_id, batch.action(stamp, item_id), source)
 
 
@@ -270,7 +362,7 @@ def _to_ecs(item: dict[str, Any], raw: Any, batch: _Batch) -> tuple[dict[str, An
         if not isinstance(doc, dict):
             return 'each event needs "raw" (a log line) or "doc" (an ECS object)'
     try:  # before anything is read from it: a dotted "@timestamp" is still the same field
-        doc = normalised(doc, max_fields=settings.INGEST_MAX_EVENT_FIELDS, max_depth=settings.INGEST_MAX_EVENT_DEPTH)
+        doc = normalised(doc, max_fields=batch.max_fields, max_depth=batch.max_depth)
     except ShapeError as exc:
         return str(exc)
     stamp = batch.stamp(doc.get("@timestamp"))
@@ -517,21 +609,21 @@ def _sort_bulk_answers(pending: dict[int, Prepared], response: Any,
     return retry
 
 
-def _dead_letter(work: _Work) -> None:
+def _dead_letter(batch: PreparedBatch) -> None:
     """Keep what was refused, with the reason, so nothing is silently lost."""
-    rejected = work.rejected()
+    rejected = batch.rejected()
     if rejected:
-        _sort_dead_letter_answers(rejected, es.client().bulk(operations=_dead_letters(work, rejected)))
+        _sort_dead_letter_answers(rejected, es.client().bulk(operations=_dead_letters(batch, rejected)))
 
 
-async def _adead_letter(work: _Work) -> None:
-    rejected = work.rejected()
+async def _adead_letter(batch: PreparedBatch) -> None:
+    rejected = batch.rejected()
     if rejected:
-        _sort_dead_letter_answers(rejected, await es.async_client().bulk(operations=_dead_letters(work, rejected)))
+        _sort_dead_letter_answers(rejected, await es.async_client().bulk(operations=_dead_letters(batch, rejected)))
 
 
-def _dead_letters(work: _Work, rejected: dict[int, ItemResult]) -> list[dict[str, Any]]:
-    collector, now = work.collector, work.now
+def _dead_letters(batch: PreparedBatch, rejected: dict[int, ItemResult]) -> list[dict[str, Any]]:
+    collector, now = batch.collector, batch.now
     operations: list[dict[str, Any]] = []
     for pos, result in rejected.items():
         operations += [
@@ -541,7 +633,7 @@ def _dead_letters(work: _Work, rejected: dict[int, ItemResult]) -> list[dict[str
                 "error": {"type": result.error.split(":", 1)[0], "message": result.error},
                 "organization": {"id": collector.organisation.code},
                 "agent": {"id": str(collector.uid)},
-                "event": {"original": json.dumps(work.items[pos], ensure_ascii=False)[
+                "event": {"original": json.dumps(batch.original(pos), ensure_ascii=False)[
                     : settings.INGEST_MAX_EVENT_BYTES]},
             },
         ]
@@ -554,31 +646,31 @@ def _sort_dead_letter_answers(rejected: dict[int, ItemResult], response: Any) ->
             result.status, result.error = "retry", "dead-letter index unavailable; resend"
 
 
-def _report_duplicates(work: _Work) -> None:
+def _report_duplicates(batch: PreparedBatch) -> None:
     """One small count per batch that carried resends. The resent events themselves are already safe, so a
     failure here costs a measurement, not data: it is logged and the batch still answers."""
-    count = work.duplicates()
+    count = batch.duplicates()
     if not count:
         return
     try:
-        es.client().index(index=es.index_name(es.INGEST_STATS, work.now), document=_duplicates_doc(work, count),
+        es.client().index(index=es.index_name(es.INGEST_STATS, batch.now), document=_duplicates_doc(batch, count),
                           refresh=False)
     except Exception:  # any transport error: see the docstring
-        logger.warning("could not record %d duplicate resends of collector %s", count, work.collector.uid)
+        logger.warning("could not record %d duplicate resends of collector %s", count, batch.collector.uid)
 
 
-async def _areport_duplicates(work: _Work) -> None:
-    count = work.duplicates()
+async def _areport_duplicates(batch: PreparedBatch) -> None:
+    count = batch.duplicates()
     if not count:
         return
     try:
-        await es.async_client().index(index=es.index_name(es.INGEST_STATS, work.now),
-                                      document=_duplicates_doc(work, count), refresh=False)
+        await es.async_client().index(index=es.index_name(es.INGEST_STATS, batch.now),
+                                      document=_duplicates_doc(batch, count), refresh=False)
     except Exception:  # any transport error: see ``_report_duplicates``
-        logger.warning("could not record %d duplicate resends of collector %s", count, work.collector.uid)
+        logger.warning("could not record %d duplicate resends of collector %s", count, batch.collector.uid)
 
 
-def _duplicates_doc(work: _Work, count: int) -> dict[str, Any]:
-    collector = work.collector
-    return {"@timestamp": isoformat_utc(work.now), "organization": {"id": collector.organisation.code},
+def _duplicates_doc(batch: PreparedBatch, count: int) -> dict[str, Any]:
+    collector = batch.collector
+    return {"@timestamp": isoformat_utc(batch.now), "organization": {"id": collector.organisation.code},
             "agent": {"id": str(collector.uid)}, "event": {"action": DUPLICATE_ACTION, "count": count}}

@@ -141,19 +141,38 @@ async def _nothing(_: object) -> None:
 
 
 async def _ingest(request: HttpRequest, collector: Collector) -> HttpResponse:
-    payload = _read_json(request)  # the body is already in memory (or spooled): no wait here
-    events = payload.get("events") if isinstance(payload, dict) else None
-    verdict = await ingest_admit(collector=collector, events=len(events) if isinstance(events, list) else 0)
+    batch, invalid, count = _prepared(request, collector)
+    verdict = await ingest_admit(collector=collector, events=count)
     if not verdict.admitted:
         return json_error(429, "rate_limited", "ingest rate limit of this collector or province reached; "
                           f"resend in {verdict.retry_after}s", Retry_After=str(verdict.retry_after))
-    try:
-        results = await ingest.aingest_batch(collector=collector, payload=payload,
-                                             clock_offset=_clock_offset(request))
-    except ingest.BatchError as exc:
-        return json_error(400, "invalid_batch", str(exc))
+    if batch is None:
+        return json_error(400, "invalid_batch", str(invalid))
+    results = await ingest.abatch_store(batch=batch)
     await acollector_mark_seen(collector=collector)
     return HttpResponse(jsonfast.dumps({"results": [r.as_dict() for r in results]}), content_type="application/json")
+
+
+def _prepared(request: HttpRequest, collector: Collector) -> tuple[ingest.PreparedBatch | None, str, int]:
+    """The request's batch prepared for the bulk, or why it is invalid, and how many events it is charged for.
+
+    Decoded and prepared before the first wait, without garbage collection (``ingest.collection_paused``): the
+    decoded documents are freed on the way out of ``_decoded_and_prepared``, before collections resume, so no
+    collection ever walks them, and none of the hundreds of requests waiting (for the rate limit, for
+    Elasticsearch) holds any. The body is already in memory (or spooled): no wait here."""
+    with ingest.collection_paused():
+        return _decoded_and_prepared(request, collector)
+
+
+def _decoded_and_prepared(request: HttpRequest, collector: Collector) -> tuple[ingest.PreparedBatch | None, str, int]:
+    payload = _read_json(request)
+    events = payload.get("events") if isinstance(payload, dict) else None
+    count = len(events) if isinstance(events, list) else 0
+    try:
+        batch = ingest.batch_prepare(collector=collector, payload=payload, clock_offset=_clock_offset(request))
+    except ingest.BatchError as exc:
+        return None, str(exc), count
+    return batch, "", count
 
 
 @collector_endpoint

@@ -64,7 +64,7 @@ from soc import es
 from soc.aio import loop_client
 
 logger = logging.getLogger(__name__)
-_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,200}$")
+_ID = re.compile(r"[A-Za-z0-9._:\-]{1,200}\Z")  # \Z: "$" would also match before a final newline
 _RETRYABLE = {429, 500, 502, 503, 504}
 _ATTEMPTS = 3
 CLOCK_TOLERANCE = 2.0  # seconds; below this the agent's measurement (half a round trip) is noise

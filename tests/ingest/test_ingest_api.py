@@ -120,6 +120,17 @@ def test_an_id_that_is_not_text_is_rejected_on_its_own_item(
     assert len(stored(es)) == 1
 
 
+@pytest.mark.parametrize("item_id", ["ok:1\n", "\nok:1", "ok 1", "", "x" * 201])
+def test_an_id_outside_its_characters_is_rejected_even_with_a_final_newline(
+        client: Client, es: Elasticsearch, hni_collector: EnrolledCollector, item_id: str) -> None:
+    resp = post(client, {"events": [{"id": item_id, "doc": {"message": "m"}}, {"id": "ok:2", "raw": SSHD}]},
+                hni_collector)
+
+    assert [r["status"] for r in resp.json()["results"]] == ["rejected", "created"]
+    assert "id must be" in resp.json()["results"][0]["error"]
+    assert [hit["_id"].split(":", 1)[1] for hit in stored(es)] == ["ok:2"]
+
+
 @pytest.mark.parametrize(("body", "code"), [
     (b"{not json", "malformed_json"),
     (b"\xff\xfe\x00", "malformed_json"),

@@ -55,3 +55,19 @@ def test_pytest_runs_the_test_profile_when_none_is_given() -> None:
     collected = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "tests/test_settings.py"],
                                cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120, check=False)
     assert collected.returncode == 0, collected.stdout[-2000:] + collected.stderr[-2000:]
+
+
+# The uvicorn worker imports the Elasticsearch client before Django configures logging: that order.
+CLIENT_TRACE = ("import logging, elastic_transport, django; django.setup(); "
+                "print(logging.getLogger('elastic_transport.node').hasHandlers())")
+
+
+def test_the_elasticsearch_client_does_not_format_a_trace_of_every_request() -> None:
+    """With a handler in reach the client decodes every request's body and answer into a debug message (dropped
+    at our level): megabytes a bulk."""
+    clean = {k: v for k, v in os.environ.items() if k not in PROFILE_VARS}
+    started = subprocess.run([sys.executable, "-c", CLIENT_TRACE], cwd=ROOT, capture_output=True, text=True,
+                             timeout=60, check=False,
+                             env={**clean, "DJANGO_SETTINGS_MODULE": "soc.settings", "SOC_PROFILE": "test"})
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.split() == ["False"]

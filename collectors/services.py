@@ -43,7 +43,6 @@ from organisations.models import Kind, Organisation
 from organisations.selectors import AnyUser
 from organisations.services import audit_record
 from soc import es
-from soc.aio import database
 from soc.queues import Queue
 
 
@@ -156,37 +155,65 @@ def collector_revoke(*, collector: Collector, actor: Actor) -> None:
     credential_forget(collector=collector)
 
 
-def collector_mark_seen(*, collector: Collector) -> None:
-    """At most one write per collector every few seconds, however often it ships."""
-    now = timezone.now()
-    if _seen_due(collector, now):
-        Collector.objects.filter(pk=collector.pk).update(last_seen_at=now)
-        collector.last_seen_at = now
+def collectors_mark_seen(*, seen: dict[int, datetime]) -> None:
+    """Each collector's last accepted batch (collector pk -> when), in one statement; never moved backwards (several
+    web processes write it, each from its own memory: ``collectors.contact``)."""
+    if not seen:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(_seen_sql(), [list(seen), list(seen.values())])
 
 
-async def acollector_mark_seen(*, collector: Collector) -> None:
-    """``collector_mark_seen`` for async views: no trip to a thread unless the write is due."""
-    if _seen_due(collector, timezone.now()):
-        await database(collector_mark_seen, collector=collector)
+@cache
+def _seen_sql() -> str:
+    quote, meta = connection.ops.quote_name, Collector._meta
+    table, pk, seen = quote(meta.db_table), quote(meta.pk.column), quote(meta.get_field("last_seen_at").column)
+    # Only quoted table and column names from the model go into the text; the values are parameters.
+    return (f"UPDATE {table} AS c SET {seen} = GREATEST(c.{seen}, v.at) "  # noqa: S608
+            "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, at) "
+            f"WHERE c.{pk} = v.id")
 
 
-def _seen_due(collector: Collector, now: datetime) -> bool:
-    return collector.last_seen_at is None or now - collector.last_seen_at > timedelta(seconds=5)
+# A heartbeat to record: the agent's report as ``_bounded_report`` keeps it, its version, and when it arrived.
+Beat = tuple[dict[str, Any], str, datetime]
+
+
+def collector_heartbeat_report(report: dict[str, Any]) -> Beat:
+    """What is kept of an agent's report (``collector_record_heartbeats`` writes it)."""
+    return _bounded_report(report), str(report.get("version", ""))[:40], timezone.now()
 
 
 def collector_record_heartbeat(*, collector: Collector, report: dict[str, Any]) -> dict[str, Any] | None:
-    """Keep the agent's latest report; returns the central configuration it must apply, read in the same
-    statement (so it is current whatever copy of the collector the caller holds), or None when the collector
+    """Keep the agent's latest report; returns the central configuration it must apply, or None when the collector
     has been revoked (the caller's credential check may be a cached one: ``collectors.credentials``)."""
-    health, version, now = _bounded_report(report), str(report.get("version", ""))[:40], timezone.now()
+    beat = collector_heartbeat_report(report)
+    return collector_apply_heartbeat(collector, beat, collector_record_heartbeats(beats={collector.pk: beat}))
+
+
+def collector_record_heartbeats(*, beats: dict[int, Beat]) -> dict[int, tuple[Any, int]]:
+    """Several collectors' heartbeats (collector pk -> its beat) in one statement, which also reads each one's
+    central configuration and its version (so it is current whatever copy of the collector a caller holds): pk ->
+    (config, config_version) for each collector still active; a revoked one is not written and not answered."""
+    if not beats:
+        return {}
+    ids, health, at, version = zip(*((pk, json.dumps(b[0]), b[2], b[1]) for pk, b in beats.items()), strict=True)
     with connection.cursor() as cursor:
-        cursor.execute(_heartbeat_sql(), [json.dumps(health), now, version, collector.pk])
-        row = cursor.fetchone()
-    if row is None:
+        cursor.execute(_heartbeat_sql(), [list(ids), list(health), list(at), list(version)])
+        rows = cursor.fetchall()
+    # Django reads jsonb as text here.
+    return {pk: (config if isinstance(config, dict) else json.loads(config), config_version)
+            for pk, config, config_version in rows}
+
+
+def collector_apply_heartbeat(collector: Collector, beat: Beat, answers: dict[int, tuple[Any, int]],
+                              ) -> dict[str, Any] | None:
+    """The answer to ``collector``'s heartbeat from ``collector_record_heartbeats``'s: its configuration, or None
+    (revoked). The caller's copy of the collector is brought up to date with what was written and read."""
+    answer = answers.get(collector.pk)
+    if answer is None:
         return None
-    collector.health, collector.last_heartbeat_at, collector.version = health, now, version
-    collector.config = row[0] if isinstance(row[0], dict) else json.loads(row[0])  # Django reads jsonb as text
-    collector.config_version = row[1]
+    collector.health, collector.version, collector.last_heartbeat_at = beat
+    collector.config, collector.config_version = answer
     return collector.config
 
 
@@ -195,10 +222,11 @@ def _heartbeat_sql() -> str:
     quote, meta = connection.ops.quote_name, Collector._meta
     column = {field.name: quote(field.column) for field in meta.concrete_fields}
     # Only quoted table and column names from the model go into the text; the values are parameters.
-    return (f"UPDATE {quote(meta.db_table)} SET {column['health']} = %s::jsonb, "  # noqa: S608
-            f"{column['last_heartbeat_at']} = %s, {column['version']} = %s "
-            f"WHERE {column[meta.pk.name]} = %s AND {column['revoked_at']} IS NULL "
-            f"RETURNING {column['config']}, {column['config_version']}")
+    return (f"UPDATE {quote(meta.db_table)} AS c SET {column['health']} = v.health::jsonb, "  # noqa: S608
+            f"{column['last_heartbeat_at']} = v.at, {column['version']} = v.version "
+            "FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::text[]) AS v(id, health, at, version) "
+            f"WHERE c.{column[meta.pk.name]} = v.id AND c.{column['revoked_at']} IS NULL "
+            f"RETURNING c.{column[meta.pk.name]}, c.{column['config']}, c.{column['config_version']}")
 
 
 # clock_offset_seconds: central time minus the collector host's, as the agent measured it (clock skew).

@@ -30,16 +30,12 @@ from django.views.decorators.http import require_POST
 
 from collectors import ingest
 from collectors.agent import jsonfast
+from collectors.contact import heartbeat_record, seen_record
 from collectors.credentials import collector_authenticate_cached
 from collectors.models import Collector
 from collectors.ratelimit import ingest_admit
-from collectors.services import (
-    EnrollmentError,
-    acollector_mark_seen,
-    collector_enroll,
-    collector_record_heartbeat,
-)
-from soc.aio import database, loop_client
+from collectors.services import EnrollmentError, collector_enroll
+from soc.aio import loop_client
 from soc.api import json_error
 
 HEARTBEAT_MAX_BYTES = 256 * 1024
@@ -149,7 +145,7 @@ async def _ingest(request: HttpRequest, collector: Collector) -> HttpResponse:
     if batch is None:
         return json_error(400, "invalid_batch", str(invalid))
     results = await ingest.abatch_store(batch=batch)
-    await acollector_mark_seen(collector=collector)
+    await seen_record(collector=collector)
     return HttpResponse(jsonfast.dumps({"results": [r.as_dict() for r in results]}), content_type="application/json")
 
 
@@ -181,7 +177,7 @@ async def heartbeat_view(request: HttpRequest, collector: Collector) -> HttpResp
     report = _read_json(request, HEARTBEAT_MAX_BYTES)
     if not isinstance(report, dict):
         return json_error(400, "invalid", "heartbeat must be a JSON object")
-    config = await database(collector_record_heartbeat, collector=collector, report=report)
+    config = await heartbeat_record(collector=collector, report=report)
     if config is None:  # revoked since the (cached) credential check
         return _unauthenticated()
     return JsonResponse({"collector_id": str(collector.uid), "config": config,

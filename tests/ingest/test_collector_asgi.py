@@ -97,3 +97,29 @@ def test_every_other_path_goes_to_the_app_it_wraps() -> None:
     assert post(app, "/api/v1/collectors/enroll", b"{}", {}).status_code == 204
     assert post(app, "/incidents/", b"", {}).status_code == 204
     assert fallback.paths == ["/api/v1/collectors/enroll", "/incidents/"]
+
+
+def test_the_collector_requests_cost_no_request_signals(hni_collector: EnrolledCollector) -> None:
+    """Their receivers run in a thread (two trips a request) and look after what these views do not use."""
+    sent: list[str] = []
+
+    def started(**_: Any) -> None:
+        sent.append("started")
+
+    def finished(**_: Any) -> None:
+        sent.append("finished")
+
+    signals.request_started.connect(started)
+    signals.request_finished.connect(finished)
+    try:
+        app = with_collector_endpoints(Fallback())
+        beat = post(app, "/api/v1/collectors/heartbeat", json.dumps({"version": "1"}).encode(),
+                    {"Authorization": f"Bearer {hni_collector.secret}", "Content-Type": "application/json"})
+        ingest = post(app, "/api/v1/ingest/events", batch(), {"Authorization": f"Bearer {hni_collector.secret}",
+                                                               "Content-Encoding": "gzip"})
+    finally:
+        signals.request_started.disconnect(started)
+        signals.request_finished.disconnect(finished)
+
+    assert (beat.status_code, ingest.status_code) == (200, 200)
+    assert sent == []

@@ -470,9 +470,11 @@ def rsyslog_rate(tmp: Path, lines: list[bytes], name: str, document: str) -> tup
     index = f"{settings.ES_INDEX_PREFIX}events-rsyslog-{name}-{datetime.now(UTC):%Y.%m.%d}"
     (work / "staged").write_bytes(b"\n".join(lines) + b"\n")
     rsyslog = start_rsyslog(work, work / "in" / "*.log", index, es_port, document=document, queue=len(lines) * 2)
+    es_pid = procstat.listening_pid(es_port)
     try:
         time.sleep(1)  # rsyslog up and watching
         cpu = procstat.sample([rsyslog.pid]).cpu_seconds
+        es_cpu = procstat.sample([es_pid] if es_pid else []).cpu_seconds
         started = time.monotonic()
         os.rename(work / "staged", work / "in" / "batch.log")
         while searchable(index) < len(lines):
@@ -481,10 +483,21 @@ def rsyslog_rate(tmp: Path, lines: list[bytes], name: str, document: str) -> tup
             time.sleep(0.2)
         seconds = time.monotonic() - started
         cpu = procstat.sample([rsyslog.pid]).cpu_seconds - cpu
+        es_cpu = procstat.sample([es_pid] if es_pid else []).cpu_seconds - es_cpu
     finally:
         rsyslog.terminate()
         rsyslog.wait(timeout=30)
-    return len(lines) / seconds, {"rsyslog_cpu_pct": round(100 * cpu / seconds)}
+    return len(lines) / seconds, {"rsyslog_cpu_pct": round(100 * cpu / seconds),
+                                  "rsyslog_cpu_us_per_event": round(1e6 * cpu / len(lines), 1),
+                                  "es_cpu_pct_under_rsyslog": round(100 * es_cpu / seconds),
+                                  "es_cpu_us_per_event_under_rsyslog": round(1e6 * es_cpu / len(lines), 1)}
+
+
+def per_event(usage: dict[str, float], seconds: float, events: int) -> dict[str, float]:
+    """CPU microseconds an event of the web tier and of Elasticsearch: what the rates come from, steadier than them
+    on a shared machine."""
+    return {f"{part}_cpu_us_per_event": round(usage[f"{part}_cpu_pct"] / 100 * seconds * 1e6 / events, 1)
+            for part in ("web", "es")}
 
 
 def capacity_phase(sims: list[Sim], docs: list[dict[str, Any]], args: argparse.Namespace, logdir: Path) -> None:
@@ -519,7 +532,8 @@ def capacity_phase(sims: list[Sim], docs: list[dict[str, Any]], args: argparse.N
         "retried": tally.counts["retried"], "throttled": tally.counts["throttled"],
         "http_errors": sum(n for status, n in tally.counts.items() if status.startswith("http_")),
         "transport_errors": tally.counts["transport_error"], "heartbeats_ok": tally.counts["heartbeat_ok"],
-        "heartbeats_failed": tally.counts["heartbeat_failed"], **usage, **peer_usage,
+        "heartbeats_failed": tally.counts["heartbeat_failed"], **usage, **per_event(usage, seconds, total),
+        **peer_usage,
         "load_1min": round(os.getloadavg()[0], 1),
     }, target="ours >= 0.8 x rsyslog shipping the same documents")
 

@@ -74,12 +74,21 @@ def warm_up() -> None:
     loaded here lives as long as the process, so ``gc.freeze`` spares every later collection from walking
     it (~200,000 objects): a batch decodes into ~10,000 containers, which triggers the cyclic collector,
     and full collections had doubled the CPU of decoding a batch (measured 28 -> 13 us per event).
+
+    Collections then come less often (``GC_THRESHOLDS``): the default (700, 10, 10) ran a full collection every
+    ~0.4 s of an ingest worker's work at capacity, each walking what the batches in flight hold (~30 ms: 7 % of its
+    CPU, measured with ``gc.callbacks`` under ``bench/load_bench.py``). Requests make little cyclic garbage, and
+    what they make is still collected, after tens of thousands of allocations instead of 700.
     """
     from django.urls import get_resolver
 
     get_resolver().url_patterns  # noqa: B018 - the import is the point
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
+GC_THRESHOLDS = (50_000, 20, 20)
 
 
 warm_up()

@@ -75,20 +75,15 @@ def warm_up() -> None:
     it (~200,000 objects): a batch decodes into ~10,000 containers, which triggers the cyclic collector,
     and full collections had doubled the CPU of decoding a batch (measured 28 -> 13 us per event).
 
-    Collections then come less often (``GC_THRESHOLDS``): the default (700, 10, 10) ran a full collection every
-    ~0.4 s of an ingest worker's work at capacity, each walking what the batches in flight hold (~30 ms: 7 % of its
-    CPU, measured with ``gc.callbacks`` under ``bench/load_bench.py``). Requests make little cyclic garbage, and
-    what they make is still collected, after tens of thousands of allocations instead of 700.
+    The collector's thresholds stay Python's (700, 10, 10): raised to (50,000, 20, 20) they cut the ingest's CPU an
+    event by ~7 % (a full collection ran every ~0.4 s of a worker's work at capacity, ~30 ms each), but the
+    console's 32-client closed loop fell from 137 to 109 requests/s in the same run (``bench/users_bench.py``).
     """
     from django.urls import get_resolver
 
     get_resolver().url_patterns  # noqa: B018 - the import is the point
     gc.collect()
     gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
-
-
-GC_THRESHOLDS = (50_000, 20, 20)
 
 
 warm_up()

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import load_bench
 from bench.common import cli, report
 from bench.harness import django_setup
-from bench.procstat import listening_pid, sample
+from bench.procstat import listening_pid, sample, tree
 from bench.webserver import HEADERS, WebServer, checkout, production_env
 
 WORKERS = 2
@@ -70,11 +70,11 @@ def measured_round(name: str, server: WebServer, sims: list[load_bench.Sim], sec
     start: dict[str, float] = {}
 
     def measure() -> None:
-        start["web"], start["pg"] = server.cpu().cpu_seconds, sample([pg] if pg else []).cpu_seconds
+        start["web"], start["pg"] = server.cpu().cpu_seconds, sample(tree(pg) if pg else []).cpu_seconds
 
     tally, wall = asyncio.run(beating(server.base, sims, seconds, measure))
     web = server.cpu().cpu_seconds - start["web"]
-    pg_cpu = sample([pg] if pg else []).cpu_seconds - start["pg"]
+    pg_cpu = sample(tree(pg) if pg else []).cpu_seconds - start["pg"]  # the server and its backends
     answered = tally.counts["heartbeat_ok"]
     report(f"heartbeats ({name}): {len(sims)} collectors, web tier as production runs it", {
         "heartbeats_per_s": round(answered / wall), "failed": tally.counts["heartbeat_failed"],

@@ -22,7 +22,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from django.db import DatabaseError
+from django.db import Error
 from django.utils import timezone
 
 from collectors.models import Collector
@@ -100,7 +100,8 @@ async def seen_record(*, collector: Collector) -> None:
     _seen.clear()
     try:
         await database(collectors_mark_seen, seen=taken)
-    except DatabaseError as exc:  # the batch is stored and answered all the same; the notes wait for the next write
+    except Error as exc:  # any database error, a dropped connection too: the batch is stored and answered all the
+        # same; the notes wait for the next write
         logger.warning("could not write when collectors were last seen: %s", exc)
         for pk, at in taken.items():
             _seen.setdefault(pk, at)

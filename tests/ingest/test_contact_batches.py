@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, InterfaceError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -118,10 +118,11 @@ def test_last_seen_never_moves_backwards(fleet: list[Collector]) -> None:
     assert Collector.objects.get(pk=fleet[0].pk).last_seen_at == later
 
 
+@pytest.mark.parametrize("error", [DatabaseError, InterfaceError])
 def test_a_failed_write_of_last_seen_keeps_the_notes_and_the_batch_is_answered(
-        fleet: list[Collector], monkeypatch: pytest.MonkeyPatch) -> None:
+        fleet: list[Collector], monkeypatch: pytest.MonkeyPatch, error: type[Exception]) -> None:
     def broken(**_: Any) -> None:
-        raise DatabaseError("connection lost")
+        raise error("connection lost")
 
     monkeypatch.setattr(contact, "collectors_mark_seen", broken)
     see(fleet[0])  # no exception: the ingest request that pays for the write still answers

@@ -56,8 +56,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"soc-agent: cannot start: {exc}", file=sys.stderr)
         return 2
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints every thread's stack to stderr
-    signal.signal(signal.SIGTERM, lambda *_: agent.stop.set())
-    signal.signal(signal.SIGINT, lambda *_: agent.stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: agent.request_stop())
+    signal.signal(signal.SIGINT, lambda *_: agent.request_stop())
     agent.run(once=args.once)
     return 0
 

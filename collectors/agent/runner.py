@@ -57,6 +57,7 @@ class Agent:
         self.hostname = config.hostname or os.uname().nodename
         self.counters = Counters()
         self.stop = threading.Event()
+        self.stop_requested = False  # by a signal: see ``request_stop``
         self.reader = Reader(config, SpoolWriter(self.spool, self.counters, self.hostname), self.counters, self.state)
         self.sender = Sender(config, self.spool, self.client, self.counters, self.stop)
         self.heartbeat = Heartbeat(client=self.client, spool=self.spool, counters=self.counters, state=self.state,
@@ -151,7 +152,7 @@ class Agent:
             thread.start()
         finished = False
         try:
-            while not self.stop.is_set():
+            while not self.stop.is_set() and not self.stop_requested:
                 read = self.reader.read_once()
                 self.spool.sync()  # what the syslog listeners appended since the last cycle
                 if once and not read and self.spool.depth == 0 and not self.reader.listeners:
@@ -161,6 +162,12 @@ class Agent:
                     self.stop.wait(self.config.poll_seconds)
         finally:
             self.shutdown(threads, finished=finished)
+
+    def request_stop(self) -> None:
+        """Stop at the main loop's next turn (within ``poll_seconds``). For signal handlers: it takes no lock. A
+        handler that called ``stop.set()`` deadlocked the agent when a second signal (Ctrl-C's SIGINT, then the
+        service manager's SIGTERM) arrived while the first one's ``set`` held the event's lock in the same thread."""
+        self.stop_requested = True
 
     def shutdown(self, threads: list[threading.Thread], *, finished: bool = False) -> None:
         self.stop.set()

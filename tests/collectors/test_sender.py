@@ -267,3 +267,21 @@ def test_status_after_a_stopped_run_says_why_the_central_side_was_unreachable(
     shown = capsys.readouterr().out
     assert "stopped" in shown and "NOT running" not in shown
     assert "central: UNREACHABLE at " in shown and "Connection refused" in shown
+
+
+def test_a_stop_signal_arriving_inside_another_stops_the_agent_without_deadlock(tmp_path: Path) -> None:
+    """Ctrl-C's SIGINT and then the service manager's SIGTERM: the second handler runs in the main thread while the
+    first may be inside ``stop.set()``, holding the event's lock. The handler takes no lock, and the agent stops."""
+    (tmp_path / "secret").write_text("s")
+    agent = Agent(AgentConfig(url="http://127.0.0.1:9/api/v1", secret_file=str(tmp_path / "secret"),
+                              state_dir=str(tmp_path / "state"), poll_seconds=0.05, heartbeat_seconds=3600))
+    with agent.stop._cond:  # type: ignore[attr-defined]  # where the first handler's ``set`` would be
+        handler = threading.Thread(target=agent.request_stop)
+        handler.start()
+        handler.join(timeout=5)
+        assert not handler.is_alive()
+
+    running = threading.Thread(target=agent.run)
+    running.start()
+    running.join(timeout=30)
+    assert not running.is_alive() and agent.stop.is_set()

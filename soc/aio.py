@@ -58,14 +58,17 @@ async def database(func: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -
     Django's ``sync_to_async`` would run it in the request's own thread, which opens a PostgreSQL connection for
     each request (``CONN_MAX_AGE=0``, as ASGI needs without a pool): at hundreds of collector requests a second,
     opening connections cost more CPU than the queries. With ``ASYNC_DB_THREADS`` > 0 the call runs in one of that
-    many threads of this process, each keeping its connection (a broken one is replaced and the call made once
-    more, so callers pass work that may run twice: reads, or writes of the same values). 0: Django's way, which
-    the tests use (their data lives in a transaction of the test's own connection).
+    many threads of this process, each keeping its connection. 0: Django's way, which the tests use (their data
+    lives in a transaction of the test's own connection); outside a request's thread (the collector endpoints send
+    no request signals, ``collectors.asgi``) that is asgiref's one shared thread, which keeps its connection too.
+    Either way a broken connection is replaced and the call made once more, so callers pass work that may run
+    twice: reads, or writes of the same values. Without that, a kept connection that died with a PostgreSQL
+    restart failed every later call (tests/chaos/test_service_restarts.py).
     """
+    kept: Callable[P, T] = _on_kept_connection(func)
     threads = settings.ASYNC_DB_THREADS
     if threads <= 0:
-        return await sync_to_async(func)(*args, **kwargs)
-    kept: Callable[P, T] = _on_kept_connection(func)
+        return await sync_to_async(kept)(*args, **kwargs)
     return await sync_to_async(kept, thread_sensitive=False, executor=_database_threads(threads))(*args, **kwargs)
 
 

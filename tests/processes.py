@@ -47,7 +47,10 @@ class Platform:
         self.tmp = tmp
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.commands: dict[str, list[str]] = {}
-        self.env = {**os.environ, "SOC_PROFILE": "test", "SOC_NAMESPACE": settings.NAMESPACE,
+        # soc.settings, not the inherited tests.settings: the processes keep production's async database threads
+        # (tests.settings runs those queries in the test's own thread, for data in the test's transaction).
+        self.env = {**os.environ, "SOC_PROFILE": "test", "DJANGO_SETTINGS_MODULE": "soc.settings",
+                    "SOC_NAMESPACE": settings.NAMESPACE,
                     "POSTGRES_DB": connection.settings_dict["NAME"],
                     "SOC_DETECTION_INTERVAL_SECONDS": str(detection_interval)}
 

@@ -82,6 +82,8 @@ def _on_kept_connection(func: Callable[P, T]) -> Callable[P, T]:
         try:
             return func(*args, **kwargs)
         except (OperationalError, InterfaceError):  # the server restarted or dropped it: a new connection
+            if connection.in_atomic_block:  # the caller's transaction (the tests' mode): no new one can go on with it
+                raise
             connection.close()
             return func(*args, **kwargs)
 

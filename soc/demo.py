@@ -233,8 +233,10 @@ def tasks_round_trip(*, code: str) -> list[RequestForAction]:
     open task to the analyst, who does it, and the province's responder acknowledges and finishes the province's
     first one (as in the console); the centre's next task goes on the analyst's list.
 
-    Returns the tasks finished (none when no incident of the province has playbook tasks)."""
-    incident = (Incident.objects.filter(province__code=code, requests__playbook_version__isnull=False)
+    Returns the tasks finished (none when no incident of the province has open playbook tasks: a ``make dev``
+    run after an earlier one on the same data may open no new incident)."""
+    incident = (Incident.objects.filter(province__code=code, requests__playbook_version__isnull=False,
+                                        requests__status=RequestStatus.OPEN)
                 .order_by("created_at").first())
     if incident is None:
         return []

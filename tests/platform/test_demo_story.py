@@ -121,3 +121,18 @@ def test_the_demo_incidents_get_playbook_tasks_and_the_centre_and_the_province_e
     upcoming = incident.requests.filter(owner="central", status="open").order_by("position").first()
     assert upcoming is not None and upcoming.assignee is not None and upcoming.assignee.username == demo.ANALYST
     assert dict(demo.demo_playbooks_load()) == dict.fromkeys(loaded, "unchanged")
+
+
+def test_a_rerun_of_the_demo_works_the_first_incident_with_tasks_still_open(demo_users: None) -> None:
+    demo.demo_playbooks_load()
+    province = Organisation.objects.get(code=demo.RFA_PROVINCE)
+    finished = incident_create(province=province, title="an earlier run's", category="intrusion_attempts",
+                               severity=Severity.HIGH)
+    finished.requests.update(status="done")  # setup: the earlier run's tasks, all done
+    assert demo.tasks_round_trip(code=demo.RFA_PROVINCE) == []
+    fresh = incident_create(province=province, title="this run's", category="intrusion_attempts",
+                            severity=Severity.HIGH)
+
+    done = demo.tasks_round_trip(code=demo.RFA_PROVINCE)
+
+    assert {task.incident_id for task in done} == {fresh.pk} and len(done) == 2

@@ -55,7 +55,7 @@ class Command(BaseCommand):
             request = request_round_trip(incident=first)
             self.stdout.write(f"demo: request for action on {first.key} sent to {RFA_PROVINCE} and {request.status}")
             done = tasks_round_trip(code=RFA_PROVINCE)
-            where = done[0].incident.key if done else "no incident with playbook tasks"
+            where = done[0].incident.key if done else "no incident with open playbook tasks"
             self.stdout.write(f"demo: {len(done)} playbook tasks done by the centre and {RFA_PROVINCE} on {where}")
         self.acknowledge_and_score_today(live=opts["live"] or opts["history"].with_name("live.json"), timeout=timeout)
 

@@ -80,8 +80,12 @@ def test_heartbeats_reach_the_central_side_and_status_reads_the_running_agent(
     shown = agent_cli("status", "--state-dir", str(agent.state))
     assert shown.returncode == 0, shown.stderr
     assert "running" in shown.stdout and "central: reachable" in shown.stdout
-    as_json = json.loads(agent_cli("status", "--state-dir", str(agent.state), "--json").stdout)
-    assert as_json["counters"]["created"] == 20 and as_json["spool"]["depth"] == 0
+
+    def status_counts_all() -> bool:  # the status file is written after each heartbeat's answer: the one read
+        # just after the central side stored a heartbeat may be the one before it
+        as_json = json.loads(agent_cli("status", "--state-dir", str(agent.state), "--json").stdout)
+        return bool(as_json["counters"]["created"] == 20 and as_json["spool"]["depth"] == 0)
+    eventually(status_counts_all)
     agent.stop()
     stale = agent_cli("status", "--state-dir", str(tmp_path / "never-ran"))
     assert stale.returncode == 3 and "has not run" in stale.stderr
